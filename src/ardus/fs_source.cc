@@ -1,0 +1,162 @@
+#include "ardus/fs_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace ardus {
+namespace fs = std::filesystem;
+namespace {
+
+std::int64_t MtimeNs(const struct stat& st) {
+  return std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+Status HashFile(const std::string& path, std::uint64_t size, Sha256* out,
+                const std::function<void(std::uint64_t)>& on_hashed) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::Error(ErrorKind::kLocalIo, "cannot read '" + path + "': " + strerror(errno));
+  }
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  Sha256Hasher hasher;
+  std::vector<std::uint8_t> buf(1 << 20);
+  std::uint64_t total = 0;
+  while (total < size) {
+    ssize_t n = read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    hasher.Update({buf.data(), static_cast<std::size_t>(n)});
+    total += static_cast<std::uint64_t>(n);
+    if (on_hashed) on_hashed(static_cast<std::uint64_t>(n));
+  }
+  close(fd);
+  if (total != size) {
+    return Status::Error(ErrorKind::kLocalIo, "'" + path + "' changed size while being read");
+  }
+  *out = hasher.Finish();
+  return Status::Ok();
+}
+
+struct Scanner {
+  SourceTree tree;
+  const std::function<void(std::uint64_t)>& on_hashed;
+
+  Status AddFile(const std::string& abs, const std::string& rel, const struct stat& st) {
+    ManifestEntry e;
+    e.type = EntryType::kFile;
+    e.path = rel;
+    e.mode = st.st_mode & 07777;
+    e.mtime_ns = MtimeNs(st);
+    e.size = static_cast<std::uint64_t>(st.st_size);
+    if (Status s = HashFile(abs, e.size, &e.sha256, on_hashed); !s.ok()) return s;
+    tree.manifest.entries.push_back(e);
+    tree.files.push_back(abs);
+    return Status::Ok();
+  }
+
+  Status AddDirectory(const std::string& abs, const std::string& rel, const struct stat& st) {
+    ManifestEntry e;
+    e.type = EntryType::kDirectory;
+    e.path = rel;
+    e.mode = st.st_mode & 07777;
+    e.mtime_ns = MtimeNs(st);
+    tree.manifest.entries.push_back(e);
+    tree.files.emplace_back();
+    std::error_code ec;
+    std::vector<std::string> names;
+    for (const auto& child : fs::directory_iterator(abs, ec)) {
+      names.push_back(child.path().filename().string());
+    }
+    if (ec) {
+      return Status::Error(ErrorKind::kLocalIo, "cannot list '" + abs + "': " + ec.message());
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      if (Status s = Add(abs + "/" + name, rel + "/" + name, false); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status Add(const std::string& abs, const std::string& rel, bool top_level) {
+    struct stat st;
+    // Top-level arguments may be symlinks the user chose; inside trees, never follow.
+    int rc = top_level ? stat(abs.c_str(), &st) : lstat(abs.c_str(), &st);
+    if (rc != 0) {
+      return Status::Error(top_level ? ErrorKind::kInvalidArgument : ErrorKind::kLocalIo,
+                           "cannot stat '" + abs + "': " + strerror(errno));
+    }
+    if (S_ISREG(st.st_mode)) return AddFile(abs, rel, st);
+    if (S_ISDIR(st.st_mode)) return AddDirectory(abs, rel, st);
+    if (top_level) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           "'" + abs + "' is neither a regular file nor a directory");
+    }
+    tree.skipped.push_back(abs + (S_ISLNK(st.st_mode) ? " (symlink)" : " (special file)"));
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+Result<SourceTree> ScanSources(const std::vector<std::string>& paths,
+                               const std::function<void(std::uint64_t)>& on_hashed) {
+  Scanner scanner{{}, on_hashed};
+  std::vector<std::string> names;
+  for (const std::string& arg : paths) {
+    std::error_code ec;
+    fs::path abs = fs::absolute(arg, ec).lexically_normal();
+    std::string name = abs.filename().string();
+    if (name.empty()) name = abs.parent_path().filename().string();  // "dir/" form
+    std::string abs_str = abs.string();
+    if (abs_str.size() > 1 && abs_str.back() == '/') abs_str.pop_back();
+    if (name.empty() || name == "..") {
+      return Status::Error(ErrorKind::kInvalidArgument, "cannot name '" + arg + "' on receivers");
+    }
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           "two arguments are both named '" + name + "'");
+    }
+    names.push_back(name);
+    if (Status s = scanner.Add(abs_str, name, true); !s.ok()) return s;
+  }
+  return std::move(scanner.tree);
+}
+
+FsSource::FsSource(std::vector<std::string> files, std::vector<std::uint64_t> sizes)
+    : files_(std::move(files)), sizes_(std::move(sizes)) {}
+
+FsSource::~FsSource() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Status FsSource::Read(std::uint32_t entry, std::uint64_t offset, std::span<std::uint8_t> out) {
+  if (fd_ < 0 || open_entry_ != entry) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = open(files_[entry].c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      return Status::Error(ErrorKind::kLocalIo,
+                           "cannot read '" + files_[entry] + "': " + strerror(errno));
+    }
+    posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+    open_entry_ = entry;
+  }
+  std::size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return Status::Error(ErrorKind::kLocalIo,
+                           "'" + files_[entry] + "' shrank or became unreadable while sending");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ardus

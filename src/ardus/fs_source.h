@@ -1,0 +1,49 @@
+// The sender's side of the filesystem: turning command-line paths into a
+// Manifest (scan + SHA-256 of every file) and reading file content.
+//
+// ScanSources() takes files and directories. A file becomes an entry named by
+// its basename; a directory becomes an entry named by its basename followed by
+// its whole tree (names sorted, so the manifest is deterministic). Symlinks
+// and special files inside a tree are skipped and listed in `skipped`; they
+// are never followed. Two arguments with the same basename are an error.
+//
+// Thread-safety: FsSource is used by one Sender on one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ardus/manifest.h"
+#include "ardus/store.h"
+
+namespace ardus {
+
+struct SourceTree {
+  Manifest manifest;
+  std::vector<std::string> files;    // absolute source path per entry ("" for directories)
+  std::vector<std::string> skipped;  // paths left out, with the reason
+};
+
+// Errors: kInvalidArgument (missing path, duplicate name, unsupported type),
+// kLocalIo (unreadable file or directory). `on_hashed` (optional) is called
+// with byte counts as files are hashed, for progress.
+Result<SourceTree> ScanSources(const std::vector<std::string>& paths,
+                               const std::function<void(std::uint64_t)>& on_hashed = {});
+
+class FsSource final : public ContentSource {
+ public:
+  explicit FsSource(std::vector<std::string> files, std::vector<std::uint64_t> sizes);
+  ~FsSource() override;
+  // Errors: kLocalIo when the file cannot be opened or has shrunk since the scan.
+  Status Read(std::uint32_t entry, std::uint64_t offset, std::span<std::uint8_t> out) override;
+
+ private:
+  std::vector<std::string> files_;
+  std::vector<std::uint64_t> sizes_;
+  std::uint32_t open_entry_ = 0;
+  int fd_ = -1;
+};
+
+}  // namespace ardus

@@ -1,0 +1,371 @@
+#include "ardus/receiver.h"
+
+#include <algorithm>
+
+namespace ardus {
+namespace {
+constexpr std::size_t kMaxPendingNaks = 64;
+}  // namespace
+
+Receiver::Receiver(ReceiverConfig config, ContentStore& store)
+    : config_(std::move(config)), store_(store), rng_(config_.seed) {}
+
+// ---- input -----------------------------------------------------------------
+
+void Receiver::OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram) {
+  now_ = std::max(now_, now);
+  Result<wire::Packet> decoded = wire::Decode(datagram);
+  if (!decoded.ok()) {
+    ++malformed_;
+    return;
+  }
+  const wire::Packet& p = decoded.value();
+  if (state_ == State::kFinished) return;
+  if (const auto* a = std::get_if<wire::Announce>(&p.body)) {
+    if (state_ == State::kIdle) {
+      OnAnnounce(now, from, p.session_id, *a);
+    } else if (p.session_id == session_ && !seen_data_) {
+      Queue(wire::Join{config_.receiver_id, a->sent_at_ns});  // our JOIN may have been lost
+    } else if (p.session_id != session_) {
+      ++foreign_;
+    }
+    return;
+  }
+  if (state_ == State::kIdle || p.session_id != session_) {
+    ++foreign_;
+    return;
+  }
+  last_from_sender_ = now;
+  if (const auto* d = std::get_if<wire::Data>(&p.body)) {
+    if (state_ == State::kReceiving) OnData(*d);
+  } else if (const auto* poll = std::get_if<wire::Poll>(&p.body)) {
+    if (state_ == State::kReceiving) OnPoll(now, *poll);
+  } else if (const auto* advert = std::get_if<wire::Advert>(&p.body)) {
+    OnAdvert(*advert);
+  } else if (const auto* ack = std::get_if<wire::DoneAck>(&p.body)) {
+    if (state_ == State::kReporting && ack->receiver_id == config_.receiver_id) {
+      state_ = State::kFinished;
+    }
+  } else if (std::holds_alternative<wire::End>(p.body)) {
+    if (state_ == State::kReceiving) {
+      Fail(now, Status::Error(ErrorKind::kLocalIo, "session ended by sender before completion"));
+    }
+    state_ = State::kFinished;
+  } else {
+    ++foreign_;  // a receiver-to-sender type
+  }
+}
+
+void Receiver::OnAnnounce(Time now, const Endpoint& from, std::uint32_t session,
+                          const wire::Announce& a) {
+  if (session == 0 || config_.ignore_sessions.count(session) ||
+      a.manifest_size < 8 || a.manifest_size > kMaxManifestBytes) {
+    ++foreign_;
+    return;
+  }
+  session_ = session;
+  announce_ = a;
+  sender_ = Endpoint{from.ip, a.feedback_port};
+  layout_ = Layout({a.manifest_size}, a.symbol_size, a.block_symbols);
+  manifest_bytes_.assign(a.manifest_size, 0);
+  block_done_.assign(layout_.block_count(), false);
+  blocks_left_ = {layout_.blocks_of(0)};
+  state_ = State::kReceiving;
+  last_from_sender_ = now;
+  next_heartbeat_ = now + config_.heartbeat;
+  Queue(wire::Join{config_.receiver_id, a.sent_at_ns});
+}
+
+void Receiver::OnData(const wire::Data& d) {
+  seen_data_ = true;
+  ++data_received_;
+  if (d.symbol.size() != announce_.symbol_size) {
+    ++malformed_;
+    return;
+  }
+  if (d.block >= layout_.block_count()) {
+    if (!have_manifest_ && early_.size() < config_.early_data_limit) {
+      early_.push_back({d.block, d.esi, {d.symbol.begin(), d.symbol.end()}});
+    }
+    return;  // otherwise: repaired later, like a loss
+  }
+  PlaceData(d.block, d.esi, d.symbol);
+}
+
+void Receiver::PlaceData(std::uint32_t block, std::uint16_t esi,
+                         std::span<const std::uint8_t> symbol) {
+  if (state_ != State::kReceiving) return;
+  if (block_done_[block]) {
+    ++duplicates_;
+    return;
+  }
+  BlockInfo info = layout_.Block(block);
+  if (Status s = AcceptSymbol(block, info, esi, symbol); !s.ok()) Fail(now_, s);
+}
+
+Status Receiver::AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
+                              std::span<const std::uint8_t> symbol) {
+  BlockState& st = blocks_[block];
+  if (st.seen[esi]) {
+    ++duplicates_;
+    return Status::Ok();
+  }
+  st.seen.set(esi);
+  ++st.have;
+  const std::size_t s = announce_.symbol_size;
+  if (esi < info.k) {
+    std::uint64_t at = std::uint64_t{esi} * s;
+    std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(s, info.bytes - at));
+    if (Status w = WriteObject(info.object, info.offset + at, symbol.first(len)); !w.ok()) return w;
+  } else {
+    st.parity.emplace_back(static_cast<std::uint8_t>(esi),
+                           std::vector<std::uint8_t>(symbol.begin(), symbol.end()));
+  }
+  return st.have >= info.k ? CompleteBlock(block, info, st) : Status::Ok();
+}
+
+Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, BlockState& st) {
+  const std::size_t s = announce_.symbol_size;
+  std::vector<std::uint8_t> missing;
+  for (int i = 0; i < info.k; ++i) {
+    if (!st.seen[i]) missing.push_back(static_cast<std::uint8_t>(i));
+  }
+  if (!missing.empty()) {
+    // Decode from every source symbol we hold plus enough parity to make k.
+    std::vector<std::uint8_t> esis;
+    std::vector<std::vector<std::uint8_t>> sources;
+    std::vector<const std::uint8_t*> received;
+    for (int i = 0; i < info.k; ++i) {
+      if (!st.seen[i]) continue;
+      std::uint64_t at = std::uint64_t{static_cast<unsigned>(i)} * s;
+      auto len = static_cast<std::size_t>(std::min<std::uint64_t>(s, info.bytes - at));
+      std::vector<std::uint8_t> buf(s, 0);
+      if (Status r = ReadObject(info.object, info.offset + at, {buf.data(), len}); !r.ok()) {
+        return r;
+      }
+      sources.push_back(std::move(buf));
+      esis.push_back(static_cast<std::uint8_t>(i));
+    }
+    for (const auto& p : sources) received.push_back(p.data());
+    for (std::size_t i = 0; esis.size() < info.k; ++i) {
+      esis.push_back(st.parity[i].first);
+      received.push_back(st.parity[i].second.data());
+    }
+    std::vector<std::vector<std::uint8_t>> recovered(missing.size(), std::vector<std::uint8_t>(s));
+    std::vector<std::uint8_t*> out;
+    for (auto& r : recovered) out.push_back(r.data());
+    if (Status d = fec_.Decode(info.k, s, esis, received, missing, out); !d.ok()) return d;
+    for (std::size_t m = 0; m < missing.size(); ++m) {
+      std::uint64_t at = std::uint64_t{missing[m]} * s;
+      auto len = static_cast<std::size_t>(std::min<std::uint64_t>(s, info.bytes - at));
+      if (Status w = WriteObject(info.object, info.offset + at, {out[m], len}); !w.ok()) return w;
+    }
+  }
+  block_done_[block] = true;
+  blocks_.erase(block);  // `st` is dangling from here on
+  if (info.object > 0) bytes_done_ += info.bytes;
+  if (--blocks_left_[info.object] == 0) return FinishObject(info.object);
+  return Status::Ok();
+}
+
+Status Receiver::WriteObject(std::uint32_t object, std::uint64_t offset,
+                             std::span<const std::uint8_t> d) {
+  if (object == 0) {
+    std::copy(d.begin(), d.end(), manifest_bytes_.begin() + static_cast<std::ptrdiff_t>(offset));
+    return Status::Ok();
+  }
+  return store_.Write(object - 1, offset, d);
+}
+
+Status Receiver::ReadObject(std::uint32_t object, std::uint64_t offset,
+                            std::span<std::uint8_t> out) {
+  if (object == 0) {
+    std::copy_n(manifest_bytes_.begin() + static_cast<std::ptrdiff_t>(offset), out.size(),
+                out.begin());
+    return Status::Ok();
+  }
+  return store_.Read(object - 1, offset, out);
+}
+
+Status Receiver::FinishObject(std::uint32_t object) {
+  if (object == 0) return OnManifest();
+  if (Status s = store_.Commit(object - 1); !s.ok()) return s;
+  if (--objects_left_ == 0) {
+    if (Status s = store_.Finish(); !s.ok()) return s;
+    Succeed(now_);
+  }
+  return Status::Ok();
+}
+
+Status Receiver::OnManifest() {
+  if (ComputeSha256(manifest_bytes_) != announce_.manifest_sha256) {
+    return Status::Error(ErrorKind::kIntegrity, "manifest digest does not match the announce");
+  }
+  Result<Manifest> m = DecodeManifest(manifest_bytes_);
+  if (!m.ok()) return m.status();
+  manifest_ = std::move(m).value();
+  have_manifest_ = true;
+  std::vector<std::uint64_t> sizes{manifest_bytes_.size()};
+  for (const auto& e : manifest_.entries) sizes.push_back(e.size);
+  layout_ = Layout(std::move(sizes), announce_.symbol_size, announce_.block_symbols);
+  if (!layout_.Valid()) return Status::Error(ErrorKind::kPeerProtocol, "manifest too large");
+  block_done_.resize(layout_.block_count(), false);
+  blocks_left_.resize(layout_.object_count());
+  for (std::uint32_t o = 1; o < layout_.object_count(); ++o) blocks_left_[o] = layout_.blocks_of(o);
+  if (Status s = store_.Begin(manifest_); !s.ok()) return s;
+
+  objects_left_ = 1;  // a hold, released below, so Finish runs exactly once
+  for (const auto& e : manifest_.entries) objects_left_ += e.type == EntryType::kFile;
+  for (std::uint32_t i = 0; i < manifest_.entries.size(); ++i) {
+    if (manifest_.entries[i].type == EntryType::kFile && blocks_left_[i + 1] == 0) {
+      if (Status s = FinishObject(i + 1); !s.ok()) return s;
+    }
+  }
+  std::vector<EarlyData> early = std::move(early_);
+  early_.clear();
+  for (const EarlyData& e : early) {
+    if (e.block < layout_.block_count()) PlaceData(e.block, e.esi, e.symbol);
+  }
+  if (state_ != State::kReceiving) return Status::Ok();  // placing failed the session
+  if (--objects_left_ == 0) {
+    if (Status s = store_.Finish(); !s.ok()) return s;
+    Succeed(now_);
+  }
+  return Status::Ok();
+}
+
+void Receiver::OnPoll(Time now, const wire::Poll& p) {
+  if (naks_.size() >= kMaxPendingNaks) naks_.pop_front();
+  PendingNak pending;
+  pending.poll_id = p.poll_id;
+  pending.first = p.first_block;
+  pending.end = p.end_block;
+  double x = std::uniform_real_distribution<double>(0, 1)(rng_);
+  pending.fire_at = now + Duration(static_cast<std::int64_t>(
+                              wire::NakBackoffFraction(x, p.group_size) * p.backoff_us * 1e3));
+  naks_.push_back(std::move(pending));
+}
+
+void Receiver::OnAdvert(const wire::Advert& a) {
+  for (PendingNak& pending : naks_) {
+    if (pending.poll_id != a.poll_id) continue;
+    for (const wire::NeedRange& r : a.planned) {
+      std::uint64_t first = std::max<std::uint64_t>(r.first, pending.first);
+      std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{r.first} + r.count, pending.end);
+      for (std::uint64_t b = first; b < end; ++b) {
+        std::uint16_t& planned = pending.planned[static_cast<std::uint32_t>(b)];
+        planned = std::max(planned, r.deficit);
+      }
+    }
+  }
+}
+
+std::uint16_t Receiver::Deficit(std::uint32_t block) const {
+  auto it = blocks_.find(block);
+  if (it == blocks_.end()) return wire::kWholeBlock;
+  return static_cast<std::uint16_t>(layout_.Block(block).k - it->second.have);
+}
+
+void Receiver::FireNak(Time now, const PendingNak& pending) {
+  (void)now;
+  std::vector<wire::NeedRange> needs;
+  const std::uint32_t end = std::min(pending.end, layout_.block_count());
+  for (std::uint32_t b = pending.first; b < end; ++b) {
+    if (block_done_[b]) continue;
+    std::uint16_t deficit = Deficit(b);
+    auto planned = pending.planned.find(b);
+    if (planned != pending.planned.end()) {
+      std::uint16_t need = deficit == wire::kWholeBlock ? layout_.Block(b).k : deficit;
+      if (planned->second >= need) continue;  // the advertised repair covers us
+    }
+    if (!needs.empty() && needs.back().first + needs.back().count == b &&
+        needs.back().deficit == deficit) {
+      ++needs.back().count;
+    } else {
+      needs.push_back({b, 1, deficit});
+    }
+  }
+  const std::size_t per = wire::MaxRangesPerDatagram();
+  for (std::size_t i = 0, sent = 0; i < needs.size() && sent < config_.max_nak_datagrams;
+       i += per, ++sent) {
+    std::vector<wire::NeedRange> chunk(needs.begin() + i,
+                                       needs.begin() + std::min(needs.size(), i + per));
+    Queue(wire::Nak{config_.receiver_id, pending.poll_id, std::move(chunk)});
+  }
+}
+
+// ---- outcome -----------------------------------------------------------------
+
+void Receiver::Succeed(Time now) {
+  state_ = State::kReporting;
+  done_ = wire::Done{config_.receiver_id, wire::DoneStatus::kOk, bytes_done_, data_received_, ""};
+  done_attempts_left_ = config_.done_attempts;
+  next_done_ = now;
+  naks_.clear();
+  blocks_.clear();
+}
+
+void Receiver::Fail(Time now, Status status) {
+  if (state_ != State::kReceiving) return;
+  store_.Abort();
+  result_ = std::move(status);
+  state_ = State::kReporting;
+  done_ = wire::Done{config_.receiver_id, wire::DoneStatus::kFailed, bytes_done_, data_received_,
+                     result_.ToString()};
+  done_attempts_left_ = config_.done_attempts;
+  next_done_ = now;
+  naks_.clear();
+  blocks_.clear();
+}
+
+void Receiver::Queue(wire::Body body) { out_.push_back(std::move(body)); }
+
+std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t> buf) {
+  now_ = std::max(now_, now);
+  if (state_ == State::kReceiving || state_ == State::kReporting) {
+    if (now - last_from_sender_ >= config_.sender_timeout) {
+      Fail(now, Status::Error(ErrorKind::kTimeout, "sender went silent"));
+      state_ = State::kFinished;
+    }
+  }
+  if (state_ == State::kReceiving) {
+    if (now >= next_heartbeat_) {
+      Queue(wire::StatusMsg{config_.receiver_id, bytes_done_, data_received_});
+      next_heartbeat_ = now + config_.heartbeat;
+    }
+    while (!naks_.empty()) {
+      auto due = std::find_if(naks_.begin(), naks_.end(), [&](auto& n) { return n.fire_at <= now; });
+      if (due == naks_.end()) break;
+      FireNak(now, *due);
+      naks_.erase(due);
+    }
+  }
+  if (state_ == State::kReporting && now >= next_done_) {
+    if (done_attempts_left_-- > 0) {
+      Queue(done_);
+      next_done_ = now + config_.done_retry;
+    } else {
+      state_ = State::kFinished;  // the sender never acknowledged; we are done anyway
+    }
+  }
+  if (out_.empty() || state_ == State::kIdle) return std::nullopt;
+  Transmit t{Destination::kPeer, sender_, 0, false};
+  t.size = wire::Encode(wire::Packet{session_, std::move(out_.front())}, buf);
+  out_.pop_front();
+  return t;
+}
+
+Time Receiver::NextDeadline() const {
+  if (state_ == State::kFinished || state_ == State::kIdle) return kNever;
+  if (!out_.empty()) return now_;
+  Time t = last_from_sender_ + config_.sender_timeout;
+  if (state_ == State::kReceiving) {
+    t = std::min(t, next_heartbeat_);
+    for (const auto& n : naks_) t = std::min(t, n.fire_at);
+  } else {
+    t = std::min(t, next_done_);
+  }
+  return t;
+}
+
+}  // namespace ardus

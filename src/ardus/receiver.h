@@ -1,0 +1,151 @@
+// Receiver: the sans-IO engine that receives one session into a ContentStore.
+//
+// It waits for an ANNOUNCE, joins by unicast, collects DATA symbols, writes
+// source symbols straight to the store, keeps parity symbols in memory only
+// for incomplete blocks, and decodes a block as soon as it holds k distinct
+// symbols. Object 0 (the manifest) is assembled in memory, checked against the
+// announced SHA-256 and handed to ContentStore::Begin(). Each file is committed
+// (verified and published by the store) when its last block completes.
+//
+// On POLL it schedules a NAK after a random backoff listing, per block of the
+// polled range, how many symbols it still lacks; it leaves out blocks that the
+// sender's ADVERT already plans to repair enough, and sends nothing if that
+// leaves nothing. It heartbeats STATUS, reports DONE (ok, or failed with the
+// store's error) and ends on DONE_ACK or END.
+//
+// Driving it: as for Sender. Datagrams from the control group, the data group
+// and the unicast socket all go to OnDatagram().
+//
+// Thread-safety: none. The ContentStore must outlive the Receiver.
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ardus/fec.h"
+#include "ardus/layout.h"
+#include "ardus/manifest.h"
+#include "ardus/store.h"
+#include "ardus/transmit.h"
+#include "ardus/wire.h"
+#include "common/status.h"
+#include "common/time.h"
+
+namespace ardus {
+
+struct ReceiverConfig {
+  std::uint32_t receiver_id = 1;              // nonzero, unique in the group (random)
+  Duration heartbeat = milliseconds(500);     // STATUS interval while in a session
+  Duration done_retry = milliseconds(200);    // DONE resend interval until acknowledged
+  int done_attempts = 25;                     // then give up waiting for the ack
+  Duration sender_timeout = seconds(30);      // sender silence that fails the session
+  std::uint32_t max_nak_datagrams = 16;       // per poll; the rest waits for the next poll
+  std::size_t early_data_limit = 4096;        // DATA held until the manifest decodes
+  std::set<std::uint32_t> ignore_sessions;    // sessions already finished here
+  std::uint64_t seed = 1;                     // NAK backoff randomness; deterministic
+};
+
+class Receiver {
+ public:
+  enum class State { kIdle, kReceiving, kReporting, kFinished };
+
+  Receiver(ReceiverConfig config, ContentStore& store);
+
+  void OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram);
+  std::optional<Transmit> PollTransmit(Time now, std::span<std::uint8_t> buf);
+  Time NextDeadline() const;
+
+  State state() const { return state_; }
+  bool finished() const { return state_ == State::kFinished; }
+  // After finished(): ok if every file was verified and published. Errors:
+  // the store's (kNoSpace, kLocalIo, kUnsafePath, kIntegrity), kPeerProtocol
+  // (bad manifest), kTimeout (sender went silent), kLocalIo "session ended
+  // by sender before completion".
+  const Status& result() const { return result_; }
+  std::uint32_t session_id() const { return session_; }
+  const wire::Announce& announce() const { return announce_; }
+  const Manifest& manifest() const { return manifest_; }
+  std::uint64_t bytes_done() const { return bytes_done_; }
+  std::uint64_t data_received() const { return data_received_; }
+  std::uint64_t malformed() const { return malformed_; }
+  std::uint64_t foreign() const { return foreign_; }
+  std::uint64_t duplicates() const { return duplicates_; }
+
+ private:
+  struct BlockState {
+    std::bitset<256> seen;
+    std::uint16_t have = 0;
+    std::vector<std::pair<std::uint8_t, std::vector<std::uint8_t>>> parity;
+  };
+  struct PendingNak {
+    std::uint32_t poll_id = 0, first = 0, end = 0;
+    Time fire_at{0};
+    std::map<std::uint32_t, std::uint16_t> planned;  // from ADVERT
+  };
+
+  void OnAnnounce(Time now, const Endpoint& from, std::uint32_t session, const wire::Announce& a);
+  void OnData(const wire::Data& d);
+  void PlaceData(std::uint32_t block, std::uint16_t esi, std::span<const std::uint8_t> symbol);
+  void OnPoll(Time now, const wire::Poll& p);
+  void OnAdvert(const wire::Advert& a);
+  Status AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
+                      std::span<const std::uint8_t> symbol);
+  Status CompleteBlock(std::uint32_t block, const BlockInfo& info, BlockState& st);
+  Status WriteObject(std::uint32_t object, std::uint64_t offset, std::span<const std::uint8_t> d);
+  Status ReadObject(std::uint32_t object, std::uint64_t offset, std::span<std::uint8_t> out);
+  Status FinishObject(std::uint32_t object);
+  Status OnManifest();
+  void FireNak(Time now, const PendingNak& pending);
+  void Succeed(Time now);
+  void Fail(Time now, Status status);
+  void Queue(wire::Body body);
+  std::uint16_t Deficit(std::uint32_t block) const;
+
+  ReceiverConfig config_;
+  ContentStore& store_;
+  FecCodec fec_;
+  std::mt19937_64 rng_;
+
+  State state_ = State::kIdle;
+  Status result_;
+  std::uint32_t session_ = 0;
+  wire::Announce announce_;
+  Endpoint sender_;
+  Time last_from_sender_{0}, next_heartbeat_{0}, next_done_{0};
+  int done_attempts_left_ = 0;
+  bool seen_data_ = false;
+
+  Layout layout_;  // manifest-only until the manifest decodes, then complete
+  bool have_manifest_ = false;
+  std::vector<std::uint8_t> manifest_bytes_;
+  Manifest manifest_;
+  std::vector<bool> block_done_;
+  std::vector<std::uint32_t> blocks_left_;  // per object
+  std::size_t objects_left_ = 0;
+  std::unordered_map<std::uint32_t, BlockState> blocks_;
+  std::deque<PendingNak> naks_;
+  // DATA for blocks beyond the manifest, which cannot be placed until it decodes.
+  struct EarlyData {
+    std::uint32_t block;
+    std::uint16_t esi;
+    std::vector<std::uint8_t> symbol;
+  };
+  std::vector<EarlyData> early_;
+
+  std::deque<wire::Body> out_;
+  wire::Done done_;
+  std::uint64_t bytes_done_ = 0, data_received_ = 0;
+  std::uint64_t malformed_ = 0, foreign_ = 0, duplicates_ = 0;
+  Time now_{0};
+};
+
+}  // namespace ardus

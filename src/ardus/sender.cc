@@ -1,0 +1,488 @@
+#include "ardus/sender.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ardus {
+namespace {
+
+constexpr std::size_t kIpUdpOverhead = 28;  // IPv4 + UDP headers, for pacing
+constexpr std::size_t kCachedBlocks = 64;
+constexpr Duration kMaxGrtt = seconds(1);
+constexpr Duration kCollectSlack = milliseconds(2);
+
+}  // namespace
+
+const char* ReceiverOutcomeName(ReceiverOutcome outcome) {
+  switch (outcome) {
+    case ReceiverOutcome::kActive: return "active";
+    case ReceiverOutcome::kSucceeded: return "ok";
+    case ReceiverOutcome::kFailed: return "failed";
+    case ReceiverOutcome::kTimedOut: return "timed-out";
+  }
+  return "unknown";
+}
+
+Sender::Sender(SenderConfig config, Manifest manifest, ContentSource& source)
+    : config_(config),
+      manifest_(std::move(manifest)),
+      manifest_bytes_(EncodeManifest(manifest_)),
+      manifest_sha_(ComputeSha256(manifest_bytes_)),
+      source_(source),
+      rng_(config.seed) {
+  std::vector<std::uint64_t> sizes{manifest_bytes_.size()};
+  for (const auto& e : manifest_.entries) sizes.push_back(e.size);
+  layout_ = Layout(std::move(sizes), config_.symbol_size, config_.block_symbols);
+  if (!layout_.Valid()) {
+    status_ = Status::Error(ErrorKind::kInvalidArgument, "content too large for one session");
+    phase_ = Phase::kFinished;
+  }
+}
+
+// ---- input -----------------------------------------------------------------
+
+void Sender::OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram) {
+  Result<wire::Packet> decoded = wire::Decode(datagram);
+  if (!decoded.ok()) {
+    ++stats_.malformed;
+    return;
+  }
+  const wire::Packet& p = decoded.value();
+  if (p.session_id != config_.session_id || phase_ == Phase::kFinished) {
+    ++stats_.foreign;
+    return;
+  }
+  if (const auto* join = std::get_if<wire::Join>(&p.body)) {
+    OnJoin(now, from, *join);
+  } else if (const auto* nak = std::get_if<wire::Nak>(&p.body)) {
+    OnNak(now, from, *nak);
+  } else if (const auto* status = std::get_if<wire::StatusMsg>(&p.body)) {
+    if (Peer* peer = Touch(now, from, status->receiver_id)) {
+      peer->bytes = status->bytes_done;
+      peer->data_received = status->data_received;
+    }
+  } else if (const auto* done = std::get_if<wire::Done>(&p.body)) {
+    OnDone(now, from, *done);
+  } else {
+    ++stats_.foreign;  // a sender-to-receiver type arriving at the sender
+  }
+}
+
+Sender::Peer* Sender::Touch(Time now, const Endpoint& from, std::uint32_t receiver_id) {
+  auto it = receivers_.find(receiver_id);
+  if (it == receivers_.end()) {
+    if (phase_ != Phase::kAnnouncing && phase_ != Phase::kTransferring) return nullptr;
+    // Any feedback from an unknown receiver is an implicit join (its JOIN may
+    // have been lost, or it joined late).
+    Peer peer;
+    peer.joined = now;
+    peer.data_sent_at_join = data_sent_;
+    it = receivers_.emplace(receiver_id, peer).first;
+  }
+  it->second.address = from;
+  it->second.last_heard = now;
+  return &it->second;
+}
+
+void Sender::OnJoin(Time now, const Endpoint& from, const wire::Join& join) {
+  if (!Touch(now, from, join.receiver_id)) return;
+  Time echoed{static_cast<std::int64_t>(join.echo_ns)};
+  if (join.echo_ns != 0 && echoed <= now && now - echoed < kMaxGrtt) {
+    grtt_ = std::max(grtt_, now - echoed);
+  }
+}
+
+void Sender::OnNak(Time now, const Endpoint& from, const wire::Nak& nak) {
+  ++stats_.naks;
+  Peer* peer = Touch(now, from, nak.receiver_id);
+  auto it = collections_.find(nak.poll_id);
+  if (!peer || peer->outcome != ReceiverOutcome::kActive || it == collections_.end()) return;
+  Collection& c = it->second;
+  for (const wire::NeedRange& need : nak.needs) {
+    std::uint64_t first = std::max<std::uint64_t>(need.first, c.first);
+    std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{need.first} + need.count, c.end);
+    for (std::uint64_t b = first; b < end; ++b) {
+      auto block = static_cast<std::uint32_t>(b);
+      std::uint16_t k = BlockK(block);
+      std::uint16_t want = need.deficit == wire::kWholeBlock ? k : std::min(need.deficit, k);
+      if (receivers_.size() > config_.margin_group_size && want < k) {
+        want = std::min<std::uint16_t>(
+            k, want + static_cast<std::uint16_t>(std::ceil(std::sqrt(double(want)))));
+      }
+      std::uint16_t& planned = c.plan[block];
+      if (want > planned) {
+        planned = want;
+        c.advert_due = true;
+      }
+    }
+  }
+}
+
+void Sender::OnDone(Time now, const Endpoint& from, const wire::Done& done) {
+  Peer* peer = Touch(now, from, done.receiver_id);
+  if (!peer) return;
+  if (peer->outcome == ReceiverOutcome::kActive) {
+    peer->outcome = done.status == wire::DoneStatus::kOk ? ReceiverOutcome::kSucceeded
+                                                         : ReceiverOutcome::kFailed;
+    peer->bytes = done.bytes_done;
+    peer->data_received = done.data_received;
+    peer->reason = done.reason;
+    peer->finished_at = now;
+    peer->data_sent_at_done = data_sent_;
+  }
+  Queue(wire::DoneAck{done.receiver_id}, Destination::kPeer, from);  // re-ack duplicates too
+}
+
+// ---- timers ------------------------------------------------------------------
+
+void Sender::Advance(Time now) {
+  if (started_ < Time(0)) {
+    started_ = now;
+    next_announce_ = now;
+    last_refill_ = now;
+  }
+  const double burst = double(config_.batch_packets) * (config_.symbol_size + 64.0);
+  tokens_ = std::min(burst, tokens_ + double((now - last_refill_).count()) *
+                                          double(config_.rate_bps) / 8e9);
+  last_refill_ = now;
+
+  if (phase_ == Phase::kAnnouncing || phase_ == Phase::kTransferring) {
+    if (now >= next_announce_) {
+      wire::Announce a;
+      a.data_group = config_.data_group;
+      a.data_port = config_.data_port;
+      a.feedback_port = config_.feedback_port;
+      a.symbol_size = config_.symbol_size;
+      a.block_symbols = config_.block_symbols;
+      a.manifest_size = manifest_bytes_.size();
+      a.manifest_sha256 = manifest_sha_;
+      a.total_bytes = manifest_.total_bytes();
+      a.sent_at_ns = static_cast<std::uint64_t>(now.count());
+      Queue(a);
+      next_announce_ = now + (phase_ == Phase::kAnnouncing ? config_.announce_interval
+                                                           : config_.late_announce_interval);
+    }
+  }
+  if (phase_ == Phase::kAnnouncing) {
+    bool enough = config_.expected_receivers > 0 &&
+                  receivers_.size() >= config_.expected_receivers;
+    if (enough || now - started_ >= config_.join_wait) {
+      if (receivers_.empty()) {
+        Fail(Status::Error(ErrorKind::kTimeout, "no receiver joined within the wait"));
+      } else {
+        StartTransfer(now);
+      }
+    }
+  }
+  if (phase_ == Phase::kTransferring) {
+    for (auto& [id, c] : collections_) {
+      if (c.advert_due && now >= c.next_advert) {
+        Queue(wire::Advert{id, PlanRanges(c)});
+        c.advert_due = false;
+        c.next_advert = now + Backoff() / 8;
+      }
+    }
+    ClosePolls(now);
+    ExpireReceivers(now);
+    MaybeSweep(now);
+    MaybeFinish(now);
+  }
+  if (phase_ == Phase::kEnding && ends_left_ > 0 && now >= next_end_) {
+    Queue(wire::End{});
+    --ends_left_;
+    next_end_ = now + milliseconds(10);
+  }
+}
+
+void Sender::StartTransfer(Time now) {
+  phase_ = Phase::kTransferring;
+  transfer_start_ = now;
+  next_announce_ = now + config_.late_announce_interval;
+}
+
+void Sender::ExpireReceivers(Time now) {
+  for (auto& [id, peer] : receivers_) {
+    if (peer.outcome == ReceiverOutcome::kActive &&
+        now - peer.last_heard >= config_.receiver_timeout) {
+      peer.outcome = ReceiverOutcome::kTimedOut;
+      peer.reason = "no response for " +
+                    std::to_string(std::chrono::duration_cast<milliseconds>(
+                                       config_.receiver_timeout).count()) + " ms";
+      peer.finished_at = now;
+      peer.data_sent_at_done = data_sent_;
+    }
+  }
+}
+
+void Sender::MaybeFinish(Time now) {
+  if (receivers_finished() < receivers_.size()) return;
+  phase_ = Phase::kEnding;
+  next_end_ = now;
+}
+
+Duration Sender::Backoff() const { return std::max(config_.min_backoff, 4 * grtt_); }
+
+void Sender::StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep) {
+  std::uint32_t id = next_poll_id_++;
+  Collection& c = collections_[id];
+  c.first = first;
+  c.end = end;
+  c.sweep = sweep;
+  c.closes_at = now + Backoff() + 2 * grtt_ + kCollectSlack;
+  c.next_advert = now;  // the first plan goes out at once: it is what suppresses
+  auto backoff_us = std::chrono::duration_cast<microseconds>(Backoff()).count();
+  Queue(wire::Poll{id, first, end, static_cast<std::uint32_t>(backoff_us),
+                   static_cast<std::uint32_t>(receivers_.size())});
+  ++stats_.polls;
+}
+
+void Sender::ClosePolls(Time now) {
+  for (auto it = collections_.begin(); it != collections_.end();) {
+    Collection& c = it->second;
+    if (now < c.closes_at) {
+      ++it;
+      continue;
+    }
+    if (c.plan.empty()) {
+      if (c.sweep) next_sweep_ = now + config_.sweep_interval;
+    } else {
+      RepairBatch batch{c.first, c.end, c.sweep, {}};
+      for (const auto& [block, count] : c.plan) batch.blocks.emplace_back(block, count);
+      repairs_.push_back(std::move(batch));
+    }
+    it = collections_.erase(it);
+  }
+}
+
+void Sender::MaybeSweep(Time now) {
+  bool first_pass_done = next_block_ >= layout_.block_count();
+  if (first_pass_done && collections_.empty() && repairs_.empty() && now >= next_sweep_ &&
+      receivers_finished() < receivers_.size()) {
+    StartPoll(now, 0, layout_.block_count(), true);
+  }
+}
+
+std::vector<wire::NeedRange> Sender::PlanRanges(const Collection& c) const {
+  std::vector<wire::NeedRange> out;
+  const std::size_t max = wire::MaxRangesPerDatagram();
+  for (const auto& [block, count] : c.plan) {
+    if (!out.empty() && out.back().first + out.back().count == block &&
+        out.back().deficit == count) {
+      ++out.back().count;
+    } else if (out.size() < max) {
+      out.push_back({block, 1, count});
+    } else {
+      break;  // receivers needing more than the advert shows will simply NAK
+    }
+  }
+  return out;
+}
+
+// ---- output ------------------------------------------------------------------
+
+void Sender::Queue(wire::Body body, Destination dest, Endpoint peer) {
+  control_.push_back(Pending{std::move(body), dest, peer});
+}
+
+void Sender::Fail(Status status) {
+  status_ = std::move(status);
+  phase_ = Phase::kEnding;
+  ends_left_ = receivers_.empty() ? 0 : 3;
+}
+
+std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> buf) {
+  if (phase_ == Phase::kFinished) return std::nullopt;
+  Advance(now);
+  if (!control_.empty()) {
+    Pending& pending = control_.front();
+    Transmit t{pending.destination, pending.peer, 0, false};
+    t.size = wire::Encode(wire::Packet{config_.session_id, std::move(pending.body)}, buf);
+    control_.pop_front();
+    tokens_ -= double(t.size + kIpUdpOverhead);
+    stats_.wire_bytes += t.size;
+    ++stats_.control_packets;
+    return t;
+  }
+  if (phase_ == Phase::kEnding && ends_left_ == 0) phase_ = Phase::kFinished;
+  if (phase_ != Phase::kTransferring) return std::nullopt;
+  const double cost = double(wire::kDataHeaderSize + config_.symbol_size + kIpUdpOverhead);
+  if (tokens_ < cost) return std::nullopt;
+
+  std::uint32_t block;
+  std::uint16_t esi;
+  bool repair = NextRepair(now, &block, &esi);
+  if (!repair && !NextSource(&block, &esi)) {
+    // The repair queue may have just drained into a new poll.
+    return control_.empty() ? std::nullopt : PollTransmit(now, buf);
+  }
+  std::size_t size = EmitSymbol(block, esi, buf);
+  if (size == 0) return std::nullopt;  // Fail() was called; END goes out next
+  tokens_ -= double(size + kIpUdpOverhead);
+  stats_.wire_bytes += size;
+  ++data_sent_;
+  ++(repair || esi >= BlockK(block) ? stats_.repair_symbols : stats_.source_symbols);
+  if (!repair && next_esi_ == 0) {  // a block's first pass just ended
+    const bool last = next_block_ >= layout_.block_count();
+    if (last || next_block_ - window_start_ >= config_.window_blocks) {
+      StartPoll(now, window_start_, next_block_, false);
+      window_start_ = next_block_;
+    }
+  }
+  return Transmit{Destination::kDataGroup, {}, size, true};
+}
+
+bool Sender::NextSource(std::uint32_t* block, std::uint16_t* esi) {
+  if (next_block_ >= layout_.block_count()) return false;
+  *block = next_block_;
+  *esi = next_esi_;
+  const std::uint16_t k = BlockK(next_block_);
+  const bool manifest = next_block_ < layout_.blocks_of(0);
+  const std::uint16_t first_pass = manifest ? std::min<std::uint16_t>(
+      k + config_.manifest_extra_symbols, wire::kMaxEsi + 1) : k;
+  if (++next_esi_ == first_pass) {
+    if (manifest) next_repair_esi_[next_block_] = first_pass > wire::kMaxEsi ? 0 : first_pass;
+    next_esi_ = 0;
+    ++next_block_;
+  }
+  return true;
+}
+
+bool Sender::NextRepair(Time now, std::uint32_t* block, std::uint16_t* esi) {
+  while (!repairs_.empty()) {
+    RepairBatch& batch = repairs_.front();
+    if (batch.blocks.empty()) {
+      // Every repair symbol for this poll is out: ask again.
+      StartPoll(now, batch.first, batch.end, batch.sweep);
+      repairs_.pop_front();
+      continue;
+    }
+    auto& [b, left] = batch.blocks.front();
+    auto [it, fresh] = next_repair_esi_.try_emplace(b, BlockK(b));
+    *block = b;
+    *esi = it->second;
+    // Parity first, then wrap to the source symbols and round again.
+    it->second = it->second >= wire::kMaxEsi ? 0 : it->second + 1;
+    if (--left == 0) batch.blocks.pop_front();
+    return true;
+  }
+  return false;
+}
+
+Sender::CachedBlock* Sender::LoadBlock(std::uint32_t block, bool need_parity) {
+  auto it = cache_.find(block);
+  const std::size_t s = config_.symbol_size;
+  const BlockInfo info = layout_.Block(block);
+  if (it == cache_.end()) {
+    if (cache_order_.size() >= kCachedBlocks) {
+      cache_.erase(cache_order_.front());
+      cache_order_.pop_front();
+    }
+    it = cache_.emplace(block, CachedBlock{}).first;
+    cache_order_.push_back(block);
+    CachedBlock& cb = it->second;
+    cb.symbols.assign(std::size_t{FecCodec::kSymbolsPerBlock} * s, 0);
+    std::span<std::uint8_t> dst(cb.symbols.data(), info.bytes);
+    if (info.object == 0) {
+      std::copy_n(manifest_bytes_.begin() + info.offset, info.bytes, dst.begin());
+    } else if (Status st = source_.Read(info.object - 1, info.offset, dst); !st.ok()) {
+      cache_.erase(it);
+      cache_order_.pop_back();
+      Fail(st);
+      return nullptr;
+    }
+  }
+  CachedBlock& cb = it->second;
+  if (need_parity && !cb.parity_ready) {
+    std::vector<const std::uint8_t*> src(info.k);
+    std::vector<std::uint8_t*> parity(FecCodec::kSymbolsPerBlock - info.k);
+    for (int i = 0; i < info.k; ++i) src[i] = cb.symbols.data() + i * s;
+    for (std::size_t i = 0; i < parity.size(); ++i) {
+      parity[i] = cb.symbols.data() + (info.k + i) * s;
+    }
+    fec_.Encode(info.k, s, src, parity);
+    cb.parity_ready = true;
+  }
+  return &cb;
+}
+
+std::size_t Sender::EmitSymbol(std::uint32_t block, std::uint16_t esi,
+                               std::span<std::uint8_t> buf) {
+  const std::uint16_t k = BlockK(block);
+  CachedBlock* cb = LoadBlock(block, esi >= k);
+  if (!cb) return 0;
+  const std::size_t s = config_.symbol_size;
+  wire::Data d{block, esi, std::span<const std::uint8_t>(cb->symbols.data() + esi * s, s)};
+  return wire::Encode(wire::Packet{config_.session_id, d}, buf);
+}
+
+Time Sender::NextDeadline() const {
+  if (phase_ == Phase::kFinished) return kNever;
+  if (!control_.empty() || (phase_ == Phase::kEnding && ends_left_ == 0)) return last_refill_;
+  Time t = kNever;
+  if (phase_ == Phase::kAnnouncing) {
+    t = std::min({next_announce_, started_ + config_.join_wait});
+  } else if (phase_ == Phase::kEnding) {
+    t = next_end_;
+  } else if (phase_ == Phase::kTransferring) {
+    t = next_announce_;
+    for (const auto& [id, c] : collections_) {
+      t = std::min(t, c.closes_at);
+      if (c.advert_due) t = std::min(t, c.next_advert);
+    }
+    for (const auto& [id, peer] : receivers_) {
+      if (peer.outcome == ReceiverOutcome::kActive) {
+        t = std::min(t, peer.last_heard + config_.receiver_timeout);
+      }
+    }
+    bool first_pass_done = next_block_ >= layout_.block_count();
+    if (first_pass_done && collections_.empty() && repairs_.empty()) {
+      t = std::min(t, std::max(next_sweep_, last_refill_));
+    }
+    if (!first_pass_done || !repairs_.empty()) {
+      // Wake when a burst of batch_packets is affordable.
+      const double want = double(config_.batch_packets) * (config_.symbol_size + 64.0) * 0.9;
+      double missing = std::max(0.0, want - tokens_);
+      auto wait = Duration(static_cast<std::int64_t>(missing * 8e9 / double(config_.rate_bps)));
+      t = std::min(t, last_refill_ + wait);
+    }
+  }
+  return t;
+}
+
+// ---- reporting -----------------------------------------------------------------
+
+std::size_t Sender::receivers_finished() const {
+  return static_cast<std::size_t>(std::count_if(receivers_.begin(), receivers_.end(), [](auto& r) {
+    return r.second.outcome != ReceiverOutcome::kActive;
+  }));
+}
+
+std::uint64_t Sender::bytes_sent_first_pass() const {
+  if (next_block_ >= layout_.block_count()) return manifest_.total_bytes();
+  std::uint64_t done = 0;
+  BlockInfo info = layout_.Block(next_block_);
+  for (std::uint32_t o = 1; o < info.object; ++o) done += layout_.object_size(o);
+  return info.object > 0 ? done + info.offset : 0;
+}
+
+std::vector<ReceiverReport> Sender::Reports() const {
+  std::vector<ReceiverReport> out;
+  for (const auto& [id, peer] : receivers_) {
+    ReceiverReport r;
+    r.receiver_id = id;
+    r.address = peer.address;
+    r.outcome = peer.outcome;
+    r.bytes = peer.bytes;
+    const bool active = peer.outcome == ReceiverOutcome::kActive;
+    r.elapsed = (active ? last_refill_ : peer.finished_at) - std::max(peer.joined, transfer_start_);
+    std::uint64_t sent = (active ? data_sent_ : peer.data_sent_at_done) - peer.data_sent_at_join;
+    if (sent > 0 && peer.data_received <= sent) {
+      r.loss = 1.0 - double(peer.data_received) / double(sent);
+    }
+    r.reason = peer.reason;
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace ardus

@@ -1,0 +1,223 @@
+// Sender: the sans-IO engine that multicasts one session to many receivers.
+//
+// It announces the session, waits for receivers to join, sends every source
+// symbol once in block order at a paced rate, and repairs losses with fresh
+// Reed-Solomon parity: after each window of blocks it polls the group, the
+// receivers answer (after a random backoff, suppressed by the sender's
+// multicast repair plan) with how many symbols each block still lacks, and the
+// sender sends the maximum of those counts as new parity. A final sweep poll
+// repeats over all blocks until every receiver has reported DONE or has been
+// silent past `receiver_timeout` (declared failed).
+//
+// Driving it: feed every datagram from the feedback socket to OnDatagram(),
+// then call PollTransmit() until it returns nullopt, then wait until
+// NextDeadline() or the next datagram. All times are caller-supplied; the
+// engine reads no clock and opens no socket. It reads content only through
+// the ContentSource it was given.
+//
+// Thread-safety: none; drive from one thread. The ContentSource must outlive
+// the Sender.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ardus/fec.h"
+#include "ardus/layout.h"
+#include "ardus/manifest.h"
+#include "ardus/store.h"
+#include "ardus/transmit.h"
+#include "ardus/wire.h"
+#include "common/status.h"
+#include "common/time.h"
+
+namespace ardus {
+
+struct SenderConfig {
+  std::uint32_t session_id = 1;            // nonzero; receivers ignore other sessions
+  std::uint32_t data_group = 0;            // announced to receivers (IPv4, host order)
+  std::uint16_t data_port = wire::kDataPort;
+  std::uint16_t feedback_port = wire::kFeedbackPort;
+  std::uint16_t symbol_size = wire::kDefaultSymbolSize;
+  std::uint16_t block_symbols = wire::kDefaultBlockSymbols;
+  std::uint64_t rate_bps = 1'000'000'000;  // wire bits per second, IP/UDP headers included
+  std::uint32_t expected_receivers = 0;    // start once this many joined; 0: wait join_wait
+  Duration join_wait = seconds(10);        // longest wait for receivers before sending
+  Duration announce_interval = milliseconds(100);
+  Duration late_announce_interval = seconds(1);  // during transfer, for late joiners
+  Duration receiver_timeout = seconds(15);       // silence after which a receiver has failed
+  Duration min_backoff = milliseconds(2);        // NAK backoff floor (scaled up by the group RTT)
+  Duration sweep_interval = milliseconds(50);    // pause between sweeps that found nothing
+  std::uint32_t window_blocks = 16;              // blocks per poll window
+  // Extra parity sent with each manifest block in the first pass: a receiver
+  // that loses the manifest cannot place any file data until it is repaired.
+  std::uint16_t manifest_extra_symbols = 4;
+  // In groups larger than this, each planned repair is raised by
+  // ceil(sqrt(planned)) symbols, so the plan covers most receivers' deficits
+  // and their NAKs are suppressed: feedback stops growing with the group.
+  std::uint32_t margin_group_size = 16;
+  std::uint32_t batch_packets = 32;              // pacing releases packets in bursts of this many
+  std::uint64_t seed = 1;                        // for ADVERT jitter only; deterministic
+};
+
+enum class ReceiverOutcome { kActive, kSucceeded, kFailed, kTimedOut };
+const char* ReceiverOutcomeName(ReceiverOutcome outcome);
+
+struct ReceiverReport {
+  std::uint32_t receiver_id = 0;
+  Endpoint address;
+  ReceiverOutcome outcome = ReceiverOutcome::kActive;
+  std::uint64_t bytes = 0;
+  Duration elapsed{0};            // join to DONE (or to being declared failed)
+  double loss = 0;                // 1 - DATA received / DATA sent while it was joined
+  std::string reason;             // why it failed, as the receiver reported it
+};
+
+struct SenderStats {
+  std::uint64_t source_symbols = 0;   // DATA datagrams carrying source symbols
+  std::uint64_t repair_symbols = 0;   // DATA datagrams carrying repair symbols
+  std::uint64_t control_packets = 0;  // ANNOUNCE, POLL, ADVERT, DONE_ACK, END
+  std::uint64_t wire_bytes = 0;       // UDP payload bytes sent
+  std::uint64_t naks = 0;             // NAK datagrams received
+  std::uint64_t polls = 0;
+  std::uint64_t malformed = 0;        // datagrams dropped as undecodable
+  std::uint64_t foreign = 0;          // datagrams of another session or unexpected type
+};
+
+class Sender {
+ public:
+  // Preconditions: config.session_id != 0, symbol_size and block_symbols in
+  // the ranges of wire.h. `manifest` describes the content of `source`.
+  // If the content is too large to lay out, status() is kInvalidArgument
+  // and finished() is true from the start.
+  Sender(SenderConfig config, Manifest manifest, ContentSource& source);
+
+  void OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram);
+  // Encodes the next datagram due at `now` into `buf` (>= wire::kMaxDatagram
+  // bytes). nullopt: nothing is due before NextDeadline().
+  std::optional<Transmit> PollTransmit(Time now, std::span<std::uint8_t> buf);
+  // When PollTransmit next has something to do (kNever once finished).
+  Time NextDeadline() const;
+
+  bool finished() const { return phase_ == Phase::kFinished; }
+  // Non-ok when the session could not run: kTimeout (no receiver joined),
+  // kLocalIo (source unreadable), kInvalidArgument (content too large).
+  const Status& status() const { return status_; }
+  std::vector<ReceiverReport> Reports() const;
+  const SenderStats& stats() const { return stats_; }
+  std::size_t receivers_joined() const { return receivers_.size(); }
+  std::size_t receivers_finished() const;
+  std::uint64_t bytes_sent_first_pass() const;  // of total_bytes(), for progress
+  const Manifest& manifest() const { return manifest_; }
+
+ private:
+  enum class Phase { kAnnouncing, kTransferring, kEnding, kFinished };
+
+  struct Peer {
+    Endpoint address;
+    ReceiverOutcome outcome = ReceiverOutcome::kActive;
+    Time joined{0}, last_heard{0}, finished_at{0};
+    std::uint64_t data_sent_at_join = 0, data_sent_at_done = 0;
+    std::uint64_t bytes = 0, data_received = 0;
+    std::string reason;
+  };
+
+  // One poll's feedback collection: the largest deficit heard per block.
+  struct Collection {
+    std::uint32_t first = 0, end = 0;
+    bool sweep = false;
+    Time closes_at{0};
+    std::map<std::uint32_t, std::uint16_t> plan;
+    bool advert_due = false;
+    Time next_advert{0};
+  };
+
+  // Repair symbols still to send for one closed poll; when they are all out,
+  // the same range is polled again.
+  struct RepairBatch {
+    std::uint32_t first = 0, end = 0;
+    bool sweep = false;
+    std::deque<std::pair<std::uint32_t, std::uint16_t>> blocks;  // block, symbols left
+  };
+
+  struct CachedBlock {
+    std::vector<std::uint8_t> symbols;  // 255 * symbol_size: sources then parity
+    bool parity_ready = false;
+  };
+
+  void Advance(Time now);
+  void StartTransfer(Time now);
+  void ExpireReceivers(Time now);
+  void MaybeFinish(Time now);
+  void ClosePolls(Time now);
+  void StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep);
+  void MaybeSweep(Time now);
+
+  void OnJoin(Time now, const Endpoint& from, const wire::Join& join);
+  void OnNak(Time now, const Endpoint& from, const wire::Nak& nak);
+  void OnDone(Time now, const Endpoint& from, const wire::Done& done);
+  Peer* Touch(Time now, const Endpoint& from, std::uint32_t receiver_id);
+
+  std::size_t EmitControl(std::span<std::uint8_t> buf);
+  std::size_t EmitSymbol(std::uint32_t block, std::uint16_t esi, std::span<std::uint8_t> buf);
+  bool NextRepair(Time now, std::uint32_t* block, std::uint16_t* esi);
+  bool NextSource(std::uint32_t* block, std::uint16_t* esi);
+  CachedBlock* LoadBlock(std::uint32_t block, bool need_parity);
+  void Queue(wire::Body body, Destination dest = Destination::kControlGroup, Endpoint peer = {});
+  void Fail(Status status);
+  Duration Backoff() const;
+  std::uint16_t BlockK(std::uint32_t block) const { return layout_.Block(block).k; }
+  std::vector<wire::NeedRange> PlanRanges(const Collection& c) const;
+
+  SenderConfig config_;
+  Manifest manifest_;
+  std::vector<std::uint8_t> manifest_bytes_;
+  Sha256 manifest_sha_{};
+  ContentSource& source_;
+  Layout layout_;
+  FecCodec fec_;
+  std::mt19937_64 rng_;
+
+  Phase phase_ = Phase::kAnnouncing;
+  Status status_;
+  Time started_{-1}, next_announce_{0}, transfer_start_{0}, next_end_{0}, next_sweep_{0};
+  int ends_left_ = 3;
+
+  std::map<std::uint32_t, Peer> receivers_;
+  Duration grtt_ = milliseconds(0);
+
+  // First pass cursor.
+  std::uint32_t next_block_ = 0;
+  std::uint16_t next_esi_ = 0;
+  std::uint32_t window_start_ = 0;
+
+  std::uint32_t next_poll_id_ = 1;
+  std::map<std::uint32_t, Collection> collections_;  // by poll id
+  std::deque<RepairBatch> repairs_;
+  std::unordered_map<std::uint32_t, std::uint16_t> next_repair_esi_;
+  bool sweep_active_ = false;
+
+  struct Pending {
+    wire::Body body;
+    Destination destination;
+    Endpoint peer;
+  };
+  std::deque<Pending> control_;
+
+  std::map<std::uint32_t, CachedBlock> cache_;
+  std::deque<std::uint32_t> cache_order_;
+
+  double tokens_ = 0;  // bytes
+  Time last_refill_{0};
+  std::uint64_t data_sent_ = 0;
+  SenderStats stats_;
+};
+
+}  // namespace ardus

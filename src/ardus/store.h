@@ -1,0 +1,52 @@
+// The storage seams of the protocol engines: where the sender reads content
+// and where the receiver writes it. Engines do no file I/O of their own; the
+// CLI passes filesystem implementations (fs_store.h), tests pass in-memory or
+// synthetic ones, the simulator passes fault-injecting ones.
+//
+// Thread-safety: implementations are used by one engine on one thread.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "ardus/manifest.h"
+#include "common/status.h"
+
+namespace ardus {
+
+// Read side (sender). Entry indices are manifest entry indices.
+class ContentSource {
+ public:
+  virtual ~ContentSource() = default;
+  // Fills `out` with bytes [offset, offset+out.size()) of file `entry`.
+  // Precondition: the range lies within the entry's manifest size.
+  // Errors: kLocalIo (the file changed or became unreadable); the sender
+  // aborts the session with the message.
+  virtual Status Read(std::uint32_t entry, std::uint64_t offset, std::span<std::uint8_t> out) = 0;
+};
+
+// Write side (receiver). Calls come in this order: Begin, then any mix of
+// Write/Read/Commit, then Finish on success or Abort on failure.
+class ContentStore {
+ public:
+  virtual ~ContentStore() = default;
+  // Prepares every entry: validates paths against the destination (no escape
+  // through symlinks), creates directories, opens and preallocates temporary
+  // files. Errors: kUnsafePath, kNoSpace, kLocalIo. Nothing is published.
+  virtual Status Begin(const Manifest& manifest) = 0;
+  // Writes into entry's temporary file. Errors: kNoSpace, kLocalIo.
+  virtual Status Write(std::uint32_t entry, std::uint64_t offset,
+                       std::span<const std::uint8_t> data) = 0;
+  // Reads back bytes previously written (needed to decode a block).
+  virtual Status Read(std::uint32_t entry, std::uint64_t offset, std::span<std::uint8_t> out) = 0;
+  // Every byte of `entry` has been written: verify its SHA-256, apply mode
+  // and mtime, and publish it under its final name atomically. Errors:
+  // kIntegrity (digest mismatch; the temporary file is removed), kLocalIo.
+  virtual Status Commit(std::uint32_t entry) = 0;
+  // Every entry is committed: apply directory modes and mtimes.
+  virtual Status Finish() = 0;
+  // Removes every unpublished temporary file. Never fails.
+  virtual void Abort() = 0;
+};
+
+}  // namespace ardus

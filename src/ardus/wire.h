@@ -1,0 +1,166 @@
+// ARDUS wire format: every constant and message layout, with encode/decode.
+// docs/ardus-protocol.md specifies the same format in prose with worked
+// examples; the two must change together.
+//
+// All integers are big-endian. Every datagram starts with the 8-byte common
+// header: magic u16 (0xAD05), version u8 (1), type u8, session_id u32.
+//
+// Decoders are bounds-checked and total: any byte string yields either a
+// message or a Status of kind kPeerProtocol (never a crash, never a read past
+// the input). Decoded spans (DATA payload, NAK entries' source) point into the
+// input buffer and are valid only while it lives.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ardus::wire {
+
+inline constexpr std::uint16_t kMagic = 0xAD05;
+inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::size_t kHeaderSize = 8;
+
+// IANA-registered ports.
+inline constexpr std::uint16_t kDataPort = 1117;      // ardus-mtrns: multicast DATA
+inline constexpr std::uint16_t kFeedbackPort = 1834;  // ardusuni: unicast feedback
+inline constexpr std::uint16_t kControlPort = 1835;   // ardusmul: multicast announce/control
+
+// Administratively scoped (RFC 2365) default groups.
+inline constexpr const char* kDefaultControlGroup = "239.255.18.35";
+inline constexpr const char* kDefaultDataGroup = "239.255.11.17";
+
+// Largest datagram ardus ever sends or accepts (fits a 1500-byte MTU with IPv4+UDP).
+inline constexpr std::size_t kMaxDatagram = 1472;
+inline constexpr std::size_t kDataHeaderSize = kHeaderSize + 8;
+inline constexpr std::uint16_t kDefaultSymbolSize = kMaxDatagram - kDataHeaderSize;  // 1456
+inline constexpr std::uint16_t kMinSymbolSize = 64;
+// Reed-Solomon over GF(2^8): at most 255 distinct symbols (ESIs 0..254) per block.
+inline constexpr std::uint16_t kMaxEsi = 254;
+inline constexpr std::uint16_t kMaxBlockSymbols = 224;
+inline constexpr std::uint16_t kDefaultBlockSymbols = 200;
+// NAK/ADV deficit value meaning "every symbol of the block" (k varies per block).
+inline constexpr std::uint16_t kWholeBlock = 0xFFFF;
+inline constexpr std::size_t kMaxReasonBytes = 512;
+
+enum class Type : std::uint8_t {
+  kAnnounce = 1,  // S -> control group
+  kJoin = 2,      // R -> S unicast
+  kData = 3,      // S -> data group
+  kPoll = 4,      // S -> control group
+  kNak = 5,       // R -> S unicast
+  kAdvert = 6,    // S -> control group (repair plan, lets receivers suppress NAKs)
+  kStatus = 7,    // R -> S unicast heartbeat
+  kDone = 8,      // R -> S unicast: receiver finished (ok or failed)
+  kDoneAck = 9,   // S -> R unicast
+  kEnd = 10,      // S -> control group: session over
+};
+
+struct Announce {
+  std::uint32_t data_group = 0;  // IPv4, host order
+  std::uint16_t data_port = 0;
+  std::uint16_t feedback_port = 0;
+  std::uint16_t symbol_size = 0;
+  std::uint16_t block_symbols = 0;  // K: most source symbols in one block
+  std::uint64_t manifest_size = 0;
+  std::array<std::uint8_t, 32> manifest_sha256{};
+  std::uint64_t total_bytes = 0;  // sum of file sizes, for progress
+  std::uint64_t sent_at_ns = 0;   // sender clock, echoed in JOIN for RTT
+};
+
+struct Join {
+  std::uint32_t receiver_id = 0;
+  std::uint64_t echo_ns = 0;  // Announce::sent_at_ns being answered
+};
+
+struct Data {
+  std::uint32_t block = 0;  // global block index
+  std::uint16_t esi = 0;    // encoding symbol id: < k source, >= k parity
+  std::span<const std::uint8_t> symbol;
+};
+
+// A run of blocks [first, first+count) that each need `deficit` more symbols
+// (kWholeBlock: all of them).
+struct NeedRange {
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  std::uint16_t deficit = 0;
+  bool operator==(const NeedRange&) const = default;
+};
+inline constexpr std::size_t kNeedRangeSize = 10;
+
+struct Poll {
+  std::uint32_t poll_id = 0;
+  std::uint32_t first_block = 0;  // range [first_block, end_block)
+  std::uint32_t end_block = 0;
+  std::uint32_t backoff_us = 0;   // answer within [0, backoff): see NakBackoff()
+  std::uint32_t group_size = 0;   // receivers the sender knows: shapes the backoff
+};
+
+// The NAK delay for a uniform random draw `x` in [0, 1): a truncated
+// exponential over [0, backoff) with lambda = ln(group_size) + 1. Few
+// receivers answer early, so the sender's ADVERT reaches the rest before
+// their timers fire and suppresses them (Nonnenmacher and Biersack, as NORM).
+double NakBackoffFraction(double x, std::uint32_t group_size);
+
+struct Nak {
+  std::uint32_t receiver_id = 0;
+  std::uint32_t poll_id = 0;
+  std::vector<NeedRange> needs;
+};
+
+struct Advert {
+  std::uint32_t poll_id = 0;
+  std::vector<NeedRange> planned;  // repair the sender will send for this poll
+};
+
+struct StatusMsg {
+  std::uint32_t receiver_id = 0;
+  std::uint64_t bytes_done = 0;
+  std::uint64_t data_received = 0;  // DATA datagrams accepted so far
+};
+
+enum class DoneStatus : std::uint8_t { kOk = 0, kFailed = 1 };
+
+struct Done {
+  std::uint32_t receiver_id = 0;
+  DoneStatus status = DoneStatus::kOk;
+  std::uint64_t bytes_done = 0;
+  std::uint64_t data_received = 0;
+  std::string reason;  // empty when ok; at most kMaxReasonBytes
+};
+
+struct DoneAck {
+  std::uint32_t receiver_id = 0;
+};
+
+struct End {};
+
+using Body = std::variant<Announce, Join, Data, Poll, Nak, Advert, StatusMsg, Done, DoneAck, End>;
+
+struct Packet {
+  std::uint32_t session_id = 0;
+  Body body;
+};
+
+// Decodes one datagram. Errors (kind kPeerProtocol): bad magic, unknown
+// version, unknown type, truncated or oversized body, trailing bytes, invalid
+// field values. The caller drops the datagram and counts it.
+Result<Packet> Decode(std::span<const std::uint8_t> datagram);
+
+// Encodes into `out` (at least kMaxDatagram bytes). Returns the size written,
+// or 0 if the message does not fit (a programmer error: callers size NAK and
+// ADVERT lists with MaxRangesPerDatagram()).
+std::size_t Encode(const Packet& packet, std::span<std::uint8_t> out);
+
+// Most NeedRange entries a NAK or ADVERT can carry in one datagram.
+std::size_t MaxRangesPerDatagram();
+
+}  // namespace ardus::wire

@@ -1,0 +1,100 @@
+#include "support/simulator.h"
+
+#include <algorithm>
+
+namespace ardus::testing {
+namespace {
+const Endpoint kSenderAddress{0x0A000001, wire::kFeedbackPort};
+constexpr double kEthernetIpUdp = 14 + 20 + 8;  // per-datagram bytes on an Ethernet link
+}  // namespace
+
+Simulator::Simulator(std::uint64_t seed, SenderConfig sender_config, Manifest manifest,
+                     ContentSource& source, std::vector<SimReceiver> receivers,
+                     ReceiverConfig receiver_template)
+    : rng_(seed) {
+  sender_config.seed = seed;
+  sender_ = std::make_unique<Sender>(sender_config, std::move(manifest), source);
+  for (std::size_t i = 0; i < receivers.size(); ++i) {
+    ReceiverConfig rc = receiver_template;
+    rc.receiver_id = static_cast<std::uint32_t>(1000 + i);
+    rc.seed = seed * 7919 + i;
+    Node node;
+    node.spec = receivers[i];
+    node.engine = std::make_unique<Receiver>(rc, *receivers[i].store);
+    node.address = Endpoint{static_cast<std::uint32_t>(0x0A000100 + i), 40000};
+    receivers_.push_back(std::move(node));
+  }
+}
+
+void Simulator::Send(Time now, const LinkModel& link, bool& bad, int to, Endpoint from,
+                     std::span<const std::uint8_t> bytes) {
+  std::uniform_real_distribution<double> u(0, 1);
+  if (link.burst_enter > 0) bad = bad ? u(rng_) >= link.burst_exit : u(rng_) < link.burst_enter;
+  if (u(rng_) < link.loss || (bad && u(rng_) < link.burst_loss)) return;
+  int copies = u(rng_) < link.duplicate ? 2 : 1;
+  for (int c = 0; c < copies; ++c) {
+    Duration extra{0};
+    if (link.jitter.count() > 0) {
+      extra = Duration(std::uniform_int_distribution<std::int64_t>(0, link.jitter.count() - 1)(rng_));
+    }
+    events_.push(Event{now + link.delay + extra, seq_++, to, from,
+                       std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
+  }
+}
+
+SimResult Simulator::Run(Time limit) {
+  SimResult result;
+  std::vector<std::uint8_t> buf(wire::kMaxDatagram);
+  Time now{0};
+  while (now < limit) {
+    while (auto t = sender_->PollTransmit(now, buf)) {
+      ++sender_packets_;
+      std::span<const std::uint8_t> bytes(buf.data(), t->size);
+      for (std::size_t i = 0; i < receivers_.size(); ++i) {
+        Node& n = receivers_[i];
+        bool addressed = t->destination != Destination::kPeer || t->peer == n.address;
+        if (addressed && Alive(n, now)) Send(now, n.spec.down, n.bad, int(i), kSenderAddress, bytes);
+      }
+    }
+    bool all_done = sender_->finished();
+    for (Node& n : receivers_) {
+      if (!Alive(n, now)) continue;
+      while (auto t = n.engine->PollTransmit(now, buf)) {
+        ++result.feedback_datagrams;
+        if (buf[3] == static_cast<std::uint8_t>(wire::Type::kNak)) ++result.nak_datagrams;
+        Send(now, n.spec.up, n.up_bad, -1, n.address, {buf.data(), t->size});
+      }
+      all_done = all_done && n.engine->finished();
+    }
+    if (all_done) {
+      result.completed = true;
+      break;
+    }
+
+    Time next = sender_->NextDeadline();
+    if (!events_.empty()) next = std::min(next, events_.top().at);
+    for (Node& n : receivers_) {
+      if (now < n.spec.join_at) next = std::min(next, n.spec.join_at);
+      else if (Alive(n, now)) next = std::min(next, n.engine->NextDeadline());
+    }
+    if (next == kNever) break;  // nothing can ever happen again
+    now = std::max(next, now + Duration(1));
+    while (!events_.empty() && events_.top().at <= now) {
+      Event e = events_.top();
+      events_.pop();
+      if (e.to < 0) {
+        sender_->OnDatagram(e.at, e.from, e.bytes);
+      } else if (Alive(receivers_[e.to], e.at)) {
+        receivers_[e.to].engine->OnDatagram(e.at, e.from, e.bytes);
+      }
+    }
+  }
+  result.end = now;
+  for (Node& n : receivers_) result.receiver_results.push_back(n.engine->result());
+  const SenderStats& s = sender_->stats();
+  double payload = double(sender_->manifest().total_bytes());
+  if (payload > 0) result.wire_ratio = (double(s.wire_bytes) + kEthernetIpUdp * double(sender_packets_)) / payload;
+  return result;
+}
+
+}  // namespace ardus::testing

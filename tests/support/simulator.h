@@ -1,0 +1,83 @@
+// A deterministic network simulator in virtual time: one Sender, N Receivers,
+// each receiver behind its own seeded link model (independent or bursty loss,
+// delay with jitter that reorders, duplication), late joiners and receivers
+// that go silent. The same seed gives the same run, packet for packet.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ardus/receiver.h"
+#include "ardus/sender.h"
+
+namespace ardus::testing {
+
+struct LinkModel {
+  double loss = 0;         // independent drop probability
+  double burst_enter = 0;  // Gilbert-Elliott: P(good -> bad) per packet
+  double burst_exit = 0.25;  // P(bad -> good) per packet
+  double burst_loss = 1.0;   // drop probability while bad
+  Duration delay = milliseconds(1);
+  Duration jitter{0};      // uniform extra delay in [0, jitter): reorders packets
+  double duplicate = 0;    // probability a packet is delivered twice
+};
+
+struct SimReceiver {
+  ContentStore* store = nullptr;  // not owned
+  LinkModel down;                 // sender -> receiver
+  LinkModel up;                   // receiver -> sender
+  Time join_at{0};                // before this it hears nothing (not yet started)
+  Time silent_at = kNever;        // from this time on it neither hears nor says anything
+};
+
+struct SimResult {
+  bool completed = false;         // sender finished and every live receiver finished
+  Time end{0};
+  std::vector<Status> receiver_results;
+  std::uint64_t feedback_datagrams = 0;  // receiver -> sender, all types
+  std::uint64_t nak_datagrams = 0;
+  double wire_ratio = 0;  // sender's bytes on an Ethernet link / payload bytes
+};
+
+class Simulator {
+ public:
+  Simulator(std::uint64_t seed, SenderConfig sender_config, Manifest manifest,
+            ContentSource& source, std::vector<SimReceiver> receivers,
+            ReceiverConfig receiver_template = {});
+  SimResult Run(Time limit);
+  Sender& sender() { return *sender_; }
+  Receiver& receiver(std::size_t i) { return *receivers_[i].engine; }
+
+ private:
+  struct Node {
+    SimReceiver spec;
+    std::unique_ptr<Receiver> engine;
+    Endpoint address;
+    bool bad = false;  // Gilbert-Elliott state of the down link
+    bool up_bad = false;
+  };
+  struct Event {
+    Time at;
+    std::uint64_t seq;
+    int to;  // -1: sender; else receiver index
+    Endpoint from;
+    std::vector<std::uint8_t> bytes;
+    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+  bool Alive(const Node& n, Time now) const { return now >= n.spec.join_at && now < n.spec.silent_at; }
+  void Send(Time now, const LinkModel& link, bool& bad, int to, Endpoint from,
+            std::span<const std::uint8_t> bytes);
+
+  std::mt19937_64 rng_;
+  std::unique_ptr<Sender> sender_;
+  std::vector<Node> receivers_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t sender_packets_ = 0;
+};
+
+}  // namespace ardus::testing
