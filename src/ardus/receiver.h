@@ -72,6 +72,7 @@ class Receiver {
   // by sender before completion".
   const Status& result() const { return result_; }
   std::uint32_t session_id() const { return session_; }
+  const Endpoint& sender() const { return sender_; }  // its feedback address
   const wire::Announce& announce() const { return announce_; }
   const Manifest& manifest() const { return manifest_; }
   std::uint64_t bytes_done() const { return bytes_done_; }

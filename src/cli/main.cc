@@ -1,0 +1,69 @@
+// ardus: reliable multicast file transfer (ARDUS, IANA ports 1117/1834/1835).
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "cli/options.h"
+
+namespace {
+
+constexpr const char* kExitCodes =
+    "Exit codes: 0 every receiver verified every file (receive: the session succeeded); "
+    "1 a receiver or the session failed; 2 bad usage; 3 no receiver joined (receive: no "
+    "session within --timeout); 4 local error (source, destination, socket); 130 interrupted.";
+
+void AddCommon(CLI::App* cmd, ardus::cli::CommonOptions& c) {
+  cmd->add_option("--interface", c.interface,
+                  "Interface for multicast, by name or IPv4 address (e.g. lo, eth0, 10.0.0.5)");
+  cmd->add_option("--group", c.group, "Announce/control multicast group (default 239.255.18.35)");
+  cmd->add_option("--port", c.port, "Announce/control port (default 1835, ardusmul)");
+  cmd->add_flag("--json", c.json, "Print the report as JSON for scripts");
+  cmd->add_flag("!--no-progress", c.progress, "Never draw the progress line (drawn only on a TTY)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ardus: send files and directory trees once to many receivers over multicast"};
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ardus 0.1.0 (protocol version 1)");
+
+  ardus::cli::SendOptions send;
+  CLI::App* s = app.add_subcommand("send", "Multicast files and directories to receivers");
+  s->footer(kExitCodes);
+  s->add_option("paths", send.paths, "Files and directories to send")->required();
+  s->add_option("--receivers", send.receivers,
+                "Start as soon as this many receivers joined; exit 0 only if they all verify");
+  s->add_option("--wait", send.wait_seconds, "Longest wait for receivers, seconds (default 10)");
+  s->add_option("--rate", send.rate, "Sending rate in bits/s, e.g. 500M, 2G (default 1G)");
+  s->add_option("--data-group", send.data_group, "Multicast group for data (default 239.255.11.17)");
+  s->add_option("--data-port", send.data_port, "Data port (default 1117, ardus-mtrns)");
+  s->add_option("--feedback-port", send.feedback_port, "Unicast feedback port (default 1834, ardusuni)");
+  s->add_option("--ttl", send.ttl, "Multicast TTL (default 1: this link only)")->check(CLI::Range(1, 255));
+  s->add_option("--receiver-timeout", send.receiver_timeout,
+                "Seconds of silence after which a receiver is declared failed (default 15)");
+  AddCommon(s, send.common);
+
+  ardus::cli::ReceiveOptions recv;
+  CLI::App* r = app.add_subcommand("receive", "Receive sessions into a directory");
+  r->footer(kExitCodes);
+  r->add_option("--dir", recv.dir, "Destination directory (must exist)")->required();
+  r->add_flag("--once", recv.once, "Exit after one session");
+  r->add_option("--timeout", recv.timeout_seconds,
+                "Give up if no session is announced within this many seconds (default: wait)");
+  AddCommon(r, recv.common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return ardus::cli::kExitUsage;
+  }
+  return s->parsed() ? ardus::cli::RunSend(send) : ardus::cli::RunReceive(recv);
+}

@@ -1,0 +1,199 @@
+// `ardus send`: scan and hash the sources, announce, wait for receivers,
+// multicast, repair, and report one line (or one JSON object) per receiver.
+#include <fmt/core.h>
+
+#include <atomic>
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "ardus/fs_source.h"
+#include "ardus/sender.h"
+#include "cli/options.h"
+#include "cli/progress.h"
+#include "net/driver.h"
+
+namespace ardus::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+struct SendPlan {
+  net::Interface iface;
+  Endpoint control, data;
+  std::uint16_t feedback_port = 0;
+  std::uint64_t rate = 0;
+};
+
+Result<SendPlan> Plan(const SendOptions& o) {
+  SendPlan plan;
+  Result<net::Interface> iface = net::ResolveInterface(o.common.interface);
+  if (!iface.ok()) return iface.status();
+  plan.iface = iface.value();
+  auto control = net::ParseIpv4(o.common.group.empty() ? wire::kDefaultControlGroup : o.common.group);
+  auto data = net::ParseIpv4(o.data_group.empty() ? wire::kDefaultDataGroup : o.data_group);
+  if (!control.ok()) return control.status();
+  if (!data.ok()) return data.status();
+  if ((control.value() >> 28) != 0xE || (data.value() >> 28) != 0xE) {
+    return Status::Error(ErrorKind::kInvalidArgument, "--group/--data-group must be multicast (224.0.0.0/4)");
+  }
+  plan.control = {control.value(), o.common.port ? o.common.port : wire::kControlPort};
+  plan.data = {data.value(), o.data_port ? o.data_port : wire::kDataPort};
+  plan.feedback_port = o.feedback_port ? o.feedback_port : wire::kFeedbackPort;
+  Result<std::uint64_t> rate = ParseRate(o.rate);
+  if (!rate.ok()) return rate.status();
+  plan.rate = rate.value();
+  return plan;
+}
+
+void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
+                 std::uint32_t session, double seconds, int exit_code) {
+  const auto reports = sender.Reports();
+  const SenderStats& st = sender.stats();
+  const std::uint64_t payload = sender.manifest().total_bytes();
+  const double wire_ratio = payload ? double(st.wire_bytes + 42 * (st.source_symbols +
+                                               st.repair_symbols + st.control_packets)) /
+                                          double(payload)
+                                    : 0;
+  std::size_t ok = 0;
+  for (const auto& r : reports) ok += r.outcome == ReceiverOutcome::kSucceeded;
+  if (o.common.json) {
+    nlohmann::json j;
+    j["session"] = fmt::format("{:08x}", session);
+    j["files"] = sender.manifest().entries.size();
+    j["bytes"] = payload;
+    j["seconds"] = seconds;
+    j["expected_receivers"] = o.receivers;
+    j["receivers_ok"] = ok;
+    j["rate_bps"] = plan.rate;
+    j["wire_ratio"] = wire_ratio;
+    j["stats"] = {{"source_symbols", st.source_symbols}, {"repair_symbols", st.repair_symbols},
+                  {"control_packets", st.control_packets}, {"naks", st.naks},
+                  {"polls", st.polls}, {"malformed", st.malformed}, {"foreign", st.foreign}};
+    j["receivers"] = nlohmann::json::array();
+    for (const auto& r : reports) {
+      j["receivers"].push_back({{"address", r.address.ToString()},
+                                {"id", fmt::format("{:08x}", r.receiver_id)},
+                                {"status", ReceiverOutcomeName(r.outcome)},
+                                {"bytes", r.bytes},
+                                {"seconds", double(r.elapsed.count()) / 1e9},
+                                {"loss", r.loss},
+                                {"reason", r.reason}});
+    }
+    j["exit_code"] = exit_code;
+    if (!sender.status().ok()) j["error"] = sender.status().ToString();
+    fmt::print("{}\n", j.dump());
+    return;
+  }
+  fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {}\n", "RECEIVER", "STATUS", "BYTES", "TIME", "LOSS", "REASON");
+  for (const auto& r : reports) {
+    fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>6.2f}%  {}\n", r.address.ToString(),
+               ReceiverOutcomeName(r.outcome), r.bytes, double(r.elapsed.count()) / 1e9,
+               100 * r.loss, r.reason);
+  }
+  fmt::print("{}/{} receivers verified {} ({} files) in {:.2f}s, {}; wire {:.3f}x payload "
+             "({} source, {} repair symbols, {} NAKs)\n",
+             ok, std::max<std::size_t>(reports.size(), o.receivers), FormatBytes(payload),
+             sender.manifest().entries.size(), seconds,
+             FormatRate(seconds > 0 ? 8.0 * double(payload) / seconds : 0), wire_ratio,
+             st.source_symbols, st.repair_symbols, st.naks);
+}
+
+}  // namespace
+
+int RunSend(const SendOptions& o) {
+  Result<SendPlan> planned = Plan(o);
+  if (!planned.ok()) {
+    fmt::print(stderr, "ardus send: {}\n", planned.status().message());
+    return ExitCodeFor(planned.status());
+  }
+  const SendPlan& plan = planned.value();
+
+  std::uint64_t hashed = 0;
+  Progress hashing(o.common.progress && !o.common.json, "hashing");
+  Result<SourceTree> tree = ScanSources(o.paths, [&](std::uint64_t n) {
+    hashed += n;
+    hashing.Update(net::MonotonicNow(), hashed, hashed, "");
+  });
+  hashing.Clear();
+  if (!tree.ok()) {
+    fmt::print(stderr, "ardus send: {}\n", tree.status().message());
+    return ExitCodeFor(tree.status());
+  }
+  for (const auto& s : tree.value().skipped) fmt::print(stderr, "ardus send: skipped {}\n", s);
+
+  Result<net::UdpSocket> sock = net::UdpSocket::Bind(0, plan.feedback_port, false);
+  if (!sock.ok()) {
+    fmt::print(stderr, "ardus send: {}\n", sock.status().message());
+    return kExitLocalError;
+  }
+  if (Status s = sock.value().SetMulticastOutput(plan.iface, o.ttl); !s.ok()) {
+    fmt::print(stderr, "ardus send: {}\n", s.message());
+    return kExitLocalError;
+  }
+  sock.value().SetBuffers(32 << 20);
+
+  SenderConfig config;
+  config.session_id = RandomId();
+  config.data_group = plan.data.ip;
+  config.data_port = plan.data.port;
+  config.feedback_port = plan.feedback_port;
+  config.rate_bps = plan.rate;
+  config.expected_receivers = o.receivers;
+  config.join_wait = Duration(static_cast<std::int64_t>(o.wait_seconds * 1e9));
+  config.receiver_timeout = Duration(static_cast<std::int64_t>(o.receiver_timeout * 1e9));
+  config.seed = config.session_id;
+
+  std::vector<std::uint64_t> sizes;
+  for (const auto& e : tree.value().manifest.entries) sizes.push_back(e.size);
+  FsSource source(tree.value().files, sizes);
+  Sender sender(config, tree.value().manifest, source);
+  if (!o.common.json) {
+    fmt::print(stderr, "ardus send: session {:08x}: {} in {} entries; announcing on {}, data on {}, "
+               "feedback on port {}; waiting {}receivers\n",
+               config.session_id, FormatBytes(sender.manifest().total_bytes()),
+               sender.manifest().entries.size(), plan.control.ToString(), plan.data.ToString(),
+               plan.feedback_port,
+               o.receivers ? fmt::format("up to {:.0f}s for {} ", o.wait_seconds, o.receivers)
+                           : fmt::format("{:.0f}s for any ", o.wait_seconds));
+  }
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  Progress progress(o.common.progress && !o.common.json, "sending");
+  const int fd = sock.value().fd();
+  Time start = net::MonotonicNow();
+  net::LoopHooks hooks;
+  hooks.rx_fds = [fd] { return std::vector<int>{fd}; };
+  hooks.stop = &g_stop;
+  hooks.on_turn = [&](Time now) {
+    progress.Update(now, sender.bytes_sent_first_pass(), sender.manifest().total_bytes(),
+                    fmt::format("{} joined, {} done", sender.receivers_joined(),
+                                sender.receivers_finished()));
+  };
+  Status run = net::Drive(sender, {plan.control, plan.data}, fd, hooks);
+  progress.Clear();
+  double seconds = double((net::MonotonicNow() - start).count()) / 1e9;
+
+  int code = kExitOk;
+  if (!run.ok()) {
+    fmt::print(stderr, "ardus send: {}\n", run.message());
+    code = ExitCodeFor(run);
+  } else if (!sender.status().ok()) {
+    fmt::print(stderr, "ardus send: {}\n", sender.status().message());
+    code = ExitCodeFor(sender.status());
+  } else {
+    std::size_t ok = 0;
+    for (const auto& r : sender.Reports()) ok += r.outcome == ReceiverOutcome::kSucceeded;
+    if (ok < sender.Reports().size() || ok < o.receivers) code = kExitFailed;
+    if (ok < o.receivers && !o.common.json) {
+      fmt::print(stderr, "ardus send: expected {} receivers, {} verified\n", o.receivers, ok);
+    }
+  }
+  if (sender.receivers_joined() > 0 || o.common.json) {
+    PrintReport(o, sender, plan, config.session_id, seconds, code);
+  }
+  return code;
+}
+
+}  // namespace ardus::cli

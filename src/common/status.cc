@@ -12,6 +12,7 @@ const char* ErrorKindName(ErrorKind kind) {
     case ErrorKind::kUnsafePath: return "unsafe-path";
     case ErrorKind::kIntegrity: return "integrity";
     case ErrorKind::kTimeout: return "timeout";
+    case ErrorKind::kCancelled: return "cancelled";
     case ErrorKind::kInternal: return "internal";
   }
   return "unknown";

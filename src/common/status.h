@@ -5,7 +5,8 @@
 // families of failure apart, because callers must react to them differently:
 //   - kPeerProtocol: a peer sent something malformed or out of place. Drop and
 //     count it; never treat it as a local fault.
-//   - kLocalIo, kNoSpace, kUnsafePath, kIntegrity, kTimeout, kInvalidArgument:
+//   - kLocalIo, kNoSpace, kUnsafePath, kIntegrity, kTimeout, kInvalidArgument,
+//     kCancelled (the user interrupted):
 //     the local system or the user's input is at fault. Report the message to
 //     the user; the operation failed, nothing half-done was published.
 //   - kInternal: a programmer error (a broken invariant). Report and abort the
@@ -29,6 +30,7 @@ enum class ErrorKind {
   kUnsafePath,
   kIntegrity,
   kTimeout,
+  kCancelled,
   kInternal,
 };
 

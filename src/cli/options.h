@@ -1,0 +1,63 @@
+// Command-line plumbing shared by `ardus send` and `ardus receive`: the exit
+// codes, value parsers and the options each command takes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ardus::cli {
+
+// Exit codes (documented in README and `--help`).
+enum ExitCode : int {
+  kExitOk = 0,           // every receiver verified every file / the session succeeded
+  kExitFailed = 1,       // a receiver failed or timed out / this session failed
+  kExitUsage = 2,        // bad command line
+  kExitNoPeer = 3,       // no receiver joined / no session seen within --timeout
+  kExitLocalError = 4,   // local I/O: unreadable source, socket, destination directory
+  kExitInterrupted = 130,
+};
+
+int ExitCodeFor(const Status& status);
+
+// "500M", "2G", "750k", "1000000" (bits per second, SI multipliers).
+Result<std::uint64_t> ParseRate(const std::string& text);
+std::string FormatBytes(std::uint64_t bytes);
+std::string FormatRate(double bits_per_second);
+// A nonzero random 32-bit value from the kernel (getrandom).
+std::uint32_t RandomId();
+
+struct CommonOptions {
+  std::string interface;  // name or address; empty: kernel default
+  std::string group;      // control group
+  std::uint16_t port = 0; // control port (1835)
+  bool json = false;
+  bool progress = true;   // shown only on a TTY
+};
+
+struct SendOptions {
+  CommonOptions common;
+  std::vector<std::string> paths;
+  std::uint32_t receivers = 0;
+  double wait_seconds = 10;
+  std::string rate = "1G";
+  std::string data_group;
+  std::uint16_t data_port = 0;
+  std::uint16_t feedback_port = 0;
+  int ttl = 1;
+  double receiver_timeout = 15;
+};
+
+struct ReceiveOptions {
+  CommonOptions common;
+  std::string dir;
+  bool once = false;
+  double timeout_seconds = 0;  // 0: wait for a session forever
+};
+
+int RunSend(const SendOptions& options);
+int RunReceive(const ReceiveOptions& options);
+
+}  // namespace ardus::cli

@@ -1,0 +1,93 @@
+// UDP/IPv4 sockets for ardus: multicast membership and output interface,
+// large buffers, and batched I/O with sendmmsg/recvmmsg.
+//
+// Every function returns a Status naming what failed and, where the user can
+// act on it, which flag to use (e.g. --interface for a missing multicast
+// route). Sockets are owned by UdpSocket (move-only, closed on destruction).
+//
+// Thread-safety: none; one socket per thread.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ardus/transmit.h"
+#include "common/status.h"
+
+namespace ardus::net {
+
+// "a.b.c.d" to a host-order address. kInvalidArgument otherwise.
+Result<std::uint32_t> ParseIpv4(const std::string& text);
+std::string FormatIpv4(std::uint32_t ip);
+
+// An interface given as a name ("lo", "eth0") or one of its IPv4 addresses.
+struct Interface {
+  std::uint32_t address = 0;  // INADDR_ANY when unspecified
+  unsigned index = 0;         // 0 when unspecified
+};
+// Empty text: the kernel's default. Errors: kInvalidArgument naming the
+// interface, listing that it does not exist or has no IPv4 address.
+Result<Interface> ResolveInterface(const std::string& text);
+
+class UdpSocket {
+ public:
+  UdpSocket() = default;
+  ~UdpSocket();
+  UdpSocket(UdpSocket&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  UdpSocket& operator=(UdpSocket&& other) noexcept;
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  // Binds addr:port (host order). `shared` sets SO_REUSEADDR so several
+  // receivers on one host can bind the same multicast group and port.
+  // Errors: kLocalIo; EACCES on a port below 1024 names the --port flag.
+  static Result<UdpSocket> Bind(std::uint32_t addr, std::uint16_t port, bool shared);
+
+  Status JoinGroup(std::uint32_t group, const Interface& iface);
+  Status SetMulticastOutput(const Interface& iface, int ttl);
+  // Asks for `bytes` of kernel buffer each way; as root beyond rmem_max.
+  void SetBuffers(int bytes);
+  Result<Endpoint> LocalEndpoint() const;
+  int fd() const { return fd_; }
+
+ private:
+  explicit UdpSocket(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Sends datagrams in batches with sendmmsg. Datagrams the kernel refuses
+// for lack of buffer (ENOBUFS, EAGAIN) are dropped and counted: the protocol
+// repairs them like any loss.
+class BatchSender {
+ public:
+  static constexpr std::size_t kBatch = 64;
+  BatchSender();
+  // Buffer for the next datagram (kMaxDatagram bytes).
+  std::span<std::uint8_t> Next() { return {buffers_.data() + count_ * kSlot, kSlot}; }
+  // Commits the datagram just written into Next(). Flushes when full.
+  Status Add(std::size_t size, const Endpoint& to, int fd);
+  Status Flush(int fd);
+  bool full() const { return count_ == kBatch; }
+  std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t sent_bytes() const { return sent_bytes_; }
+
+ private:
+  static constexpr std::size_t kSlot = 1500;
+  std::vector<std::uint8_t> buffers_;
+  std::vector<std::size_t> sizes_;
+  std::vector<sockaddr_in> addrs_;
+  std::size_t count_ = 0;
+  std::uint64_t dropped_ = 0, sent_bytes_ = 0;
+};
+
+// Reads every datagram waiting on `fd` (non-blocking, in batches) and calls
+// `on_datagram(from, bytes)` for each. Errors: kLocalIo on a socket failure
+// other than "nothing waiting".
+Status DrainSocket(int fd, const std::function<void(const Endpoint&, std::span<const std::uint8_t>)>& on_datagram);
+
+}  // namespace ardus::net
