@@ -17,7 +17,8 @@ void AddCommon(CLI::App* cmd, ardus::cli::CommonOptions& c) {
   cmd->add_option("--group", c.group, "Announce/control multicast group (default 239.255.18.35)");
   cmd->add_option("--port", c.port, "Announce/control port (default 1835, ardusmul)");
   cmd->add_flag("--json", c.json, "Print the report as JSON for scripts");
-  cmd->add_flag("!--no-progress", c.progress, "Never draw the progress line (drawn only on a TTY)");
+  cmd->add_flag_callback("--no-progress", [&c] { c.progress = false; },
+                         "Never draw the progress line (it is drawn only on a TTY)");
 }
 
 }  // namespace

@@ -85,7 +85,8 @@ class BatchSender {
   std::uint64_t dropped_ = 0, sent_bytes_ = 0;
 };
 
-// Reads every datagram waiting on `fd` (non-blocking, in batches) and calls
+// Reads the datagrams waiting on `fd` (non-blocking, in batches of 64, at
+// most 512 per call so the caller's loop keeps turning) and calls
 // `on_datagram(from, bytes)` for each. Errors: kLocalIo on a socket failure
 // other than "nothing waiting".
 Status DrainSocket(int fd, const std::function<void(const Endpoint&, std::span<const std::uint8_t>)>& on_datagram);

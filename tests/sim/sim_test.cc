@@ -94,7 +94,11 @@ TEST_P(IndependentLoss, EveryReceiverGetsIdenticalBytes) {
 INSTANTIATE_TEST_SUITE_P(Rates, IndependentLoss,
                          ::testing::Values(LossCase{0.01, 100, 11}, LossCase{0.05, 20, 12},
                                            LossCase{0.05, 4, 13}, LossCase{0.20, 8, 14},
-                                           LossCase{0.20, 3, 15}));
+                                           LossCase{0.20, 3, 15}),
+                         [](const ::testing::TestParamInfo<LossCase>& info) {
+                           return "Loss" + std::to_string(int(info.param.loss * 100)) + "pct" +
+                                  std::to_string(info.param.receivers) + "Receivers";
+                         });
 
 TEST(Simulation, BurstyLoss) {
   Scenario sc{"bursty", 8, {2 << 20}};

@@ -83,6 +83,15 @@ TEST(Wire, JoinMatchesSpecExample) {
   EXPECT_EQ(bytes, spec);
 }
 
+// The second worked example: a NAK for blocks 40..42, 5 symbols short each.
+TEST(Wire, NakMatchesSpecExample) {
+  auto bytes = EncodeToVector(Packet{0x5EED0001, Nak{0x0000BEEF, 7, {{40, 3, 5}}}});
+  std::vector<std::uint8_t> spec = {0xAD, 0x05, 0x01, 0x05, 0x5E, 0xED, 0x00, 0x01, 0x00, 0x00,
+                                    0xBE, 0xEF, 0x00, 0x00, 0x00, 0x07, 0x00, 0x01, 0x00, 0x00,
+                                    0x00, 0x28, 0x00, 0x00, 0x00, 0x03, 0x00, 0x05};
+  EXPECT_EQ(bytes, spec);
+}
+
 TEST(Wire, RejectsForeignAndMalformed) {
   auto good = EncodeToVector(Packet{1, Join{2, 3}});
   auto bad_magic = good;

@@ -1,0 +1,22 @@
+# Shared helpers for the integration tests. Each test uses its own ports and
+# groups (passed as PORT_BASE) so ctest may run them in parallel.
+set -euo pipefail
+
+ARDUS=${ARDUS:?set ARDUS to the ardus binary}
+SKIP=77  # ctest SKIP_RETURN_CODE
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit $SKIP; }
+
+# Network flags for this test: distinct groups and ports per PORT_BASE.
+net_flags() {
+  local base=$1
+  echo "--group 239.255.$((base % 250)).35 --port $((base + 35))"
+}
+send_flags() {
+  local base=$1
+  echo "$(net_flags "$base") --data-group 239.255.$((base % 250)).17 --data-port $((base + 17)) --feedback-port $((base + 34))"
+}
+
+# json_field FILE KEY: a top-level scalar from a one-line JSON report.
+json_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Hosts built from network namespaces: a sender and four receivers on a
+# bridge, each receiver dropping 5% of incoming UDP with nftables, the
+# sender's link capped with tc tbf. Measures the bytes the sender puts on its
+# link against the payload: issue 2 requires at most 1.15x (UFTP: 1.27-1.43x).
+# Only addresses inside these namespaces are used.
+source "$(dirname "$0")/lib.sh"
+[[ $(id -u) -eq 0 ]] || skip "needs root to create network namespaces"
+for tool in ip nft tc; do command -v $tool >/dev/null || skip "needs $tool"; done
+LOSS=${LOSS:-5}
+RATE=${RATE:-400M}
+CAP=${CAP:-500mbit}
+SIZE_MB=${SIZE_MB:-64}
+MAX_RATIO=${MAX_RATIO:-1.15}
+tag=ardus$$
+work=$(mktemp -d /tmp/ardus-netns-XXXXXX)
+ns() { echo "${tag}-$1"; }
+cleanup() {
+  jobs -p | xargs -r kill 2>/dev/null || true
+  for n in br s r1 r2 r3 r4; do ip netns del "$(ns $n)" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ip netns add "$(ns br)" || skip "cannot create network namespaces here"
+ip -n "$(ns br)" link add br0 type bridge mcast_snooping 0
+ip -n "$(ns br)" link set br0 up
+plug() {  # plug NAME ADDRESS: a host namespace with eth0 on the bridge
+  local name=$1 addr=$2
+  ip netns add "$(ns $name)"
+  ip link add eth0 netns "$(ns $name)" type veth peer name "p-$name" netns "$(ns br)"
+  ip -n "$(ns br)" link set "p-$name" master br0 up
+  ip -n "$(ns $name)" addr add "$addr/24" dev eth0
+  ip -n "$(ns $name)" link set eth0 up
+  ip -n "$(ns $name)" link set lo up
+}
+plug s 10.77.0.1
+tc -n "$(ns s)" qdisc add dev eth0 root tbf rate $CAP burst 256kb latency 50ms
+for i in 1 2 3 4; do
+  plug r$i 10.77.0.$((10 + i))
+  ip netns exec "$(ns r$i)" nft -f - <<NFT
+table inet ardus_loss {
+  chain input {
+    type filter hook input priority 0;
+    meta l4proto udp numgen random mod 100 < $LOSS drop
+  }
+}
+NFT
+done
+
+head -c $((SIZE_MB << 20)) /dev/urandom > "$work/payload.bin"
+for i in 1 2 3 4; do
+  mkdir -p "$work/r$i"
+  ip netns exec "$(ns r$i)" $ARDUS receive --interface eth0 --dir "$work/r$i" --once --timeout 60 \
+    --json > "$work/r$i.json" 2> "$work/r$i.err" &
+done
+sleep 0.5
+tx0=$(ip netns exec "$(ns s)" cat /sys/class/net/eth0/statistics/tx_bytes)
+set +e
+ip netns exec "$(ns s)" $ARDUS send --interface eth0 --receivers 4 --wait 20 --rate $RATE --json \
+  "$work/payload.bin" > "$work/send.json" 2> "$work/send.err"
+code=$?
+set -e
+tx1=$(ip netns exec "$(ns s)" cat /sys/class/net/eth0/statistics/tx_bytes)
+wait
+[[ $code -eq 0 ]] || { cat "$work/send.json" "$work/send.err" "$work"/r*.err >&2; fail "sender exit $code"; }
+for i in 1 2 3 4; do cmp "$work/payload.bin" "$work/r$i/payload.bin" || fail "receiver $i differs"; done
+payload=$((SIZE_MB << 20))
+ratio=$(python3 -c "print(f'{($tx1 - $tx0) / $payload:.4f}')")
+python3 - "$work/send.json" <<PY
+import json, sys
+r = json.load(open(sys.argv[1]))
+loss = ", ".join(f"{x['loss']*100:.1f}%" for x in r["receivers"])
+print(f"netns: 4 receivers at ${LOSS}% loss, rate ${RATE} under tbf ${CAP}, ${SIZE_MB} MiB: "
+      f"{r['seconds']:.2f} s, sender link bytes / payload = ${ratio} "
+      f"(engine's own estimate {r['wire_ratio']:.4f}); loss seen {loss}; "
+      f"{r['stats']['repair_symbols']} repair symbols, {r['stats']['naks']} NAKs")
+PY
+python3 -c "import sys; sys.exit(0 if $ratio <= $MAX_RATIO else 1)" || fail "wire ratio $ratio > $MAX_RATIO"
