@@ -8,6 +8,7 @@ packages=(
   libisal-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 nftables
+  python3 time util-linux
 )
 
 missing=()

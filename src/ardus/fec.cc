@@ -39,8 +39,7 @@ void FecCodec::Encode(int k, std::size_t len, std::span<const std::uint8_t* cons
 
 Status FecCodec::Decode(int k, std::size_t len, std::span<const std::uint8_t> esis,
                         std::span<const std::uint8_t* const> received,
-                        std::span<const std::uint8_t> missing,
-                        std::span<std::uint8_t* const> out) {
+                        std::span<const std::uint8_t> missing, std::span<std::uint8_t* const> out) {
   const auto kk = static_cast<std::size_t>(k);
   if (esis.size() != kk || received.size() != kk || missing.size() != out.size())
     return Status::Error(ErrorKind::kInternal, "fec decode: wrong symbol count");
@@ -58,7 +57,8 @@ Status FecCodec::Decode(int k, std::size_t len, std::span<const std::uint8_t> es
 
   // Present source symbols are identity rows of the generator, so only the
   // m x m system of the missing sources against the parity rows must be
-  // solved: with A = G[parity][missing], x_missing = A^-1 * (parity + G[parity][present] * x_present).
+  // solved: with A = G[parity][missing], x_missing = A^-1 * (parity + G[parity][present] *
+  // x_present).
   const auto& g = Matrix(k);
   std::vector<std::uint8_t> a(m * m), a_inv(m * m);
   for (std::size_t i = 0; i < m; ++i) {
@@ -73,9 +73,9 @@ Status FecCodec::Decode(int k, std::size_t len, std::span<const std::uint8_t> es
     for (std::size_t c = 0; c < kk; ++c) {
       std::uint8_t v = 0;
       if (esis[c] >= k) {
-        v = a_inv[r * m + static_cast<std::size_t>(
-                                std::find(parity_cols.begin(), parity_cols.end(), c) -
-                                parity_cols.begin())];
+        v = a_inv[r * m +
+                  static_cast<std::size_t>(std::find(parity_cols.begin(), parity_cols.end(), c) -
+                                           parity_cols.begin())];
       } else {
         for (std::size_t i = 0; i < m; ++i) {
           v ^= gf_mul(a_inv[r * m + i], g[esis[parity_cols[i]] * kk + esis[c]]);

@@ -20,6 +20,14 @@ std::pair<std::string, std::string> SplitParent(const std::string& path) {
   return {path.substr(0, slash), path.substr(slash + 1)};
 }
 
+// Best effort, as cp -p: a filesystem that refuses modes or times still
+// holds the verified content.
+void ApplyModeAndTime(int fd, const ManifestEntry& e) {
+  fchmod(fd, e.mode & 07777);
+  timespec times[2] = {{0, UTIME_OMIT}, {e.mtime_ns / 1'000'000'000, e.mtime_ns % 1'000'000'000}};
+  futimens(fd, times);
+}
+
 struct FdCloser {
   int fd;
   ~FdCloser() {
@@ -87,10 +95,10 @@ Status FsStore::Begin(const Manifest& manifest) {
   if (fstatvfs(root_fd_, &vfs) == 0) {
     std::uint64_t avail = std::uint64_t{vfs.f_bavail} * vfs.f_frsize;
     if (manifest.total_bytes() > avail) {
-      return Status::Error(ErrorKind::kNoSpace,
-                           "destination '" + dir_ + "' has " + std::to_string(avail) +
-                               " bytes free, session needs " +
-                               std::to_string(manifest.total_bytes()));
+      return Status::Error(ErrorKind::kNoSpace, "destination '" + dir_ + "' has " +
+                                                    std::to_string(avail) +
+                                                    " bytes free, session needs " +
+                                                    std::to_string(manifest.total_bytes()));
     }
   }
   for (std::size_t i = 0; i < manifest.entries.size(); ++i) {
@@ -181,8 +189,8 @@ Status FsStore::Read(std::uint32_t entry, std::uint64_t offset, std::span<std::u
   if (!fd.ok()) return fd.status();
   std::size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = pread(fd.value(), out.data() + done, out.size() - done,
-                      static_cast<off_t>(offset + done));
+    ssize_t n =
+        pread(fd.value(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return IoError("cannot read back", manifest_.entries[entry].path, errno);
     if (n == 0) {  // never written (sparse): zeros
@@ -219,9 +227,7 @@ Status FsStore::Commit(std::uint32_t entry) {
   }
   if (ftruncate(fd.value(), static_cast<off_t>(e.size)) != 0)
     return IoError("cannot size", e.path, errno);
-  fchmod(fd.value(), e.mode & 07777);
-  timespec times[2] = {{0, UTIME_OMIT}, {e.mtime_ns / 1'000'000'000, e.mtime_ns % 1'000'000'000}};
-  futimens(fd.value(), times);
+  ApplyModeAndTime(fd.value(), e);
   close(item.fd);
   item.fd = -1;
 
@@ -244,9 +250,7 @@ Status FsStore::Finish() {
     Result<int> fd = OpenDir(e.path, false);
     if (!fd.ok()) return fd.status();
     FdCloser closer{fd.value()};
-    fchmod(fd.value(), e.mode & 07777);
-    timespec times[2] = {{0, UTIME_OMIT}, {e.mtime_ns / 1'000'000'000, e.mtime_ns % 1'000'000'000}};
-    futimens(fd.value(), times);
+    ApplyModeAndTime(fd.value(), e);
   }
   return Status::Ok();
 }

@@ -37,8 +37,8 @@ BlockInfo Layout::Block(std::uint32_t block) const {
   info.object = object;
   info.k = static_cast<std::uint16_t>(base + (b < extra ? 1 : 0));
   info.offset = first_symbol * symbol_size_;
-  info.bytes = std::min<std::uint64_t>(std::uint64_t{info.k} * symbol_size_,
-                                       sizes_[object] - info.offset);
+  info.bytes =
+      std::min<std::uint64_t>(std::uint64_t{info.k} * symbol_size_, sizes_[object] - info.offset);
   return info;
 }
 

@@ -17,10 +17,10 @@
 namespace ardus {
 
 struct BlockInfo {
-  std::uint32_t object = 0;     // index into the object list
-  std::uint64_t offset = 0;     // byte offset of the block's first symbol in the object
-  std::uint16_t k = 0;          // source symbols in the block
-  std::uint64_t bytes = 0;      // real bytes covered (< k*S only for the object's last block)
+  std::uint32_t object = 0;  // index into the object list
+  std::uint64_t offset = 0;  // byte offset of the block's first symbol in the object
+  std::uint16_t k = 0;       // source symbols in the block
+  std::uint64_t bytes = 0;   // real bytes covered (< k*S only for the object's last block)
 };
 
 class Layout {

@@ -31,8 +31,8 @@ struct ManifestEntry {
   std::string path;
   std::uint32_t mode = 0644;  // permission bits only (07777)
   std::int64_t mtime_ns = 0;
-  std::uint64_t size = 0;     // 0 for directories
-  Sha256 sha256{};            // of the file's bytes; zero for directories
+  std::uint64_t size = 0;  // 0 for directories
+  Sha256 sha256{};         // of the file's bytes; zero for directories
   bool operator==(const ManifestEntry&) const = default;
 };
 

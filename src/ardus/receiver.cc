@@ -58,8 +58,8 @@ void Receiver::OnDatagram(Time now, const Endpoint& from, std::span<const std::u
 
 void Receiver::OnAnnounce(Time now, const Endpoint& from, std::uint32_t session,
                           const wire::Announce& a) {
-  if (session == 0 || config_.ignore_sessions.count(session) ||
-      a.manifest_size < 8 || a.manifest_size > kMaxManifestBytes) {
+  if (session == 0 || config_.ignore_sessions.count(session) || a.manifest_size < 8 ||
+      a.manifest_size > kMaxManifestBytes) {
     ++foreign_;
     return;
   }
@@ -334,7 +334,8 @@ std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t>
       next_heartbeat_ = now + config_.heartbeat;
     }
     while (!naks_.empty()) {
-      auto due = std::find_if(naks_.begin(), naks_.end(), [&](auto& n) { return n.fire_at <= now; });
+      auto due =
+          std::find_if(naks_.begin(), naks_.end(), [&](auto& n) { return n.fire_at <= now; });
       if (due == naks_.end()) break;
       FireNak(now, *due);
       naks_.erase(due);

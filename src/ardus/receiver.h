@@ -43,15 +43,15 @@
 namespace ardus {
 
 struct ReceiverConfig {
-  std::uint32_t receiver_id = 1;              // nonzero, unique in the group (random)
-  Duration heartbeat = milliseconds(500);     // STATUS interval while in a session
-  Duration done_retry = milliseconds(200);    // DONE resend interval until acknowledged
-  int done_attempts = 25;                     // then give up waiting for the ack
-  Duration sender_timeout = seconds(30);      // sender silence that fails the session
-  std::uint32_t max_nak_datagrams = 16;       // per poll; the rest waits for the next poll
-  std::size_t early_data_limit = 4096;        // DATA held until the manifest decodes
-  std::set<std::uint32_t> ignore_sessions;    // sessions already finished here
-  std::uint64_t seed = 1;                     // NAK backoff randomness; deterministic
+  std::uint32_t receiver_id = 1;            // nonzero, unique in the group (random)
+  Duration heartbeat = milliseconds(500);   // STATUS interval while in a session
+  Duration done_retry = milliseconds(200);  // DONE resend interval until acknowledged
+  int done_attempts = 25;                   // then give up waiting for the ack
+  Duration sender_timeout = seconds(30);    // sender silence that fails the session
+  std::uint32_t max_nak_datagrams = 16;     // per poll; the rest waits for the next poll
+  std::size_t early_data_limit = 4096;      // DATA held until the manifest decodes
+  std::set<std::uint32_t> ignore_sessions;  // sessions already finished here
+  std::uint64_t seed = 1;                   // NAK backoff randomness; deterministic
 };
 
 class Receiver {

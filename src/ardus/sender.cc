@@ -15,10 +15,14 @@ constexpr Duration kCollectSlack = milliseconds(2);
 
 const char* ReceiverOutcomeName(ReceiverOutcome outcome) {
   switch (outcome) {
-    case ReceiverOutcome::kActive: return "active";
-    case ReceiverOutcome::kSucceeded: return "ok";
-    case ReceiverOutcome::kFailed: return "failed";
-    case ReceiverOutcome::kTimedOut: return "timed-out";
+    case ReceiverOutcome::kActive:
+      return "active";
+    case ReceiverOutcome::kSucceeded:
+      return "ok";
+    case ReceiverOutcome::kFailed:
+      return "failed";
+    case ReceiverOutcome::kTimedOut:
+      return "timed-out";
   }
   return "unknown";
 }
@@ -142,8 +146,8 @@ void Sender::Advance(Time now) {
     last_refill_ = now;
   }
   const double burst = double(config_.batch_packets) * (config_.symbol_size + 64.0);
-  tokens_ = std::min(burst, tokens_ + double((now - last_refill_).count()) *
-                                          double(config_.rate_bps) / 8e9);
+  tokens_ = std::min(
+      burst, tokens_ + double((now - last_refill_).count()) * double(config_.rate_bps) / 8e9);
   last_refill_ = now;
 
   if (phase_ == Phase::kAnnouncing || phase_ == Phase::kTransferring) {
@@ -164,8 +168,7 @@ void Sender::Advance(Time now) {
     }
   }
   if (phase_ == Phase::kAnnouncing) {
-    bool enough = config_.expected_receivers > 0 &&
-                  receivers_.size() >= config_.expected_receivers;
+    bool enough = config_.expected_receivers > 0 && receivers_.size() >= config_.expected_receivers;
     if (enough || now - started_ >= config_.join_wait) {
       if (receivers_.empty()) {
         Fail(Status::Error(ErrorKind::kTimeout, "no receiver joined within the wait"));
@@ -205,9 +208,11 @@ void Sender::ExpireReceivers(Time now) {
     if (peer.outcome == ReceiverOutcome::kActive &&
         now - peer.last_heard >= config_.receiver_timeout) {
       peer.outcome = ReceiverOutcome::kTimedOut;
-      peer.reason = "no response for " +
-                    std::to_string(std::chrono::duration_cast<milliseconds>(
-                                       config_.receiver_timeout).count()) + " ms";
+      peer.reason =
+          "no response for " +
+          std::to_string(
+              std::chrono::duration_cast<milliseconds>(config_.receiver_timeout).count()) +
+          " ms";
       peer.finished_at = now;
       peer.data_sent_at_done = data_sent_;
     }
@@ -337,8 +342,8 @@ bool Sender::NextSource(std::uint32_t* block, std::uint16_t* esi) {
   *esi = next_esi_;
   const std::uint16_t k = BlockK(next_block_);
   const bool manifest = next_block_ < layout_.blocks_of(0);
-  const std::uint16_t first_pass = manifest ? std::min<std::uint16_t>(
-      k + config_.manifest_extra_symbols, wire::kMaxEsi + 1) : k;
+  const std::uint16_t first_pass =
+      manifest ? std::min<std::uint16_t>(k + config_.manifest_extra_symbols, wire::kMaxEsi + 1) : k;
   if (++next_esi_ == first_pass) {
     if (manifest) next_repair_esi_[next_block_] = first_pass > wire::kMaxEsi ? 0 : first_pass;
     next_esi_ = 0;

@@ -41,8 +41,8 @@
 namespace ardus {
 
 struct SenderConfig {
-  std::uint32_t session_id = 1;            // nonzero; receivers ignore other sessions
-  std::uint32_t data_group = 0;            // announced to receivers (IPv4, host order)
+  std::uint32_t session_id = 1;  // nonzero; receivers ignore other sessions
+  std::uint32_t data_group = 0;  // announced to receivers (IPv4, host order)
   std::uint16_t data_port = wire::kDataPort;
   std::uint16_t feedback_port = wire::kFeedbackPort;
   std::uint16_t symbol_size = wire::kDefaultSymbolSize;
@@ -63,8 +63,8 @@ struct SenderConfig {
   // ceil(sqrt(planned)) symbols, so the plan covers most receivers' deficits
   // and their NAKs are suppressed: feedback stops growing with the group.
   std::uint32_t margin_group_size = 16;
-  std::uint32_t batch_packets = 32;              // pacing releases packets in bursts of this many
-  std::uint64_t seed = 1;                        // for ADVERT jitter only; deterministic
+  std::uint32_t batch_packets = 32;  // pacing releases packets in bursts of this many
+  std::uint64_t seed = 1;            // for ADVERT jitter only; deterministic
 };
 
 enum class ReceiverOutcome { kActive, kSucceeded, kFailed, kTimedOut };
@@ -75,9 +75,9 @@ struct ReceiverReport {
   Endpoint address;
   ReceiverOutcome outcome = ReceiverOutcome::kActive;
   std::uint64_t bytes = 0;
-  Duration elapsed{0};            // join to DONE (or to being declared failed)
-  double loss = 0;                // 1 - DATA received / DATA sent while it was joined
-  std::string reason;             // why it failed, as the receiver reported it
+  Duration elapsed{0};  // join to DONE (or to being declared failed)
+  double loss = 0;      // 1 - DATA received / DATA sent while it was joined
+  std::string reason;   // why it failed, as the receiver reported it
 };
 
 struct SenderStats {
@@ -87,8 +87,8 @@ struct SenderStats {
   std::uint64_t wire_bytes = 0;       // UDP payload bytes sent
   std::uint64_t naks = 0;             // NAK datagrams received
   std::uint64_t polls = 0;
-  std::uint64_t malformed = 0;        // datagrams dropped as undecodable
-  std::uint64_t foreign = 0;          // datagrams of another session or unexpected type
+  std::uint64_t malformed = 0;  // datagrams dropped as undecodable
+  std::uint64_t foreign = 0;    // datagrams of another session or unexpected type
 };
 
 class Sender {

@@ -145,8 +145,8 @@ void Put(ByteWriter& w, const Done& d) {
 bool Get(ByteReader& r, Done& d) {
   std::uint8_t status;
   std::uint16_t n;
-  if (!(r.u32(&d.receiver_id) && r.u8(&status) && r.u64(&d.bytes_done) &&
-        r.u64(&d.data_received) && r.u16(&n)))
+  if (!(r.u32(&d.receiver_id) && r.u8(&status) && r.u64(&d.bytes_done) && r.u64(&d.data_received) &&
+        r.u16(&n)))
     return false;
   d.status = static_cast<DoneStatus>(status);
   std::span<const std::uint8_t> text;
@@ -191,16 +191,26 @@ Result<Packet> Decode(std::span<const std::uint8_t> datagram) {
                          "unsupported protocol version " + std::to_string(version));
   }
   switch (static_cast<Type>(type)) {
-    case Type::kAnnounce: return DecodeBody<Announce>(r, session);
-    case Type::kJoin: return DecodeBody<Join>(r, session);
-    case Type::kData: return DecodeBody<Data>(r, session);
-    case Type::kPoll: return DecodeBody<Poll>(r, session);
-    case Type::kNak: return DecodeBody<Nak>(r, session);
-    case Type::kAdvert: return DecodeBody<Advert>(r, session);
-    case Type::kStatus: return DecodeBody<StatusMsg>(r, session);
-    case Type::kDone: return DecodeBody<Done>(r, session);
-    case Type::kDoneAck: return DecodeBody<DoneAck>(r, session);
-    case Type::kEnd: return DecodeBody<End>(r, session);
+    case Type::kAnnounce:
+      return DecodeBody<Announce>(r, session);
+    case Type::kJoin:
+      return DecodeBody<Join>(r, session);
+    case Type::kData:
+      return DecodeBody<Data>(r, session);
+    case Type::kPoll:
+      return DecodeBody<Poll>(r, session);
+    case Type::kNak:
+      return DecodeBody<Nak>(r, session);
+    case Type::kAdvert:
+      return DecodeBody<Advert>(r, session);
+    case Type::kStatus:
+      return DecodeBody<StatusMsg>(r, session);
+    case Type::kDone:
+      return DecodeBody<Done>(r, session);
+    case Type::kDoneAck:
+      return DecodeBody<DoneAck>(r, session);
+    case Type::kEnd:
+      return DecodeBody<End>(r, session);
   }
   return Malformed("unknown type");
 }

@@ -100,8 +100,8 @@ struct Poll {
   std::uint32_t poll_id = 0;
   std::uint32_t first_block = 0;  // range [first_block, end_block)
   std::uint32_t end_block = 0;
-  std::uint32_t backoff_us = 0;   // answer within [0, backoff): see NakBackoff()
-  std::uint32_t group_size = 0;   // receivers the sender knows: shapes the backoff
+  std::uint32_t backoff_us = 0;  // answer within [0, backoff): see NakBackoff()
+  std::uint32_t group_size = 0;  // receivers the sender knows: shapes the backoff
 };
 
 // The NAK delay for a uniform random draw `x` in [0, 1): a truncated

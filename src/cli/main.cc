@@ -1,6 +1,7 @@
 // ardus: reliable multicast file transfer (ARDUS, IANA ports 1117/1834/1835).
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/options.h"
 
@@ -17,8 +18,9 @@ void AddCommon(CLI::App* cmd, ardus::cli::CommonOptions& c) {
   cmd->add_option("--group", c.group, "Announce/control multicast group (default 239.255.18.35)");
   cmd->add_option("--port", c.port, "Announce/control port (default 1835, ardusmul)");
   cmd->add_flag("--json", c.json, "Print the report as JSON for scripts");
-  cmd->add_flag_callback("--no-progress", [&c] { c.progress = false; },
-                         "Never draw the progress line (it is drawn only on a TTY)");
+  cmd->add_flag_callback(
+      "--no-progress", [&c] { c.progress = false; },
+      "Never draw the progress line (it is drawn only on a TTY)");
 }
 
 }  // namespace
@@ -37,10 +39,13 @@ int main(int argc, char** argv) {
                 "Start as soon as this many receivers joined; exit 0 only if they all verify");
   s->add_option("--wait", send.wait_seconds, "Longest wait for receivers, seconds (default 10)");
   s->add_option("--rate", send.rate, "Sending rate in bits/s, e.g. 500M, 2G (default 1G)");
-  s->add_option("--data-group", send.data_group, "Multicast group for data (default 239.255.11.17)");
+  s->add_option("--data-group", send.data_group,
+                "Multicast group for data (default 239.255.11.17)");
   s->add_option("--data-port", send.data_port, "Data port (default 1117, ardus-mtrns)");
-  s->add_option("--feedback-port", send.feedback_port, "Unicast feedback port (default 1834, ardusuni)");
-  s->add_option("--ttl", send.ttl, "Multicast TTL (default 1: this link only)")->check(CLI::Range(1, 255));
+  s->add_option("--feedback-port", send.feedback_port,
+                "Unicast feedback port (default 1834, ardusuni)");
+  s->add_option("--ttl", send.ttl, "Multicast TTL (default 1: this link only)")
+      ->check(CLI::Range(1, 255));
   s->add_option("--receiver-timeout", send.receiver_timeout,
                 "Seconds of silence after which a receiver is declared failed (default 15)");
   AddCommon(s, send.common);

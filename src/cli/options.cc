@@ -9,14 +9,20 @@ namespace ardus::cli {
 
 int ExitCodeFor(const Status& status) {
   switch (status.kind()) {
-    case ErrorKind::kOk: return kExitOk;
-    case ErrorKind::kInvalidArgument: return kExitUsage;
-    case ErrorKind::kTimeout: return kExitNoPeer;
-    case ErrorKind::kCancelled: return kExitInterrupted;
+    case ErrorKind::kOk:
+      return kExitOk;
+    case ErrorKind::kInvalidArgument:
+      return kExitUsage;
+    case ErrorKind::kTimeout:
+      return kExitNoPeer;
+    case ErrorKind::kCancelled:
+      return kExitInterrupted;
     case ErrorKind::kLocalIo:
     case ErrorKind::kNoSpace:
-    case ErrorKind::kUnsafePath: return kExitLocalError;
-    default: return kExitFailed;
+    case ErrorKind::kUnsafePath:
+      return kExitLocalError;
+    default:
+      return kExitFailed;
   }
 }
 
@@ -35,10 +41,14 @@ Result<std::uint64_t> ParseRate(const std::string& text) {
   }
   std::string suffix = text.substr(used);
   double mult = 1;
-  if (suffix == "k" || suffix == "K") mult = 1e3;
-  else if (suffix == "m" || suffix == "M") mult = 1e6;
-  else if (suffix == "g" || suffix == "G") mult = 1e9;
-  else if (!suffix.empty()) return bad();
+  if (suffix == "k" || suffix == "K")
+    mult = 1e3;
+  else if (suffix == "m" || suffix == "M")
+    mult = 1e6;
+  else if (suffix == "g" || suffix == "G")
+    mult = 1e9;
+  else if (!suffix.empty())
+    return bad();
   double bps = value * mult;
   if (!std::isfinite(bps) || bps < 10e3 || bps > 400e9) {
     return Status::Error(ErrorKind::kInvalidArgument,
@@ -62,8 +72,10 @@ std::string FormatBytes(std::uint64_t bytes) {
 
 std::string FormatRate(double bps) {
   char buf[32];
-  if (bps >= 1e9) std::snprintf(buf, sizeof buf, "%.2f Gbit/s", bps / 1e9);
-  else std::snprintf(buf, sizeof buf, "%.1f Mbit/s", bps / 1e6);
+  if (bps >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2f Gbit/s", bps / 1e9);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f Mbit/s", bps / 1e6);
   return buf;
 }
 

@@ -12,11 +12,11 @@ namespace ardus::cli {
 
 // Exit codes (documented in README and `--help`).
 enum ExitCode : int {
-  kExitOk = 0,           // every receiver verified every file / the session succeeded
-  kExitFailed = 1,       // a receiver failed or timed out / this session failed
-  kExitUsage = 2,        // bad command line
-  kExitNoPeer = 3,       // no receiver joined / no session seen within --timeout
-  kExitLocalError = 4,   // local I/O: unreadable source, socket, destination directory
+  kExitOk = 0,          // every receiver verified every file / the session succeeded
+  kExitFailed = 1,      // a receiver failed or timed out / this session failed
+  kExitUsage = 2,       // bad command line
+  kExitNoPeer = 3,      // no receiver joined / no session seen within --timeout
+  kExitLocalError = 4,  // local I/O: unreadable source, socket, destination directory
   kExitInterrupted = 130,
 };
 
@@ -30,11 +30,11 @@ std::string FormatRate(double bits_per_second);
 std::uint32_t RandomId();
 
 struct CommonOptions {
-  std::string interface;  // name or address; empty: kernel default
-  std::string group;      // control group
-  std::uint16_t port = 0; // control port (1835)
+  std::string interface;   // name or address; empty: kernel default
+  std::string group;       // control group
+  std::uint16_t port = 0;  // control port (1835)
   bool json = false;
-  bool progress = true;   // shown only on a TTY
+  bool progress = true;  // shown only on a TTY
 };
 
 struct SendOptions {

@@ -11,7 +11,8 @@ namespace ardus::cli {
 Progress::Progress(bool enabled, std::string label)
     : enabled_(enabled && isatty(STDERR_FILENO)), label_(std::move(label)) {}
 
-void Progress::Update(Time now, std::uint64_t done, std::uint64_t total, const std::string& detail) {
+void Progress::Update(Time now, std::uint64_t done, std::uint64_t total,
+                      const std::string& detail) {
   if (!enabled_) return;
   if (start_ < Time(0)) start_ = now;
   if (drawn_ && now - last_draw_ < milliseconds(200)) return;
@@ -20,8 +21,7 @@ void Progress::Update(Time now, std::uint64_t done, std::uint64_t total, const s
   double pct = total ? 100.0 * double(done) / double(total) : 100.0;
   std::string rate = secs > 0.2 ? FormatRate(8.0 * double(done) / secs) : "-";
   std::fprintf(stderr, "\r\033[K%s %5.1f%%  %s / %s  %s  %s", label_.c_str(), pct,
-               FormatBytes(done).c_str(), FormatBytes(total).c_str(), rate.c_str(),
-               detail.c_str());
+               FormatBytes(done).c_str(), FormatBytes(total).c_str(), rate.c_str(), detail.c_str());
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -131,7 +131,8 @@ int RunReceive(const ReceiveOptions& o) {
     };
     hooks.on_turn = [&](Time now) {
       if (receiver.state() == Receiver::State::kIdle) {
-        if (o.timeout_seconds > 0 && now - idle_since > Duration(std::int64_t(o.timeout_seconds * 1e9))) {
+        if (o.timeout_seconds > 0 &&
+            now - idle_since > Duration(std::int64_t(o.timeout_seconds * 1e9))) {
           setup = Status::Error(ErrorKind::kTimeout, "no session announced within --timeout");
           g_stop = true;
         }
@@ -152,7 +153,8 @@ int RunReceive(const ReceiveOptions& o) {
       return ExitCodeFor(setup);
     }
     if (!run.ok()) {
-      if (run.kind() != ErrorKind::kCancelled) fmt::print(stderr, "ardus receive: {}\n", run.message());
+      if (run.kind() != ErrorKind::kCancelled)
+        fmt::print(stderr, "ardus receive: {}\n", run.message());
       return ExitCodeFor(run);
     }
     double seconds = double((net::MonotonicNow() - started).count()) / 1e9;

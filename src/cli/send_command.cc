@@ -30,12 +30,14 @@ Result<SendPlan> Plan(const SendOptions& o) {
   Result<net::Interface> iface = net::ResolveInterface(o.common.interface);
   if (!iface.ok()) return iface.status();
   plan.iface = iface.value();
-  auto control = net::ParseIpv4(o.common.group.empty() ? wire::kDefaultControlGroup : o.common.group);
+  auto control =
+      net::ParseIpv4(o.common.group.empty() ? wire::kDefaultControlGroup : o.common.group);
   auto data = net::ParseIpv4(o.data_group.empty() ? wire::kDefaultDataGroup : o.data_group);
   if (!control.ok()) return control.status();
   if (!data.ok()) return data.status();
   if ((control.value() >> 28) != 0xE || (data.value() >> 28) != 0xE) {
-    return Status::Error(ErrorKind::kInvalidArgument, "--group/--data-group must be multicast (224.0.0.0/4)");
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "--group/--data-group must be multicast (224.0.0.0/4)");
   }
   plan.control = {control.value(), o.common.port ? o.common.port : wire::kControlPort};
   plan.data = {data.value(), o.data_port ? o.data_port : wire::kDataPort};
@@ -51,10 +53,11 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
   const auto reports = sender.Reports();
   const SenderStats& st = sender.stats();
   const std::uint64_t payload = sender.manifest().total_bytes();
-  const double wire_ratio = payload ? double(st.wire_bytes + 42 * (st.source_symbols +
-                                               st.repair_symbols + st.control_packets)) /
-                                          double(payload)
-                                    : 0;
+  const double wire_ratio =
+      payload ? double(st.wire_bytes +
+                       42 * (st.source_symbols + st.repair_symbols + st.control_packets)) /
+                    double(payload)
+              : 0;
   std::size_t ok = 0;
   for (const auto& r : reports) ok += r.outcome == ReceiverOutcome::kSucceeded;
   if (o.common.json) {
@@ -67,9 +70,13 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
     j["receivers_ok"] = ok;
     j["rate_bps"] = plan.rate;
     j["wire_ratio"] = wire_ratio;
-    j["stats"] = {{"source_symbols", st.source_symbols}, {"repair_symbols", st.repair_symbols},
-                  {"control_packets", st.control_packets}, {"naks", st.naks},
-                  {"polls", st.polls}, {"malformed", st.malformed}, {"foreign", st.foreign}};
+    j["stats"] = {{"source_symbols", st.source_symbols},
+                  {"repair_symbols", st.repair_symbols},
+                  {"control_packets", st.control_packets},
+                  {"naks", st.naks},
+                  {"polls", st.polls},
+                  {"malformed", st.malformed},
+                  {"foreign", st.foreign}};
     j["receivers"] = nlohmann::json::array();
     for (const auto& r : reports) {
       j["receivers"].push_back({{"address", r.address.ToString()},
@@ -85,18 +92,20 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
     fmt::print("{}\n", j.dump());
     return;
   }
-  fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {}\n", "RECEIVER", "STATUS", "BYTES", "TIME", "LOSS", "REASON");
+  fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {}\n", "RECEIVER", "STATUS", "BYTES", "TIME",
+             "LOSS", "REASON");
   for (const auto& r : reports) {
     fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>6.2f}%  {}\n", r.address.ToString(),
                ReceiverOutcomeName(r.outcome), r.bytes, double(r.elapsed.count()) / 1e9,
                100 * r.loss, r.reason);
   }
-  fmt::print("{}/{} receivers verified {} ({} files) in {:.2f}s, {}; wire {:.3f}x payload "
-             "({} source, {} repair symbols, {} NAKs)\n",
-             ok, std::max<std::size_t>(reports.size(), o.receivers), FormatBytes(payload),
-             sender.manifest().entries.size(), seconds,
-             FormatRate(seconds > 0 ? 8.0 * double(payload) / seconds : 0), wire_ratio,
-             st.source_symbols, st.repair_symbols, st.naks);
+  fmt::print(
+      "{}/{} receivers verified {} ({} files) in {:.2f}s, {}; wire {:.3f}x payload "
+      "({} source, {} repair symbols, {} NAKs)\n",
+      ok, std::max<std::size_t>(reports.size(), o.receivers), FormatBytes(payload),
+      sender.manifest().entries.size(), seconds,
+      FormatRate(seconds > 0 ? 8.0 * double(payload) / seconds : 0), wire_ratio, st.source_symbols,
+      st.repair_symbols, st.naks);
 }
 
 }  // namespace
@@ -149,7 +158,8 @@ int RunSend(const SendOptions& o) {
   FsSource source(tree.value().files, sizes);
   Sender sender(config, tree.value().manifest, source);
   if (!o.common.json) {
-    fmt::print(stderr, "ardus send: session {:08x}: {} in {} entries; announcing on {}, data on {}, "
+    fmt::print(stderr,
+               "ardus send: session {:08x}: {} in {} entries; announcing on {}, data on {}, "
                "feedback on port {}; waiting {}receivers\n",
                config.session_id, FormatBytes(sender.manifest().total_bytes()),
                sender.manifest().entries.size(), plan.control.ToString(), plan.data.ToString(),
@@ -167,9 +177,9 @@ int RunSend(const SendOptions& o) {
   hooks.rx_fds = [fd] { return std::vector<int>{fd}; };
   hooks.stop = &g_stop;
   hooks.on_turn = [&](Time now) {
-    progress.Update(now, sender.bytes_sent_first_pass(), sender.manifest().total_bytes(),
-                    fmt::format("{} joined, {} done", sender.receivers_joined(),
-                                sender.receivers_finished()));
+    progress.Update(
+        now, sender.bytes_sent_first_pass(), sender.manifest().total_bytes(),
+        fmt::format("{} joined, {} done", sender.receivers_joined(), sender.receivers_finished()));
   };
   Status run = net::Drive(sender, {plan.control, plan.data}, fd, hooks);
   progress.Clear();

@@ -103,7 +103,8 @@ class ByteWriter {
   }
   void Put(std::uint64_t v, std::size_t n) {
     if (!Need(n)) return;
-    for (std::size_t i = 0; i < n; ++i) out_[pos_ + i] = static_cast<std::uint8_t>(v >> (8 * (n - 1 - i)));
+    for (std::size_t i = 0; i < n; ++i)
+      out_[pos_ + i] = static_cast<std::uint8_t>(v >> (8 * (n - 1 - i)));
     pos_ += n;
   }
 

@@ -14,8 +14,8 @@ using Time = std::chrono::nanoseconds;  // since an arbitrary origin
 
 inline constexpr Time kNever = Time(std::numeric_limits<std::int64_t>::max());
 
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using std::chrono::microseconds;
 
 }  // namespace ardus

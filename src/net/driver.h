@@ -42,10 +42,11 @@ template <typename Engine>
 Status Drive(Engine& engine, const Routes& routes, int tx_fd, const LoopHooks& hooks) {
   BatchSender out;
   while (!engine.finished()) {
-    if (hooks.stop && hooks.stop->load()) return Status::Error(ErrorKind::kCancelled, "interrupted");
+    if (hooks.stop && hooks.stop->load())
+      return Status::Error(ErrorKind::kCancelled, "interrupted");
     Time now = MonotonicNow();
     while (auto t = engine.PollTransmit(now, out.Next())) {
-      Endpoint to = t->destination == Destination::kPeer      ? t->peer
+      Endpoint to = t->destination == Destination::kPeer        ? t->peer
                     : t->destination == Destination::kDataGroup ? routes.data
                                                                 : routes.control;
       if (Status s = out.Add(t->size, to, tx_fd); !s.ok()) return s;

@@ -87,12 +87,14 @@ Result<UdpSocket> UdpSocket::Bind(std::uint32_t addr, std::uint16_t port, bool s
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     std::string where = Endpoint{addr, port}.ToString();
     if (errno == EACCES) {
-      return Status::Error(ErrorKind::kLocalIo, "cannot bind " + where +
+      return Status::Error(ErrorKind::kLocalIo,
+                           "cannot bind " + where +
                                ": permission denied (ports below 1024 need root; choose "
                                "another with --port/--data-port/--feedback-port)");
     }
     if (errno == EADDRINUSE) {
-      return Status::Error(ErrorKind::kLocalIo, "cannot bind " + where +
+      return Status::Error(ErrorKind::kLocalIo,
+                           "cannot bind " + where +
                                ": already in use (another sender? choose another port with "
                                "--feedback-port)");
     }
@@ -107,9 +109,9 @@ Status UdpSocket::JoinGroup(std::uint32_t group, const Interface& iface) {
   mreq.imr_address.s_addr = htonl(iface.address);
   mreq.imr_ifindex = static_cast<int>(iface.index);
   if (setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
-    return Status::Error(ErrorKind::kLocalIo,
-                         "cannot join multicast group " + FormatIpv4(group) + ": " +
-                             strerror(errno) + " (is there a multicast route? try --interface)");
+    return Status::Error(ErrorKind::kLocalIo, "cannot join multicast group " + FormatIpv4(group) +
+                                                  ": " + strerror(errno) +
+                                                  " (is there a multicast route? try --interface)");
   }
   return Status::Ok();
 }
@@ -144,8 +146,7 @@ Result<Endpoint> UdpSocket::LocalEndpoint() const {
   return Endpoint{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
 }
 
-BatchSender::BatchSender()
-    : buffers_(kBatch * kSlot), sizes_(kBatch), addrs_(kBatch) {}
+BatchSender::BatchSender() : buffers_(kBatch * kSlot), sizes_(kBatch), addrs_(kBatch) {}
 
 Status BatchSender::Add(std::size_t size, const Endpoint& to, int fd) {
   sizes_[count_] = size;
@@ -189,7 +190,9 @@ Status BatchSender::Flush(int fd) {
   return Status::Ok();
 }
 
-Status DrainSocket(int fd, const std::function<void(const Endpoint&, std::span<const std::uint8_t>)>& on_datagram) {
+Status DrainSocket(
+    int fd,
+    const std::function<void(const Endpoint&, std::span<const std::uint8_t>)>& on_datagram) {
   constexpr std::size_t kBatch = 64, kSlot = 2048;  // > kMaxDatagram: oversize is seen, not cut
   static thread_local std::vector<std::uint8_t> buffers(kBatch * kSlot);
   mmsghdr msgs[kBatch];

@@ -89,6 +89,7 @@ class BatchSender {
 // most 512 per call so the caller's loop keeps turning) and calls
 // `on_datagram(from, bytes)` for each. Errors: kLocalIo on a socket failure
 // other than "nothing waiting".
-Status DrainSocket(int fd, const std::function<void(const Endpoint&, std::span<const std::uint8_t>)>& on_datagram);
+Status DrainSocket(
+    int fd, const std::function<void(const Endpoint&, std::span<const std::uint8_t>)>& on_datagram);
 
 }  // namespace ardus::net

@@ -54,6 +54,21 @@ for i in 1 2 3; do
 done
 echo "tree: 3/3 receivers byte-identical"
 
+# Without --once a receiver keeps serving: two sessions in a row, one receiver.
+mkdir -p "$work/serve"
+$ARDUS receive --dir "$work/serve" --interface lo --json $(net_flags $((base + 50))) > "$work/serve.json" 2>&1 &
+serving=$!
+sleep 0.3
+for f in "name with spaces.txt" "zero bytes"; do
+  $ARDUS send --interface lo --receivers 1 --wait 10 $(send_flags $((base + 50))) "$src/$f" > /dev/null 2>&1 \
+    || fail "session for '$f' failed"
+done
+kill $serving; wait $serving || true
+[[ $(grep -c '"status":"ok"' "$work/serve.json") == 2 ]] || fail "receiver did not serve two sessions: $(cat "$work/serve.json")"
+cmp "$src/name with spaces.txt" "$work/serve/name with spaces.txt" && [[ -f "$work/serve/zero bytes" ]] \
+  || fail "consecutive sessions did not both arrive"
+echo "one receiver served two consecutive sessions"
+
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP part: full-disk and read-only receivers need root to mount tmpfs"
   exit 0

@@ -246,7 +246,8 @@ TEST(Simulation, FeedbackGrowsSublinearly) {
     Outcome out = RunScenario(sc);
     ExpectAllIdentical(sc, out);
     naks[i] = double(out.sim.nak_datagrams);
-    std::printf("N=%zu: %.0f NAK datagrams, wire ratio %.3f\n", sizes[i], naks[i], out.sim.wire_ratio);
+    std::printf("N=%zu: %.0f NAK datagrams, wire ratio %.3f\n", sizes[i], naks[i],
+                out.sim.wire_ratio);
   }
   EXPECT_LT(naks[1], 5 * naks[0]);
 }

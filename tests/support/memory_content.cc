@@ -78,7 +78,8 @@ Status MemoryStore::Read(std::uint32_t entry, std::uint64_t offset, std::span<st
 
 Status MemoryStore::Commit(std::uint32_t entry) {
   if (ComputeSha256(files_.at(entry)) != manifest_.entries[entry].sha256) {
-    return Status::Error(ErrorKind::kIntegrity, "digest mismatch for " + manifest_.entries[entry].path);
+    return Status::Error(ErrorKind::kIntegrity,
+                         "digest mismatch for " + manifest_.entries[entry].path);
   }
   ++committed_;
   return Status::Ok();

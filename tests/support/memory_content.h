@@ -58,7 +58,10 @@ class CheckingStore final : public ContentStore {
                std::span<const std::uint8_t> data) override;
   Status Read(std::uint32_t entry, std::uint64_t offset, std::span<std::uint8_t> out) override;
   Status Commit(std::uint32_t entry) override;
-  Status Finish() override { finished_ = true; return Status::Ok(); }
+  Status Finish() override {
+    finished_ = true;
+    return Status::Ok();
+  }
   void Abort() override {}
   bool finished() const { return finished_; }
 
@@ -84,7 +87,10 @@ class FailingStore final : public ContentStore {
   }
   Status Commit(std::uint32_t e) override { return inner_.Commit(e); }
   Status Finish() override { return inner_.Finish(); }
-  void Abort() override { aborted_ = true; inner_.Abort(); }
+  void Abort() override {
+    aborted_ = true;
+    inner_.Abort();
+  }
   bool aborted() const { return aborted_; }
 
  private:

@@ -35,7 +35,8 @@ void Simulator::Send(Time now, const LinkModel& link, bool& bad, int to, Endpoin
   for (int c = 0; c < copies; ++c) {
     Duration extra{0};
     if (link.jitter.count() > 0) {
-      extra = Duration(std::uniform_int_distribution<std::int64_t>(0, link.jitter.count() - 1)(rng_));
+      extra =
+          Duration(std::uniform_int_distribution<std::int64_t>(0, link.jitter.count() - 1)(rng_));
     }
     events_.push(Event{now + link.delay + extra, seq_++, to, from,
                        std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
@@ -53,7 +54,8 @@ SimResult Simulator::Run(Time limit) {
       for (std::size_t i = 0; i < receivers_.size(); ++i) {
         Node& n = receivers_[i];
         bool addressed = t->destination != Destination::kPeer || t->peer == n.address;
-        if (addressed && Alive(n, now)) Send(now, n.spec.down, n.bad, int(i), kSenderAddress, bytes);
+        if (addressed && Alive(n, now))
+          Send(now, n.spec.down, n.bad, int(i), kSenderAddress, bytes);
       }
     }
     bool all_done = sender_->finished();
@@ -74,8 +76,10 @@ SimResult Simulator::Run(Time limit) {
     Time next = sender_->NextDeadline();
     if (!events_.empty()) next = std::min(next, events_.top().at);
     for (Node& n : receivers_) {
-      if (now < n.spec.join_at) next = std::min(next, n.spec.join_at);
-      else if (Alive(n, now)) next = std::min(next, n.engine->NextDeadline());
+      if (now < n.spec.join_at)
+        next = std::min(next, n.spec.join_at);
+      else if (Alive(n, now))
+        next = std::min(next, n.engine->NextDeadline());
     }
     if (next == kNever) break;  // nothing can ever happen again
     now = std::max(next, now + Duration(1));
@@ -93,7 +97,8 @@ SimResult Simulator::Run(Time limit) {
   for (Node& n : receivers_) result.receiver_results.push_back(n.engine->result());
   const SenderStats& s = sender_->stats();
   double payload = double(sender_->manifest().total_bytes());
-  if (payload > 0) result.wire_ratio = (double(s.wire_bytes) + kEthernetIpUdp * double(sender_packets_)) / payload;
+  if (payload > 0)
+    result.wire_ratio = (double(s.wire_bytes) + kEthernetIpUdp * double(sender_packets_)) / payload;
   return result;
 }
 

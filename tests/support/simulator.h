@@ -17,13 +17,13 @@
 namespace ardus::testing {
 
 struct LinkModel {
-  double loss = 0;         // independent drop probability
-  double burst_enter = 0;  // Gilbert-Elliott: P(good -> bad) per packet
+  double loss = 0;           // independent drop probability
+  double burst_enter = 0;    // Gilbert-Elliott: P(good -> bad) per packet
   double burst_exit = 0.25;  // P(bad -> good) per packet
   double burst_loss = 1.0;   // drop probability while bad
   Duration delay = milliseconds(1);
-  Duration jitter{0};      // uniform extra delay in [0, jitter): reorders packets
-  double duplicate = 0;    // probability a packet is delivered twice
+  Duration jitter{0};    // uniform extra delay in [0, jitter): reorders packets
+  double duplicate = 0;  // probability a packet is delivered twice
 };
 
 struct SimReceiver {
@@ -35,7 +35,7 @@ struct SimReceiver {
 };
 
 struct SimResult {
-  bool completed = false;         // sender finished and every live receiver finished
+  bool completed = false;  // sender finished and every live receiver finished
   Time end{0};
   std::vector<Status> receiver_results;
   std::uint64_t feedback_datagrams = 0;  // receiver -> sender, all types
@@ -68,7 +68,9 @@ class Simulator {
     std::vector<std::uint8_t> bytes;
     bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
-  bool Alive(const Node& n, Time now) const { return now >= n.spec.join_at && now < n.spec.silent_at; }
+  bool Alive(const Node& n, Time now) const {
+    return now >= n.spec.join_at && now < n.spec.silent_at;
+  }
   void Send(Time now, const LinkModel& link, bool& bad, int to, Endpoint from,
             std::span<const std::uint8_t> bytes);
 

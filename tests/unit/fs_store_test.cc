@@ -28,7 +28,8 @@ class FsStoreTest : public ::testing::Test {
     e.size = content.size();
     e.mode = 0640;
     e.mtime_ns = 1'600'000'000'123'456'789;
-    e.sha256 = ComputeSha256({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
+    e.sha256 =
+        ComputeSha256({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
     return e;
   }
   static std::span<const std::uint8_t> Bytes(const std::string& s) {
@@ -124,7 +125,8 @@ TEST_F(FsStoreTest, FullDiskFailsCleanly) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
   fs::path small = root_ / "small";
   fs::create_directory(small);
-  if (mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0) GTEST_SKIP() << "cannot mount tmpfs";
+  if (mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0)
+    GTEST_SKIP() << "cannot mount tmpfs";
   {
     auto store = FsStore::Open(small, 1).value();
     Manifest m;

@@ -24,8 +24,8 @@ TEST(Manifest, RoundTrip) {
 }
 
 TEST(Manifest, RejectsHostilePaths) {
-  for (const char* path : {"../etc/passwd", "/etc/passwd", "a/../../b", "a//b", "a/./b", ".",
-                           "", "a/", "..", "x/.."}) {
+  for (const char* path : {"../etc/passwd", "/etc/passwd", "a/../../b", "a//b", "a/./b", ".", "",
+                           "a/", "..", "x/.."}) {
     EXPECT_EQ(ValidateRelativePath(path).kind(), ErrorKind::kUnsafePath) << path;
     Manifest m;
     m.entries.push_back({EntryType::kFile, path, 0644, 0, 0, {}});
@@ -37,7 +37,8 @@ TEST(Manifest, RejectsHostilePaths) {
 
 TEST(Manifest, ShortestEntriesDecode) {
   Manifest m;
-  for (int i = 0; i < 3; ++i) m.entries.push_back({EntryType::kFile, std::string(1, 'a' + i), 0644, 0, 0, {}});
+  for (int i = 0; i < 3; ++i)
+    m.entries.push_back({EntryType::kFile, std::string(1, 'a' + i), 0644, 0, 0, {}});
   EXPECT_TRUE(DecodeManifest(EncodeManifest(m)).ok());
 }
 
