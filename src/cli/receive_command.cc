@@ -2,6 +2,8 @@
 // receive it into --dir, report, and (without --once) wait for the next.
 #include <fmt/core.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <csignal>
 #include <memory>
@@ -84,9 +86,20 @@ void Report(const ReceiveOptions& o, const Receiver& r, const Endpoint& sender, 
   std::fflush(stdout);
 }
 
+// A tree of many small files keeps one temporary file open per incomplete
+// file; take every descriptor the hard limit allows.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int RunReceive(const ReceiveOptions& o) {
+  RaiseFileLimit();
   auto group = net::ParseIpv4(o.common.group.empty() ? wire::kDefaultControlGroup : o.common.group);
   if (!group.ok()) {
     fmt::print(stderr, "ardus receive: --group: {}\n", group.status().message());

@@ -222,6 +222,29 @@ TEST(Simulation, GarbageAndForeignSessionsAreCountedAndIgnored) {
   EXPECT_TRUE(a.finished() && b.finished());
 }
 
+// A sender whose manifest names a path outside the destination: receivers
+// must refuse the whole session before writing anything, and say why.
+TEST(Simulation, HostileManifestIsRefusedByEveryReceiver) {
+  Manifest manifest = PatternManifest({1000, 2000});
+  manifest.entries[1].path = "../../etc/cron.d/evil";
+  PatternSource source;
+  MemoryStore a, b;
+  std::vector<SimReceiver> specs{{&a}, {&b}};
+  SenderConfig config;
+  config.expected_receivers = 2;
+  Simulator sim(32, config, manifest, source, specs);
+  SimResult result = sim.Run(seconds(60));
+  ASSERT_TRUE(result.completed) << "seed 32";
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(result.receiver_results[i].kind(), ErrorKind::kUnsafePath) << "receiver " << i;
+  }
+  EXPECT_EQ(a.committed() + b.committed(), 0u);
+  for (const ReceiverReport& r : sim.sender().Reports()) {
+    EXPECT_EQ(r.outcome, ReceiverOutcome::kFailed);
+    EXPECT_NE(r.reason.find("../../etc/cron.d/evil"), std::string::npos) << r.reason;
+  }
+}
+
 // Target of issue 2: at 5% loss on each of 4 receivers the sender's link
 // carries at most 1.15x the payload (UFTP: 1.27-1.43x).
 TEST(Simulation, WireRatioAtFivePercentLoss) {
