@@ -145,7 +145,10 @@ void Sender::Advance(Time now) {
     next_announce_ = now;
     last_refill_ = now;
   }
-  const double burst = double(config_.batch_packets) * (config_.symbol_size + 64.0);
+  // The bucket holds 2 ms of sending (at least two batches), so a driver that
+  // wakes late, or spends its turn inside sendmmsg, does not lose rate.
+  const double burst = std::max(2.0 * double(config_.batch_packets) * (config_.symbol_size + 64.0),
+                                double(config_.rate_bps) / 8.0 * 0.002);
   tokens_ = std::min(
       burst, tokens_ + double((now - last_refill_).count()) * double(config_.rate_bps) / 8e9);
   last_refill_ = now;

@@ -14,53 +14,29 @@ SIZE_MB=${SIZE_MB:-64}
 MAX_RATIO=${MAX_RATIO:-1.15}
 tag=ardus$$
 work=$(mktemp -d /tmp/ardus-netns-XXXXXX)
-ns() { echo "${tag}-$1"; }
+source "$(dirname "$0")/../../bench/testbed.sh"
 cleanup() {
   jobs -p | xargs -r kill 2>/dev/null || true
-  for n in br s r1 r2 r3 r4; do ip netns del "$(ns $n)" 2>/dev/null || true; done
+  testbed_down "$tag"
   rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$(ns br)" || skip "cannot create network namespaces here"
-ip -n "$(ns br)" link add br0 type bridge mcast_snooping 0
-ip -n "$(ns br)" link set br0 up
-plug() {  # plug NAME ADDRESS: a host namespace with eth0 on the bridge
-  local name=$1 addr=$2
-  ip netns add "$(ns $name)"
-  ip link add eth0 netns "$(ns $name)" type veth peer name "p-$name" netns "$(ns br)"
-  ip -n "$(ns br)" link set "p-$name" master br0 up
-  ip -n "$(ns $name)" addr add "$addr/24" dev eth0
-  ip -n "$(ns $name)" link set eth0 up
-  ip -n "$(ns $name)" link set lo up
-}
-plug s 10.77.0.1
-tc -n "$(ns s)" qdisc add dev eth0 root tbf rate $CAP burst 256kb latency 50ms
-for i in 1 2 3 4; do
-  plug r$i 10.77.0.$((10 + i))
-  ip netns exec "$(ns r$i)" nft -f - <<NFT
-table inet ardus_loss {
-  chain input {
-    type filter hook input priority 0;
-    meta l4proto udp numgen random mod 100 < $LOSS drop
-  }
-}
-NFT
-done
+testbed_up "$tag" 4 "$LOSS" "$CAP" || skip "cannot create network namespaces here"
 
 head -c $((SIZE_MB << 20)) /dev/urandom > "$work/payload.bin"
 for i in 1 2 3 4; do
   mkdir -p "$work/r$i"
-  ip netns exec "$(ns r$i)" $ARDUS receive --interface eth0 --dir "$work/r$i" --once --timeout 60 \
+  testbed_exec "$tag" r$i $ARDUS receive --interface eth0 --dir "$work/r$i" --once --timeout 60 \
     --json > "$work/r$i.json" 2> "$work/r$i.err" &
 done
 sleep 0.5
-tx0=$(ip netns exec "$(ns s)" cat /sys/class/net/eth0/statistics/tx_bytes)
+tx0=$(testbed_tx_bytes "$tag")
 set +e
-ip netns exec "$(ns s)" $ARDUS send --interface eth0 --receivers 4 --wait 20 --rate $RATE --json \
+testbed_exec "$tag" s $ARDUS send --interface eth0 --receivers 4 --wait 20 --rate $RATE --json \
   "$work/payload.bin" > "$work/send.json" 2> "$work/send.err"
 code=$?
 set -e
-tx1=$(ip netns exec "$(ns s)" cat /sys/class/net/eth0/statistics/tx_bytes)
+tx1=$(testbed_tx_bytes "$tag")
 wait
 [[ $code -eq 0 ]] || { cat "$work/send.json" "$work/send.err" "$work"/r*.err >&2; fail "sender exit $code"; }
 for i in 1 2 3 4; do cmp "$work/payload.bin" "$work/r$i/payload.bin" || fail "receiver $i differs"; done

@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of ardus, UFTP and udpcast on a namespace testbed.
+
+Builds a sender and N receivers on a bridge (bench/testbed.sh), with
+independent per-receiver loss (nftables) and an optional tbf cap on the
+sender's link, then runs every tool on the same generated file with the same
+settings, alternating the tools' order run by run. For each run it records
+wall time, the sender link's TX bytes over the payload (wire ratio), how many
+receivers hold a byte-identical copy, and CPU seconds of the sender and of
+all receivers (from /usr/bin/time). Medians go into a Markdown table.
+
+Needs root. Example (the full matrix of issue 3):
+    sudo python3 bench/compare.py --runs 3 --out docs/benchmarks.md
+"""
+
+import argparse
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TESTBED = os.path.join(HERE, "testbed.sh")
+TOOLS = ("ardus", "uftp", "udpcast")
+
+
+def sh(script, check=True):
+    """Runs bash with the testbed functions loaded."""
+    return subprocess.run(["bash", "-c", f"source {shlex.quote(TESTBED)}; {script}"],
+                          check=check, capture_output=True, text=True)
+
+
+@dataclass
+class Case:
+    receivers: int
+    loss: int          # percent, per receiver
+    cap: str           # tc rate or "none"
+    rate_mbps: int     # the tools' sending rate; 0 = as fast as possible
+
+    @property
+    def name(self):
+        cap = "uncapped" if self.cap == "none" else f"cap {self.cap}"
+        return f"N={self.receivers}, loss {self.loss}%, {cap}"
+
+
+@dataclass
+class Run:
+    tool: str
+    wall: float
+    wire_ratio: float
+    verified: int
+    sender_cpu: float
+    receiver_cpu: float
+    ok: bool
+    note: str = ""
+
+
+@dataclass
+class Row:
+    case: Case
+    runs: dict = field(default_factory=lambda: {t: [] for t in TOOLS})
+
+
+def timed(cmd, out):
+    """Wraps cmd so GNU time writes 'wall user sys' to `out`."""
+    return ["/usr/bin/time", "-f", "%e %U %S", "-o", out] + cmd
+
+
+def read_time(path):
+    with open(path) as f:
+        last = f.read().strip().splitlines()[-1].split()
+    return float(last[0]), float(last[1]) + float(last[2])
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.ardus = os.path.join(ROOT, "build", "ardus")
+        self.work = tempfile.mkdtemp(prefix="ardus-bench-")
+        self.payload = os.path.join(self.work, "payload.bin")
+        with open(self.payload, "wb") as f:
+            f.write(os.urandom(args.size_mb << 20))
+        self.size = args.size_mb << 20
+        self.tag = f"bn{os.getpid()}"
+
+    def receiver_cmd(self, tool, i, dest):
+        if tool == "ardus":
+            return [self.ardus, "receive", "--interface", "eth0", "--dir", dest, "--once",
+                    "--timeout", "120", "--no-progress"]
+        if tool == "uftp":
+            return ["uftpd", "-d", "-q", "-I", "eth0", "-D", dest, "-U", f"{i:08x}",
+                    "-B", "104857600", "-x", "0"]
+        return ["udp-receiver", "--file", os.path.join(dest, "payload.bin"), "--interface", "eth0",
+                "--mcast-rdv-address", "239.255.77.1", "--nokbd"]
+
+    def sender_cmd(self, tool, case):
+        n, rate = case.receivers, case.rate_mbps
+        if tool == "ardus":
+            return [self.ardus, "send", "--interface", "eth0", "--receivers", str(n),
+                    "--wait", "30", "--rate", f"{rate}M" if rate else "400G", "--no-progress",
+                    self.payload]
+        if tool == "uftp":
+            clients = ",".join(f"0x{i:08x}" for i in range(1, n + 1))
+            return ["uftp", "-Y", "none", "-I", "eth0", "-H", clients, "-x", "0",
+                    "-B", "104857600", "-R", str(rate * 1000) if rate else "-1", self.payload]
+        cmd = ["udp-sender", "--file", self.payload, "--interface", "eth0",
+               "--min-receivers", str(n), "--mcast-rdv-address", "239.255.77.1", "--nokbd"]
+        if rate:
+            cmd += ["--max-bitrate", f"{rate}m"]
+        return cmd
+
+    def run_once(self, tool, case):
+        n = case.receivers
+        dests, procs = [], []
+        for i in range(1, n + 1):
+            dest = os.path.join(self.work, f"{tool}-r{i}")
+            subprocess.run(["rm", "-rf", dest])
+            os.makedirs(dest)
+            dests.append(dest)
+            log = open(os.path.join(self.work, f"{tool}-r{i}.log"), "w")
+            cmd = ["ip", "netns", "exec", f"{self.tag}-r{i}"] + timed(
+                self.receiver_cmd(tool, i, dest), os.path.join(self.work, f"r{i}.time"))
+            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+        time.sleep(0.7)
+        tx0 = int(sh(f"testbed_tx_bytes {self.tag}").stdout)
+        slog = open(os.path.join(self.work, f"{tool}-sender.log"), "w")
+        start = time.monotonic()
+        sender = subprocess.Popen(
+            ["ip", "netns", "exec", f"{self.tag}-s"] +
+            timed(self.sender_cmd(tool, case), os.path.join(self.work, "s.time")),
+            stdout=slog, stderr=subprocess.STDOUT)
+        try:
+            sender.wait(timeout=self.args.timeout)
+            note = "" if sender.returncode == 0 else f"sender exit {sender.returncode}"
+        except subprocess.TimeoutExpired:  # a hung tool is a failed run, not a crash
+            subprocess.run(["pkill", "-KILL", "-P", str(sender.pid)])
+            sender.wait()
+            note = f"timed out after {self.args.timeout}s"
+        wall = time.monotonic() - start
+        tx1 = int(sh(f"testbed_tx_bytes {self.tag}").stdout)
+        receiver_cpu = 0.0
+        for p in procs:
+            if tool == "uftp":  # uftpd serves forever: stop it (not GNU time) once the sender is done
+                time.sleep(0.2)
+                subprocess.run(["pkill", "-TERM", "-P", str(p.pid)])
+            try:
+                p.wait(timeout=5 if note else 30)
+            except subprocess.TimeoutExpired:
+                subprocess.run(["pkill", "-KILL", "-P", str(p.pid)])
+                p.wait()
+        for i in range(1, n + 1):
+            try:
+                receiver_cpu += read_time(os.path.join(self.work, f"r{i}.time"))[1]
+            except (OSError, IndexError, ValueError):
+                pass
+        verified = 0
+        for dest in dests:
+            got = os.path.join(dest, "payload.bin")
+            if os.path.exists(got) and subprocess.run(["cmp", "-s", self.payload, got]).returncode == 0:
+                verified += 1
+        try:
+            _, sender_cpu = read_time(os.path.join(self.work, "s.time"))
+        except (OSError, IndexError, ValueError):
+            sender_cpu = float("nan")
+        return Run(tool, wall, (tx1 - tx0) / self.size, verified, sender_cpu, receiver_cpu,
+                   verified == n and sender.returncode == 0, note)
+
+    def keep_logs(self, tool, case, run):
+        if self.args.logs:
+            dst = os.path.join(self.args.logs, f"{case.receivers}-{case.loss}-{tool}-{time.time():.0f}")
+            subprocess.run(["mkdir", "-p", dst])
+            subprocess.run(f"cp {self.work}/{tool}-*.log {dst}/", shell=True)
+
+    def run_case(self, case):
+        row = Row(case)
+        sh(f"testbed_down {self.tag}", check=False)
+        up = sh(f"testbed_up {self.tag} {case.receivers} {case.loss} {case.cap}", check=False)
+        if up.returncode != 0:
+            sys.exit(f"cannot build the testbed (root needed): {up.stderr}")
+        try:
+            for r in range(self.args.runs):
+                order = TOOLS[r % 3:] + TOOLS[:r % 3]  # alternate who goes first
+                for tool in order:
+                    if tool not in self.args.tools:
+                        continue
+                    run = self.run_once(tool, case)
+                    self.keep_logs(tool, case, run)
+                    row.runs[tool].append(run)
+                    print(f"{case.name:32} {tool:8} {run.wall:7.2f}s wire {run.wire_ratio:.3f} "
+                          f"verified {run.verified}/{case.receivers} cpu s {run.sender_cpu:.2f} "
+                          f"r {run.receiver_cpu:.2f} {run.note}", flush=True)
+        finally:
+            sh(f"testbed_down {self.tag}", check=False)
+        return row
+
+
+def median(runs, attr):
+    return statistics.median(getattr(r, attr) for r in runs) if runs else float("nan")
+
+
+def render(rows, args, command):
+    gib = (args.size_mb << 20) / (1 << 30)
+    lines = [
+        "## Multicast transfer: ardus vs UFTP vs udpcast",
+        "",
+        f"Produced by `{command}` on {platform.node()} ({os.cpu_count()} cores, "
+        f"{platform.platform()}), {time.strftime('%Y-%m-%d')}.",
+        f"Testbed: `bench/testbed.sh`, one sender and N receivers in network namespaces on a "
+        f"bridge; each receiver drops the stated share of incoming UDP at random (nftables); "
+        f"the sender's link is capped with tc tbf where stated. File: {args.size_mb} MiB of "
+        f"random bytes. Medians of {args.runs} runs per tool, tools alternated. Wire = bytes on "
+        f"the sender's link / payload. CPU = user+sys seconds per GiB delivered to each "
+        f"receiver (receivers summed, divided by N).",
+        "",
+        "Settings: ardus `--rate R`; uftp `-Y none -R R -H <ids> -B 100M` (closed group); "
+        "udpcast `--max-bitrate R --mcast-rdv-address` on both sides. Uncapped: ardus "
+        "`--rate 400G`, uftp `-R -1`, no udpcast bitrate.",
+        "",
+        "| case | tool | wall s | wire | verified | sender CPU s | receiver CPU s/GiB | vs UFTP time | vs UFTP wire |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        base = row.runs.get("uftp")
+        for tool in TOOLS:
+            runs = row.runs.get(tool)
+            if not runs:
+                continue
+            wall, wire = median(runs, "wall"), median(runs, "wire_ratio")
+            rcpu = median(runs, "receiver_cpu") / row.case.receivers / gib
+            ok = sum(r.verified for r in runs)
+            hung = sum(1 for r in runs if r.note.startswith("timed out"))
+            total = row.case.receivers * len(runs)
+            vs_t = f"{wall / median(base, 'wall'):.2f}x" if base else "-"
+            vs_w = f"{wire / median(base, 'wire_ratio'):.2f}x" if base else "-"
+            verified = f"{ok}/{total}" + (f" ({hung} hung)" if hung else "")
+            lines.append(f"| {row.case.name} | {tool} | {wall:.2f} | {wire:.3f} | {verified} | "
+                         f"{median(runs, 'sender_cpu'):.2f} | {rcpu:.2f} | {vs_t} | {vs_w} |")
+    lines += ["", "A hung run (the sender still running after the timeout) is killed and counted "
+              "with its full wall time and the receivers it had verified."]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path, marker, text):
+    """Replaces the section between marker comments in `path`, keeping the rest."""
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    block = f"{begin}\n{text}{end}\n"
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end) + 1:]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    with open(path, "w") as f:
+        f.write(new)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--size-mb", type=int, default=256)
+    p.add_argument("--receivers", default="1,4,8")
+    p.add_argument("--loss", default="0,1,5")
+    p.add_argument("--cap", default="1gbit", help="tbf rate on the sender link")
+    p.add_argument("--rate", type=int, default=950, help="tools' rate, Mbit/s, under the cap")
+    p.add_argument("--uncapped", default="4", help="receiver counts for the uncapped 0%% runs")
+    p.add_argument("--tools", default=",".join(TOOLS))
+    p.add_argument("--timeout", type=int, default=120, help="seconds before a run counts as hung")
+    p.add_argument("--out", help="Markdown file to write the table into")
+    p.add_argument("--logs", help="keep every run's tool logs under this directory")
+    args = p.parse_args()
+    args.tools = args.tools.split(",")
+    if os.geteuid() != 0:
+        sys.exit("bench/compare.py needs root to build network namespaces")
+    cases = [Case(n, loss, args.cap, args.rate)
+             for n in map(int, args.receivers.split(","))
+             for loss in map(int, args.loss.split(","))]
+    cases += [Case(int(n), 0, "none", 0) for n in args.uncapped.split(",") if n]
+    bench = Bench(args)
+    rows = [bench.run_case(c) for c in cases]
+    command = "sudo python3 bench/compare.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    table = render(rows, args, command)
+    print(table)
+    if args.out:
+        write_section(args.out, "multicast-compare", table)
+    subprocess.run(["rm", "-rf", bench.work])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+# A multicast LAN built from network namespaces, shared by the integration
+# test and the benchmarks. Source it, then:
+#   testbed_up TAG N LOSS_PCT CAP   # CAP: tc rate such as 1gbit, or "none"
+#   testbed_exec TAG HOST CMD...    # HOST: s (sender, 10.77.0.1) or r1..rN (10.77.0.10+i)
+#   testbed_tx_bytes TAG            # bytes the sender has put on its link
+#   testbed_down TAG
+# Every receiver drops LOSS_PCT% of incoming UDP at random (nftables numgen),
+# independently. The sender's link is optionally capped with tc tbf. All
+# addresses live inside these namespaces; nothing leaves the machine.
+
+testbed_up() {
+  local tag=$1 n=$2 loss=$3 cap=$4
+  ip netns add "$tag-br" || return 1
+  ip -n "$tag-br" link add br0 type bridge mcast_snooping 0
+  ip -n "$tag-br" link set br0 up
+  _testbed_plug "$tag" s 10.77.0.1
+  if [[ $cap != none ]]; then
+    tc -n "$tag-s" qdisc add dev eth0 root tbf rate "$cap" burst 256kb latency 50ms
+  fi
+  local i
+  for ((i = 1; i <= n; i++)); do
+    _testbed_plug "$tag" "r$i" "10.77.0.$((10 + i))"
+    if ((loss > 0)); then
+      ip netns exec "$tag-r$i" nft -f - <<NFT
+table inet testbed_loss {
+  chain input {
+    type filter hook input priority 0;
+    meta l4proto udp numgen random mod 100 < $loss drop
+  }
+}
+NFT
+    fi
+  done
+}
+
+_testbed_plug() {
+  local tag=$1 host=$2 addr=$3
+  ip netns add "$tag-$host"
+  ip link add eth0 netns "$tag-$host" type veth peer name "p-$host" netns "$tag-br"
+  ip -n "$tag-br" link set "p-$host" master br0 up
+  ip -n "$tag-$host" addr add "$addr/24" dev eth0
+  ip -n "$tag-$host" link set eth0 up
+  ip -n "$tag-$host" link set lo up
+  # Multicast leaves through eth0 even for tools that do not choose an interface.
+  ip -n "$tag-$host" route add 224.0.0.0/4 dev eth0
+}
+
+testbed_exec() {
+  local tag=$1 host=$2
+  shift 2
+  ip netns exec "$tag-$host" "$@"
+}
+
+testbed_tx_bytes() { ip netns exec "$1-s" cat /sys/class/net/eth0/statistics/tx_bytes; }
+
+testbed_down() {
+  local tag=$1 ns
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$tag-"); do ip netns del "$ns"; done
+}
