@@ -76,9 +76,45 @@ void Receiver::OnAnnounce(Time now, const Endpoint& from, std::uint32_t session,
   Queue(wire::Join{config_.receiver_id, a.sent_at_ns});
 }
 
+void Receiver::CountSequence(std::uint16_t seq) {
+  if (now_ - recent_start_ >= config_.loss_report_interval) {
+    recent_received_ = recent_lost_ = 0;
+    recent_start_ = now_;
+  }
+  ++window_received_;
+  ++recent_received_;
+  const auto delta = static_cast<std::uint16_t>(seq - last_seq_);
+  if (!have_seq_) {
+    have_seq_ = true;
+    last_seq_ = seq;
+  } else if (delta >= 1 && delta < 0x8000) {  // older (reordered) or duplicate: no gap
+    window_lost_ += delta - 1u;
+    recent_lost_ += delta - 1u;
+    last_seq_ = seq;
+  }
+}
+
+std::uint32_t Receiver::LossPpm(std::uint64_t received, std::uint64_t lost) {
+  const std::uint64_t seen = received + lost;
+  return static_cast<std::uint32_t>(seen ? lost * 1'000'000 / seen : 0);
+}
+
+std::uint32_t Receiver::LossFloorPpm() const {
+  if (floor_count_ == 0) return 0;
+  const auto used = floor_windows_.begin() + std::min(floor_count_, floor_windows_.size());
+  return *std::min_element(floor_windows_.begin(), used);
+}
+
+bool Receiver::LossReportDue(Time now) const {
+  return (announce_.flags & wire::kFlagRateAdaptive) && recent_received_ + recent_lost_ >= 32 &&
+         LossPpm(recent_received_, recent_lost_) > LossFloorPpm() + 20'000 &&
+         now - last_status_ >= config_.loss_report_interval;
+}
+
 void Receiver::OnData(const wire::Data& d) {
   seen_data_ = true;
   ++data_received_;
+  CountSequence(d.seq);
   if (d.symbol.size() != announce_.symbol_size) {
     ++malformed_;
     return;
@@ -300,6 +336,7 @@ void Receiver::Succeed(Time now) {
   state_ = State::kReporting;
   done_ = wire::Done{config_.receiver_id, wire::DoneStatus::kOk, bytes_done_, data_received_, ""};
   done_attempts_left_ = config_.done_attempts;
+  done_wait_ = config_.done_retry;
   next_done_ = now;
   naks_.clear();
   blocks_.clear();
@@ -313,6 +350,7 @@ void Receiver::Fail(Time now, Status status) {
   done_ = wire::Done{config_.receiver_id, wire::DoneStatus::kFailed, bytes_done_, data_received_,
                      result_.ToString()};
   done_attempts_left_ = config_.done_attempts;
+  done_wait_ = config_.done_retry;
   next_done_ = now;
   naks_.clear();
   blocks_.clear();
@@ -329,8 +367,19 @@ std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t>
     }
   }
   if (state_ == State::kReceiving) {
-    if (now >= next_heartbeat_) {
-      Queue(wire::StatusMsg{config_.receiver_id, bytes_done_, data_received_});
+    const bool heartbeat = now >= next_heartbeat_;
+    const bool alarm = LossReportDue(now);
+    if (heartbeat || alarm) {
+      const std::uint32_t loss = alarm ? LossPpm(recent_received_, recent_lost_)
+                                       : LossPpm(window_received_, window_lost_);
+      const std::uint32_t floor = LossFloorPpm();
+      const std::uint32_t excess = loss > floor ? loss - floor : 0;
+      if (heartbeat && window_received_ + window_lost_ >= 64) {
+        floor_windows_[floor_count_++ % floor_windows_.size()] = loss;
+      }
+      Queue(wire::StatusMsg{config_.receiver_id, bytes_done_, data_received_, excess});
+      window_received_ = window_lost_ = recent_received_ = recent_lost_ = 0;
+      recent_start_ = last_status_ = now;
       next_heartbeat_ = now + config_.heartbeat;
     }
     while (!naks_.empty()) {
@@ -344,7 +393,8 @@ std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t>
   if (state_ == State::kReporting && now >= next_done_) {
     if (done_attempts_left_-- > 0) {
       Queue(done_);
-      next_done_ = now + config_.done_retry;
+      next_done_ = now + done_wait_;
+      done_wait_ = std::min(config_.done_retry_max, 2 * done_wait_);
     } else {
       state_ = State::kFinished;  // the sender never acknowledged; we are done anyway
     }

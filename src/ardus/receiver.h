@@ -19,6 +19,7 @@
 // Thread-safety: none. The ContentStore must outlive the Receiver.
 #pragma once
 
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <deque>
@@ -45,11 +46,18 @@ namespace ardus {
 struct ReceiverConfig {
   std::uint32_t receiver_id = 1;            // nonzero, unique in the group (random)
   Duration heartbeat = milliseconds(500);   // STATUS interval while in a session
-  Duration done_retry = milliseconds(200);  // DONE resend interval until acknowledged
-  int done_attempts = 25;                   // then give up waiting for the ack
+  // DONE is resent until acknowledged: first after done_retry, each wait
+  // twice the last, at most done_retry_max; after done_attempts, give up.
+  Duration done_retry = milliseconds(20);
+  Duration done_retry_max = seconds(1);
+  int done_attempts = 25;
   Duration sender_timeout = seconds(30);    // sender silence that fails the session
   std::uint32_t max_nak_datagrams = 16;     // per poll; the rest waits for the next poll
   std::size_t early_data_limit = 4096;      // DATA held until the manifest decodes
+  // With a rate-adaptive sender, a STATUS goes out as soon as loss over at
+  // least 64 DATA datagrams exceeds this path's usual loss by 2 points, but
+  // no more often than this.
+  Duration loss_report_interval = milliseconds(20);
   std::set<std::uint32_t> ignore_sessions;  // sessions already finished here
   std::uint64_t seed = 1;                   // NAK backoff randomness; deterministic
 };
@@ -95,6 +103,8 @@ class Receiver {
 
   void OnAnnounce(Time now, const Endpoint& from, std::uint32_t session, const wire::Announce& a);
   void OnData(const wire::Data& d);
+  void CountSequence(std::uint16_t seq);
+  bool LossReportDue(Time now) const;
   void PlaceData(std::uint32_t block, std::uint16_t esi, std::span<const std::uint8_t> symbol);
   void OnPoll(Time now, const wire::Poll& p);
   void OnAdvert(const wire::Advert& a);
@@ -123,6 +133,7 @@ class Receiver {
   Endpoint sender_;
   Time last_from_sender_{0}, next_heartbeat_{0}, next_done_{0};
   int done_attempts_left_ = 0;
+  Duration done_wait_{0};
   bool seen_data_ = false;
 
   Layout layout_;  // manifest-only until the manifest decodes, then complete
@@ -146,6 +157,21 @@ class Receiver {
   wire::Done done_;
   std::uint64_t bytes_done_ = 0, data_received_ = 0;
   std::uint64_t malformed_ = 0, foreign_ = 0, duplicates_ = 0;
+  // Loss since the last STATUS, from gaps in DATA sequence numbers.
+  bool have_seq_ = false;
+  std::uint16_t last_seq_ = 0;
+  std::uint64_t window_received_ = 0, window_lost_ = 0;
+  Time last_status_{0};
+  // The same over the last loss_report_interval only, so a burst of loss is
+  // not diluted by a long clean window before it.
+  std::uint64_t recent_received_ = 0, recent_lost_ = 0;
+  Time recent_start_{0};
+  // Loss of the last heartbeat-long windows: their minimum is the loss this
+  // path shows anyway (noise, not congestion); only loss above it is reported.
+  std::array<std::uint32_t, 8> floor_windows_{};
+  std::size_t floor_count_ = 0;
+  std::uint32_t LossFloorPpm() const;
+  static std::uint32_t LossPpm(std::uint64_t received, std::uint64_t lost);
   Time now_{0};
 };
 

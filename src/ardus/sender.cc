@@ -33,7 +33,8 @@ Sender::Sender(SenderConfig config, Manifest manifest, ContentSource& source)
       manifest_bytes_(EncodeManifest(manifest_)),
       manifest_sha_(ComputeSha256(manifest_bytes_)),
       source_(source),
-      rng_(config.seed) {
+      rng_(config.seed),
+      rate_(double(config.rate_bps)) {
   std::vector<std::uint64_t> sizes{manifest_bytes_.size()};
   for (const auto& e : manifest_.entries) sizes.push_back(e.size);
   layout_ = Layout(std::move(sizes), config_.symbol_size, config_.block_symbols);
@@ -64,6 +65,7 @@ void Sender::OnDatagram(Time now, const Endpoint& from, std::span<const std::uin
     if (Peer* peer = Touch(now, from, status->receiver_id)) {
       peer->bytes = status->bytes_done;
       peer->data_received = status->data_received;
+      if (peer->outcome == ReceiverOutcome::kActive) OnCongestion(now, status->loss_ppm);
     }
   } else if (const auto* done = std::get_if<wire::Done>(&p.body)) {
     OnDone(now, from, *done);
@@ -137,6 +139,45 @@ void Sender::OnDone(Time now, const Endpoint& from, const wire::Done& done) {
   Queue(wire::DoneAck{done.receiver_id}, Destination::kPeer, from);  // re-ack duplicates too
 }
 
+// ---- rate adaptation ------------------------------------------------------------
+
+void Sender::OnCongestion(Time now, std::uint32_t loss_ppm) {
+  if (!config_.rate_adaptive || loss_ppm <= 20'000 || phase_ != Phase::kTransferring) return;
+  const double loss = std::min(1.0, loss_ppm / 1e6);
+  // One congestion event draws reports for a while, all about the rate that
+  // caused it. Within max(100 ms, 4 GRTT) of a cut, a report is measured
+  // against that rate, and acted on only if it calls for a much deeper cut
+  // (the first report of a burst can understate it).
+  const bool same_event = now - last_decrease_ < std::max<Duration>(milliseconds(100), 4 * grtt_);
+  if (!same_event) event_rate_ = achieved_ > 0 ? std::min(rate_, achieved_) : rate_;
+  // One short window of a bursty queue can show far more loss than the
+  // overshoot really was: never cut below half the rate that caused it.
+  const double target = std::max(double(config_.rate_min_bps),
+                                 event_rate_ * std::max(0.5, (1 - loss) * 0.95));
+  if (same_event && target > 0.8 * rate_) return;
+  rate_ = target;
+  slow_start_ = false;
+  last_decrease_ = now;
+  next_increase_ = now + milliseconds(20);
+  ++stats_.rate_decreases;
+}
+
+void Sender::AdaptRate(Time now) {
+  if (!config_.rate_adaptive || now < next_increase_) return;
+  const double seconds = double((now - last_adapt_).count()) / 1e9;
+  achieved_ = seconds > 0 ? double(stats_.wire_bytes - wire_bytes_at_adapt_) * 8 / seconds : 0;
+  last_adapt_ = now;
+  wire_bytes_at_adapt_ = stats_.wire_bytes;
+  next_increase_ = now + milliseconds(20);
+  // Grow only a rate that is being used: a sender held back by its CPU, its
+  // disk or a lack of data must not build up a rate the network never saw.
+  if (achieved_ < 0.8 * rate_) return;
+  // Slow start until the first congestion; afterwards climb back quickly to
+  // just under the rate that last caused congestion, then probe slowly.
+  const double growth = slow_start_ ? 1.25 : rate_ < 0.9 * event_rate_ ? 1.05 : 1.002;
+  rate_ = std::min(double(config_.rate_max_bps), rate_ * growth);
+}
+
 // ---- timers ------------------------------------------------------------------
 
 void Sender::Advance(Time now) {
@@ -148,9 +189,9 @@ void Sender::Advance(Time now) {
   // The bucket holds 2 ms of sending (at least two batches), so a driver that
   // wakes late, or spends its turn inside sendmmsg, does not lose rate.
   const double burst = std::max(2.0 * double(config_.batch_packets) * (config_.symbol_size + 64.0),
-                                double(config_.rate_bps) / 8.0 * 0.002);
+                                rate_ / 8.0 * 0.002);
   tokens_ = std::min(
-      burst, tokens_ + double((now - last_refill_).count()) * double(config_.rate_bps) / 8e9);
+      burst, tokens_ + double((now - last_refill_).count()) * rate_ / 8e9);
   last_refill_ = now;
 
   if (phase_ == Phase::kAnnouncing || phase_ == Phase::kTransferring) {
@@ -165,6 +206,7 @@ void Sender::Advance(Time now) {
       a.manifest_sha256 = manifest_sha_;
       a.total_bytes = manifest_.total_bytes();
       a.sent_at_ns = static_cast<std::uint64_t>(now.count());
+      a.flags = config_.rate_adaptive ? wire::kFlagRateAdaptive : 0;
       Queue(a);
       next_announce_ = now + (phase_ == Phase::kAnnouncing ? config_.announce_interval
                                                            : config_.late_announce_interval);
@@ -181,6 +223,7 @@ void Sender::Advance(Time now) {
     }
   }
   if (phase_ == Phase::kTransferring) {
+    AdaptRate(now);
     for (auto& [id, c] : collections_) {
       if (c.advert_due && now >= c.next_advert) {
         Queue(wire::Advert{id, PlanRanges(c)});
@@ -419,7 +462,8 @@ std::size_t Sender::EmitSymbol(std::uint32_t block, std::uint16_t esi,
   CachedBlock* cb = LoadBlock(block, esi >= k);
   if (!cb) return 0;
   const std::size_t s = config_.symbol_size;
-  wire::Data d{block, esi, std::span<const std::uint8_t>(cb->symbols.data() + esi * s, s)};
+  wire::Data d{block, esi, static_cast<std::uint16_t>(data_sent_),
+               std::span<const std::uint8_t>(cb->symbols.data() + esi * s, s)};
   return wire::Encode(wire::Packet{config_.session_id, d}, buf);
 }
 
@@ -450,7 +494,7 @@ Time Sender::NextDeadline() const {
       // Wake when a burst of batch_packets is affordable.
       const double want = double(config_.batch_packets) * (config_.symbol_size + 64.0) * 0.9;
       double missing = std::max(0.0, want - tokens_);
-      auto wait = Duration(static_cast<std::int64_t>(missing * 8e9 / double(config_.rate_bps)));
+      auto wait = Duration(static_cast<std::int64_t>(missing * 8e9 / rate_));
       t = std::min(t, last_refill_ + wait);
     }
   }

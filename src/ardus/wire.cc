@@ -27,11 +27,12 @@ void Put(ByteWriter& w, const Announce& a) {
   w.bytes(a.manifest_sha256);
   w.u64(a.total_bytes);
   w.u64(a.sent_at_ns);
+  w.u16(a.flags);
 }
 bool Get(ByteReader& r, Announce& a) {
   return r.u32(&a.data_group) && r.u16(&a.data_port) && r.u16(&a.feedback_port) &&
          r.u16(&a.symbol_size) && r.u16(&a.block_symbols) && r.u64(&a.manifest_size) &&
-         r.copy(a.manifest_sha256.data(), 32) && r.u64(&a.total_bytes) && r.u64(&a.sent_at_ns);
+         r.copy(a.manifest_sha256.data(), 32) && r.u64(&a.total_bytes) && r.u64(&a.sent_at_ns) && r.u16(&a.flags);
 }
 Status Check(const Announce& a) {
   if (a.symbol_size < kMinSymbolSize || a.symbol_size > kMaxDatagram - kDataHeaderSize)
@@ -51,12 +52,11 @@ bool Get(ByteReader& r, Join& j) { return r.u32(&j.receiver_id) && r.u64(&j.echo
 void Put(ByteWriter& w, const Data& d) {
   w.u32(d.block);
   w.u16(d.esi);
-  w.u16(0);  // reserved
+  w.u16(d.seq);
   w.bytes(d.symbol);
 }
 bool Get(ByteReader& r, Data& d) {
-  std::uint16_t reserved;
-  if (!(r.u32(&d.block) && r.u16(&d.esi) && r.u16(&reserved))) return false;
+  if (!(r.u32(&d.block) && r.u16(&d.esi) && r.u16(&d.seq))) return false;
   d.symbol = r.rest();
   return r.bytes(d.symbol.size(), &d.symbol);
 }
@@ -128,9 +128,11 @@ void Put(ByteWriter& w, const StatusMsg& s) {
   w.u32(s.receiver_id);
   w.u64(s.bytes_done);
   w.u64(s.data_received);
+  w.u32(s.loss_ppm);
 }
 bool Get(ByteReader& r, StatusMsg& s) {
-  return r.u32(&s.receiver_id) && r.u64(&s.bytes_done) && r.u64(&s.data_received);
+  return r.u32(&s.receiver_id) && r.u64(&s.bytes_done) && r.u64(&s.data_received) &&
+         r.u32(&s.loss_ppm);
 }
 
 void Put(ByteWriter& w, const Done& d) {

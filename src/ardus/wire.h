@@ -73,7 +73,10 @@ struct Announce {
   std::array<std::uint8_t, 32> manifest_sha256{};
   std::uint64_t total_bytes = 0;  // sum of file sizes, for progress
   std::uint64_t sent_at_ns = 0;   // sender clock, echoed in JOIN for RTT
+  std::uint16_t flags = 0;        // kFlagRateAdaptive
 };
+// The sender adapts its rate to loss: receivers report loss promptly.
+inline constexpr std::uint16_t kFlagRateAdaptive = 1;
 
 struct Join {
   std::uint32_t receiver_id = 0;
@@ -83,6 +86,7 @@ struct Join {
 struct Data {
   std::uint32_t block = 0;  // global block index
   std::uint16_t esi = 0;    // encoding symbol id: < k source, >= k parity
+  std::uint16_t seq = 0;    // DATA datagram counter (wraps): receivers measure loss from gaps
   std::span<const std::uint8_t> symbol;
 };
 
@@ -125,6 +129,9 @@ struct StatusMsg {
   std::uint32_t receiver_id = 0;
   std::uint64_t bytes_done = 0;
   std::uint64_t data_received = 0;  // DATA datagrams accepted so far
+  // DATA loss since the previous STATUS above this path's usual loss (the
+  // minimum over recent heartbeat windows), parts per million: congestion.
+  std::uint32_t loss_ppm = 0;
 };
 
 enum class DoneStatus : std::uint8_t { kOk = 0, kFailed = 1 };

@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   s->add_option("--receivers", send.receivers,
                 "Start as soon as this many receivers joined; exit 0 only if they all verify");
   s->add_option("--wait", send.wait_seconds, "Longest wait for receivers, seconds (default 10)");
-  s->add_option("--rate", send.rate, "Sending rate in bits/s, e.g. 500M, 2G (default 1G)");
+  s->add_option("--rate", send.rate,
+                "Fixed rate in bits/s (e.g. 500M, 2G), or auto[:min=R,max=R] to adapt to loss "
+                "(default auto)");
   s->add_option("--data-group", send.data_group,
                 "Multicast group for data (default 239.255.11.17)");
   s->add_option("--data-port", send.data_port, "Data port (default 1117, ardus-mtrns)");

@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -55,6 +56,44 @@ Result<std::uint64_t> ParseRate(const std::string& text) {
                          "--rate '" + text + "': must be between 10k and 400G bits/s");
   }
   return static_cast<std::uint64_t>(bps);
+}
+
+Result<RateSetting> ParseRateSetting(const std::string& text) {
+  RateSetting r;
+  if (text.rfind("auto", 0) != 0) {
+    Result<std::uint64_t> fixed = ParseRate(text);
+    if (!fixed.ok()) return fixed.status();
+    r.start_bps = r.min_bps = r.max_bps = fixed.value();
+    return r;
+  }
+  r.adaptive = true;
+  std::string rest = text.substr(4);
+  if (!rest.empty() && rest[0] != ':') {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "--rate '" + text + "': expected auto or auto:min=R,max=R");
+  }
+  std::size_t pos = 1;
+  while (pos < rest.size()) {
+    std::size_t comma = rest.find(',', pos);
+    std::string item = rest.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    pos = comma == std::string::npos ? rest.size() : comma + 1;
+    std::size_t eq = item.find('=');
+    std::string key = item.substr(0, eq);
+    if (eq == std::string::npos || (key != "min" && key != "max")) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           "--rate '" + text + "': unknown setting '" + item + "' (min=, max=)");
+    }
+    Result<std::uint64_t> value = ParseRate(item.substr(eq + 1));
+    if (!value.ok()) return value.status();
+    (key == "min" ? r.min_bps : r.max_bps) = value.value();
+  }
+  if (r.min_bps > r.max_bps) {
+    return Status::Error(ErrorKind::kInvalidArgument, "--rate '" + text + "': min above max");
+  }
+  // Start at 100 Mbit/s (or the bounds): slow start finds faster links in
+  // well under a second and does not flood a slow one.
+  r.start_bps = std::clamp<std::uint64_t>(100'000'000, r.min_bps, r.max_bps);
+  return r;
 }
 
 std::string FormatBytes(std::uint64_t bytes) {

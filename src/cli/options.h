@@ -24,6 +24,14 @@ int ExitCodeFor(const Status& status);
 
 // "500M", "2G", "750k", "1000000" (bits per second, SI multipliers).
 Result<std::uint64_t> ParseRate(const std::string& text);
+
+// --rate: a fixed rate, or "auto[:min=R,max=R]" to adapt to loss.
+struct RateSetting {
+  bool adaptive = false;
+  std::uint64_t start_bps = 0;  // the fixed rate, or where adaptation starts
+  std::uint64_t min_bps = 10'000'000, max_bps = 100'000'000'000;
+};
+Result<RateSetting> ParseRateSetting(const std::string& text);
 std::string FormatBytes(std::uint64_t bytes);
 std::string FormatRate(double bits_per_second);
 // A nonzero random 32-bit value from the kernel (getrandom).
@@ -42,7 +50,7 @@ struct SendOptions {
   std::vector<std::string> paths;
   std::uint32_t receivers = 0;
   double wait_seconds = 10;
-  std::string rate = "1G";
+  std::string rate = "auto";
   std::string data_group;
   std::uint16_t data_port = 0;
   std::uint16_t feedback_port = 0;

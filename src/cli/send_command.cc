@@ -22,7 +22,7 @@ struct SendPlan {
   net::Interface iface;
   Endpoint control, data;
   std::uint16_t feedback_port = 0;
-  std::uint64_t rate = 0;
+  RateSetting rate;
 };
 
 Result<SendPlan> Plan(const SendOptions& o) {
@@ -42,7 +42,7 @@ Result<SendPlan> Plan(const SendOptions& o) {
   plan.control = {control.value(), o.common.port ? o.common.port : wire::kControlPort};
   plan.data = {data.value(), o.data_port ? o.data_port : wire::kDataPort};
   plan.feedback_port = o.feedback_port ? o.feedback_port : wire::kFeedbackPort;
-  Result<std::uint64_t> rate = ParseRate(o.rate);
+  Result<RateSetting> rate = ParseRateSetting(o.rate);
   if (!rate.ok()) return rate.status();
   plan.rate = rate.value();
   return plan;
@@ -68,7 +68,9 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
     j["seconds"] = seconds;
     j["expected_receivers"] = o.receivers;
     j["receivers_ok"] = ok;
-    j["rate_bps"] = plan.rate;
+    j["rate"] = plan.rate.adaptive ? "auto" : "fixed";
+    j["final_rate_bps"] = sender.rate_bps();
+    j["rate_decreases"] = st.rate_decreases;
     j["wire_ratio"] = wire_ratio;
     j["stats"] = {{"source_symbols", st.source_symbols},
                   {"repair_symbols", st.repair_symbols},
@@ -147,7 +149,10 @@ int RunSend(const SendOptions& o) {
   config.data_group = plan.data.ip;
   config.data_port = plan.data.port;
   config.feedback_port = plan.feedback_port;
-  config.rate_bps = plan.rate;
+  config.rate_bps = plan.rate.start_bps;
+  config.rate_adaptive = plan.rate.adaptive;
+  config.rate_min_bps = plan.rate.min_bps;
+  config.rate_max_bps = plan.rate.max_bps;
   config.expected_receivers = o.receivers;
   config.join_wait = Duration(static_cast<std::int64_t>(o.wait_seconds * 1e9));
   config.receiver_timeout = Duration(static_cast<std::int64_t>(o.receiver_timeout * 1e9));

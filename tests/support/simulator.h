@@ -40,6 +40,7 @@ struct SimResult {
   std::vector<Status> receiver_results;
   std::uint64_t feedback_datagrams = 0;  // receiver -> sender, all types
   std::uint64_t nak_datagrams = 0;
+  std::uint64_t bottleneck_drops = 0;
   double wire_ratio = 0;  // sender's bytes on an Ethernet link / payload bytes
 };
 
@@ -49,6 +50,13 @@ class Simulator {
             ContentSource& source, std::vector<SimReceiver> receivers,
             ReceiverConfig receiver_template = {});
   SimResult Run(Time limit);
+  // A shared bottleneck on the sender's link: datagrams queue behind each
+  // other at `bps` (Ethernet, IP and UDP headers counted); one that would
+  // wait longer than `max_queue` is dropped for everyone, as tc tbf does.
+  void SetBottleneck(std::uint64_t bps, Duration max_queue) {
+    bottleneck_bps_ = bps;
+    max_queue_ = max_queue;
+  }
   Sender& sender() { return *sender_; }
   Receiver& receiver(std::size_t i) { return *receivers_[i].engine; }
 
@@ -80,6 +88,9 @@ class Simulator {
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::uint64_t seq_ = 0;
   std::uint64_t sender_packets_ = 0;
+  std::uint64_t bottleneck_bps_ = 0;
+  Duration max_queue_{0};
+  Time queue_free_at_{0};
 };
 
 }  // namespace ardus::testing

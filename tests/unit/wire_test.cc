@@ -36,22 +36,25 @@ TEST(Wire, AnnounceRoundTrip) {
   a.manifest_sha256[31] = 0xCD;
   a.total_bytes = 5'000'000'000ull;
   a.sent_at_ns = 123456789;
+  a.flags = kFlagRateAdaptive;
   Announce b = RoundTrip(a);
   EXPECT_EQ(b.data_group, a.data_group);
   EXPECT_EQ(b.symbol_size, 1456);
   EXPECT_EQ(b.manifest_sha256, a.manifest_sha256);
   EXPECT_EQ(b.total_bytes, a.total_bytes);
   EXPECT_EQ(b.sent_at_ns, a.sent_at_ns);
+  EXPECT_EQ(b.flags, kFlagRateAdaptive);
 }
 
 TEST(Wire, DataRoundTripKeepsPayload) {
   std::vector<std::uint8_t> symbol(kDefaultSymbolSize);
   for (std::size_t i = 0; i < symbol.size(); ++i) symbol[i] = static_cast<std::uint8_t>(i * 7);
-  auto bytes = EncodeToVector(Packet{9, Data{0xDEADBEEF, 254, symbol}});
+  auto bytes = EncodeToVector(Packet{9, Data{0xDEADBEEF, 254, 0xFFFE, symbol}});
   EXPECT_EQ(bytes.size(), kMaxDatagram);  // the default symbol fills a 1500-byte MTU exactly
   auto d = std::get<Data>(Decode(bytes).value().body);
   EXPECT_EQ(d.block, 0xDEADBEEFu);
   EXPECT_EQ(d.esi, 254);
+  EXPECT_EQ(d.seq, 0xFFFE);
   EXPECT_TRUE(std::equal(symbol.begin(), symbol.end(), d.symbol.begin(), d.symbol.end()));
 }
 
@@ -69,7 +72,7 @@ TEST(Wire, NakAdvertDoneRoundTrip) {
   EXPECT_EQ(d2.reason, d.reason);
   EXPECT_EQ(RoundTrip(Poll{1, 2, 3, 4, 5}).group_size, 5u);
   EXPECT_EQ(RoundTrip(Join{77, 88}).echo_ns, 88u);
-  EXPECT_EQ(RoundTrip(StatusMsg{1, 2, 3}).data_received, 3u);
+  EXPECT_EQ(RoundTrip(StatusMsg{1, 2, 3, 4}).loss_ppm, 4u);
   EXPECT_EQ(RoundTrip(DoneAck{9}).receiver_id, 9u);
   (void)RoundTrip(End{});
 }
@@ -114,7 +117,7 @@ TEST(Wire, RejectsForeignAndMalformed) {
 
 TEST(Wire, RejectsInvalidFieldValues) {
   std::vector<std::uint8_t> symbol(kDefaultSymbolSize);
-  auto data = EncodeToVector(Packet{1, Data{0, 10, symbol}});
+  auto data = EncodeToVector(Packet{1, Data{0, 10, 0, symbol}});
   data[13] = 255;  // esi 255 does not exist in GF(2^8) RS
   EXPECT_FALSE(Decode(data).ok());
   EXPECT_FALSE(Decode(EncodeToVector(Packet{1, Nak{1, 1, {{0, 0, 1}}}})).ok());  // count 0
