@@ -67,9 +67,12 @@ int main(int argc, char** argv) {
   std::uint64_t mib = 8;
   std::string out;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--loss")) loss = std::stod(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--mib")) mib = std::stoull(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
+    if (!std::strcmp(argv[i], "--loss"))
+      loss = std::stod(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--mib"))
+      mib = std::stoull(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--out"))
+      out = argv[i + 1];
   }
   std::ostringstream table;
   table << "## Scale in the simulator\n\n"
@@ -79,15 +82,15 @@ int main(int argc, char** argv) {
         << "delay, rate 1 Gbit/s, seed 41. Wire ratio counts Ethernet+IP+UDP headers. Ideal "
         << "completion = size / rate / (1 - p). Feedback counts every receiver datagram "
         << "(JOIN, STATUS, NAK, DONE); NAKs alone in their own column.\n\n"
-        << "| N | NAKs per block | all feedback per block | wire ratio | target wire | completion / ideal "
+        << "| N | NAKs per block | all feedback per block | wire ratio | target wire | completion "
+           "/ ideal "
            "| all verified | simulator wall s |\n|---|---|---|---|---|---|---|---|\n";
   for (std::size_t n : {10, 100, 1000}) {
     Figures f = Run(n, loss, mib << 20, 41);
     char line[256];
     std::snprintf(line, sizeof line, "| %zu | %.2f | %.2f | %.4f | %.4f | %.3f | %s | %.1f |\n",
                   f.receivers, f.naks_per_block, f.feedback_per_block, f.wire_ratio,
-                  1.05 / (1 - loss), f.completion_vs_ideal, f.all_ok ? "yes" : "NO",
-                  f.cpu_seconds);
+                  1.05 / (1 - loss), f.completion_vs_ideal, f.all_ok ? "yes" : "NO", f.cpu_seconds);
     std::fputs(line, stdout);
     std::fflush(stdout);
     table << line;

@@ -370,8 +370,8 @@ std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t>
     const bool heartbeat = now >= next_heartbeat_;
     const bool alarm = LossReportDue(now);
     if (heartbeat || alarm) {
-      const std::uint32_t loss = alarm ? LossPpm(recent_received_, recent_lost_)
-                                       : LossPpm(window_received_, window_lost_);
+      const std::uint32_t loss =
+          alarm ? LossPpm(recent_received_, recent_lost_) : LossPpm(window_received_, window_lost_);
       const std::uint32_t floor = LossFloorPpm();
       const std::uint32_t excess = loss > floor ? loss - floor : 0;
       if (heartbeat && window_received_ + window_lost_ >= 64) {

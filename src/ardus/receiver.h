@@ -44,16 +44,16 @@
 namespace ardus {
 
 struct ReceiverConfig {
-  std::uint32_t receiver_id = 1;            // nonzero, unique in the group (random)
-  Duration heartbeat = milliseconds(500);   // STATUS interval while in a session
+  std::uint32_t receiver_id = 1;           // nonzero, unique in the group (random)
+  Duration heartbeat = milliseconds(500);  // STATUS interval while in a session
   // DONE is resent until acknowledged: first after done_retry, each wait
   // twice the last, at most done_retry_max; after done_attempts, give up.
   Duration done_retry = milliseconds(20);
   Duration done_retry_max = seconds(1);
   int done_attempts = 25;
-  Duration sender_timeout = seconds(30);    // sender silence that fails the session
-  std::uint32_t max_nak_datagrams = 16;     // per poll; the rest waits for the next poll
-  std::size_t early_data_limit = 4096;      // DATA held until the manifest decodes
+  Duration sender_timeout = seconds(30);  // sender silence that fails the session
+  std::uint32_t max_nak_datagrams = 16;   // per poll; the rest waits for the next poll
+  std::size_t early_data_limit = 4096;    // DATA held until the manifest decodes
   // With a rate-adaptive sender, a STATUS goes out as soon as loss over at
   // least 64 DATA datagrams exceeds this path's usual loss by 2 points, but
   // no more often than this.

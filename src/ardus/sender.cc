@@ -152,8 +152,8 @@ void Sender::OnCongestion(Time now, std::uint32_t loss_ppm) {
   if (!same_event) event_rate_ = achieved_ > 0 ? std::min(rate_, achieved_) : rate_;
   // One short window of a bursty queue can show far more loss than the
   // overshoot really was: never cut below half the rate that caused it.
-  const double target = std::max(double(config_.rate_min_bps),
-                                 event_rate_ * std::max(0.5, (1 - loss) * 0.95));
+  const double target =
+      std::max(double(config_.rate_min_bps), event_rate_ * std::max(0.5, (1 - loss) * 0.95));
   if (same_event && target > 0.8 * rate_) return;
   rate_ = target;
   slow_start_ = false;
@@ -190,8 +190,7 @@ void Sender::Advance(Time now) {
   // wakes late, or spends its turn inside sendmmsg, does not lose rate.
   const double burst = std::max(2.0 * double(config_.batch_packets) * (config_.symbol_size + 64.0),
                                 rate_ / 8.0 * 0.002);
-  tokens_ = std::min(
-      burst, tokens_ + double((now - last_refill_).count()) * rate_ / 8e9);
+  tokens_ = std::min(burst, tokens_ + double((now - last_refill_).count()) * rate_ / 8e9);
   last_refill_ = now;
 
   if (phase_ == Phase::kAnnouncing || phase_ == Phase::kTransferring) {

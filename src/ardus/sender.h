@@ -59,8 +59,8 @@ struct SenderConfig {
   bool rate_adaptive = false;
   std::uint64_t rate_min_bps = 10'000'000;
   std::uint64_t rate_max_bps = 100'000'000'000;
-  std::uint32_t expected_receivers = 0;    // start once this many joined; 0: wait join_wait
-  Duration join_wait = seconds(10);        // longest wait for receivers before sending
+  std::uint32_t expected_receivers = 0;  // start once this many joined; 0: wait join_wait
+  Duration join_wait = seconds(10);      // longest wait for receivers before sending
   Duration announce_interval = milliseconds(100);
   Duration late_announce_interval = seconds(1);  // during transfer, for late joiners
   Duration receiver_timeout = seconds(15);       // silence after which a receiver has failed
@@ -98,9 +98,9 @@ struct SenderStats {
   std::uint64_t wire_bytes = 0;       // UDP payload bytes sent
   std::uint64_t naks = 0;             // NAK datagrams received
   std::uint64_t polls = 0;
-  std::uint64_t rate_decreases = 0;   // congestion responses (adaptive rate)
-  std::uint64_t malformed = 0;  // datagrams dropped as undecodable
-  std::uint64_t foreign = 0;    // datagrams of another session or unexpected type
+  std::uint64_t rate_decreases = 0;  // congestion responses (adaptive rate)
+  std::uint64_t malformed = 0;       // datagrams dropped as undecodable
+  std::uint64_t foreign = 0;         // datagrams of another session or unexpected type
 };
 
 class Sender {
@@ -232,7 +232,7 @@ class Sender {
   double rate_ = 0;  // bits per second
   bool slow_start_ = true;
   double event_rate_ = 0;  // the rate that caused the congestion being answered
-  double achieved_ = 0;  // bits per second actually sent over the last 20 ms
+  double achieved_ = 0;    // bits per second actually sent over the last 20 ms
   std::uint64_t wire_bytes_at_adapt_ = 0;
   Time last_adapt_{0};
   Time next_increase_{0}, last_decrease_{std::numeric_limits<std::int64_t>::min() / 2};

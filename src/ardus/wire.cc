@@ -32,7 +32,8 @@ void Put(ByteWriter& w, const Announce& a) {
 bool Get(ByteReader& r, Announce& a) {
   return r.u32(&a.data_group) && r.u16(&a.data_port) && r.u16(&a.feedback_port) &&
          r.u16(&a.symbol_size) && r.u16(&a.block_symbols) && r.u64(&a.manifest_size) &&
-         r.copy(a.manifest_sha256.data(), 32) && r.u64(&a.total_bytes) && r.u64(&a.sent_at_ns) && r.u16(&a.flags);
+         r.copy(a.manifest_sha256.data(), 32) && r.u64(&a.total_bytes) && r.u64(&a.sent_at_ns) &&
+         r.u16(&a.flags);
 }
 Status Check(const Announce& a) {
   if (a.symbol_size < kMinSymbolSize || a.symbol_size > kMaxDatagram - kDataHeaderSize)

@@ -1,7 +1,6 @@
 // `ardus receive`: join the control group, take the first session announced,
 // receive it into --dir, report, and (without --once) wait for the next.
 #include <fmt/core.h>
-
 #include <sys/resource.h>
 
 #include <atomic>

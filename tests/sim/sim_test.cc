@@ -268,11 +268,12 @@ TEST(Simulation, AdaptiveRateFindsTheBottleneck) {
   ASSERT_TRUE(result.completed) << "seed 33";
   for (const Status& s : result.receiver_results) ASSERT_TRUE(s.ok()) << s.ToString();
   const double goodput = double(size) * 8 / (double(result.end.count()) / 1e9);
-  std::printf("adaptive rate behind %.0f Mbit/s: goodput %.1f Mbit/s (%.1f%%), wire ratio %.3f, "
-              "%llu bottleneck drops, %llu rate cuts, final rate %.0f Mbit/s\n",
-              cap / 1e6, goodput / 1e6, 100 * goodput / cap, result.wire_ratio,
-              (unsigned long long)result.bottleneck_drops,
-              (unsigned long long)sim.sender().stats().rate_decreases, sim.sender().rate_bps() / 1e6);
+  std::printf(
+      "adaptive rate behind %.0f Mbit/s: goodput %.1f Mbit/s (%.1f%%), wire ratio %.3f, "
+      "%llu bottleneck drops, %llu rate cuts, final rate %.0f Mbit/s\n",
+      cap / 1e6, goodput / 1e6, 100 * goodput / cap, result.wire_ratio,
+      (unsigned long long)result.bottleneck_drops,
+      (unsigned long long)sim.sender().stats().rate_decreases, sim.sender().rate_bps() / 1e6);
   EXPECT_GE(goodput, 0.85 * cap) << "seed 33";
   EXPECT_LE(result.wire_ratio, 1.2) << "runaway loss; seed 33";
 }

@@ -57,15 +57,17 @@ SimResult Simulator::Run(Time limit) {
           ++result.bottleneck_drops;
           continue;
         }
-        queue_free_at_ = start + Duration(static_cast<std::int64_t>(
-                                     (double(t->size) + kEthernetIpUdp) * 8e9 / double(bottleneck_bps_)));
+        queue_free_at_ =
+            start + Duration(static_cast<std::int64_t>((double(t->size) + kEthernetIpUdp) * 8e9 /
+                                                       double(bottleneck_bps_)));
         depart = queue_free_at_;
       }
       std::span<const std::uint8_t> bytes(buf.data(), t->size);
       for (std::size_t i = 0; i < receivers_.size(); ++i) {
         Node& n = receivers_[i];
         bool addressed = t->destination != Destination::kPeer || t->peer == n.address;
-        if (addressed && Alive(n, now)) Send(depart, n.spec.down, n.bad, int(i), kSenderAddress, bytes);
+        if (addressed && Alive(n, now))
+          Send(depart, n.spec.down, n.bad, int(i), kSenderAddress, bytes);
       }
     }
     bool all_done = sender_->finished();
