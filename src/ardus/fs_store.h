@@ -7,6 +7,7 @@
 // their final name, verified against the manifest's SHA-256, and only then
 // renamed into place, so no reader ever sees a partial or corrupt file under
 // the final name. Begin() checks free space for the whole session up front.
+// Hashing follows Settle(), so the final check reads back only the tail.
 //
 // Limitations: no fsync before rename (visibility is atomic; durability across
 // power loss is not promised). At most one temporary file is open at a time per
@@ -34,6 +35,7 @@ class FsStore final : public ContentStore {
   Status Write(std::uint32_t entry, std::uint64_t offset,
                std::span<const std::uint8_t> data) override;
   Status Read(std::uint32_t entry, std::uint64_t offset, std::span<std::uint8_t> out) override;
+  Status Settle(std::uint32_t entry, std::uint64_t upto) override;
   Status Commit(std::uint32_t entry) override;
   Status Finish() override;
   void Abort() override;
@@ -42,8 +44,11 @@ class FsStore final : public ContentStore {
   struct Item {
     int fd = -1;
     bool created = false, committed = false;
-    std::string parent, name, temp;  // parent: relative directory path ("" = root)
+    std::string parent, name, temp;        // parent: relative directory path ("" = root)
+    std::unique_ptr<Sha256Hasher> hasher;  // over bytes [0, hashed)
+    std::uint64_t hashed = 0;
   };
+  Status HashUpTo(std::uint32_t entry, std::uint64_t upto);
   FsStore(int root_fd, std::string dir, std::uint32_t session_id);
   Result<int> OpenDir(const std::string& relative, bool create);
   Result<int> OpenTemp(std::uint32_t entry);

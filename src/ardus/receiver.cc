@@ -199,7 +199,10 @@ Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, Block
   }
   block_done_[block] = true;
   blocks_.erase(block);  // `st` is dangling from here on
-  if (info.object > 0) bytes_done_ += info.bytes;
+  if (info.object > 0) {
+    bytes_done_ += info.bytes;
+    if (Status s = SettlePrefix(info.object); !s.ok()) return s;
+  }
   if (--blocks_left_[info.object] == 0) return FinishObject(info.object);
   return Status::Ok();
 }
@@ -221,6 +224,18 @@ Status Receiver::ReadObject(std::uint32_t object, std::uint64_t offset,
     return Status::Ok();
   }
   return store_.Read(object - 1, offset, out);
+}
+
+// Tells the store how much of the object is final: everything before its
+// first incomplete block. Blocks mostly complete in order, so this advances.
+Status Receiver::SettlePrefix(std::uint32_t object) {
+  std::uint32_t& open = first_open_[object];
+  const std::uint32_t end = layout_.first_block(object) + layout_.blocks_of(object);
+  const std::uint32_t before = open;
+  while (open < end && block_done_[open]) ++open;
+  if (open == before) return Status::Ok();
+  const std::uint64_t upto = open < end ? layout_.Block(open).offset : layout_.object_size(object);
+  return store_.Settle(object - 1, upto);
 }
 
 Status Receiver::FinishObject(std::uint32_t object) {
@@ -247,7 +262,11 @@ Status Receiver::OnManifest() {
   if (!layout_.Valid()) return Status::Error(ErrorKind::kPeerProtocol, "manifest too large");
   block_done_.resize(layout_.block_count(), false);
   blocks_left_.resize(layout_.object_count());
-  for (std::uint32_t o = 1; o < layout_.object_count(); ++o) blocks_left_[o] = layout_.blocks_of(o);
+  first_open_.resize(layout_.object_count());
+  for (std::uint32_t o = 1; o < layout_.object_count(); ++o) {
+    blocks_left_[o] = layout_.blocks_of(o);
+    first_open_[o] = layout_.first_block(o);
+  }
   if (Status s = store_.Begin(manifest_); !s.ok()) return s;
 
   objects_left_ = 1;  // a hold, released below, so Finish runs exactly once

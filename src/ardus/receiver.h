@@ -114,6 +114,7 @@ class Receiver {
   Status WriteObject(std::uint32_t object, std::uint64_t offset, std::span<const std::uint8_t> d);
   Status ReadObject(std::uint32_t object, std::uint64_t offset, std::span<std::uint8_t> out);
   Status FinishObject(std::uint32_t object);
+  Status SettlePrefix(std::uint32_t object);
   Status OnManifest();
   void FireNak(Time now, const PendingNak& pending);
   void Succeed(Time now);
@@ -142,6 +143,7 @@ class Receiver {
   Manifest manifest_;
   std::vector<bool> block_done_;
   std::vector<std::uint32_t> blocks_left_;  // per object
+  std::vector<std::uint32_t> first_open_;   // per object: its first block not yet done
   std::size_t objects_left_ = 0;
   std::unordered_map<std::uint32_t, BlockState> blocks_;
   std::deque<PendingNak> naks_;

@@ -63,6 +63,7 @@ void Sender::OnDatagram(Time now, const Endpoint& from, std::span<const std::uin
     OnNak(now, from, *nak);
   } else if (const auto* status = std::get_if<wire::StatusMsg>(&p.body)) {
     if (Peer* peer = Touch(now, from, status->receiver_id)) {
+      if (status->bytes_done > peer->bytes) peer->last_progress = now;
       peer->bytes = status->bytes_done;
       peer->data_received = status->data_received;
       if (peer->outcome == ReceiverOutcome::kActive) OnCongestion(now, status->loss_ppm);
@@ -82,6 +83,7 @@ Sender::Peer* Sender::Touch(Time now, const Endpoint& from, std::uint32_t receiv
     // have been lost, or it joined late).
     Peer peer;
     peer.joined = now;
+    peer.last_progress = now;
     peer.data_sent_at_join = data_sent_;
     it = receivers_.emplace(receiver_id, peer).first;
   }
@@ -246,6 +248,7 @@ void Sender::StartTransfer(Time now) {
   phase_ = Phase::kTransferring;
   transfer_start_ = now;
   next_announce_ = now + config_.late_announce_interval;
+  for (auto& [id, peer] : receivers_) peer.last_progress = now;  // waiting was not stalling
 }
 
 void Sender::ExpireReceivers(Time now) {
@@ -258,6 +261,16 @@ void Sender::ExpireReceivers(Time now) {
           std::to_string(
               std::chrono::duration_cast<milliseconds>(config_.receiver_timeout).count()) +
           " ms";
+      peer.finished_at = now;
+      peer.data_sent_at_done = data_sent_;
+    } else if (peer.outcome == ReceiverOutcome::kActive &&
+               now - peer.last_progress >= config_.progress_timeout) {
+      peer.outcome = ReceiverOutcome::kFailed;
+      peer.reason =
+          "no progress for " +
+          std::to_string(
+              std::chrono::duration_cast<milliseconds>(config_.progress_timeout).count()) +
+          " ms (" + std::to_string(peer.bytes) + " bytes verified)";
       peer.finished_at = now;
       peer.data_sent_at_done = data_sent_;
     }
@@ -482,7 +495,8 @@ Time Sender::NextDeadline() const {
     }
     for (const auto& [id, peer] : receivers_) {
       if (peer.outcome == ReceiverOutcome::kActive) {
-        t = std::min(t, peer.last_heard + config_.receiver_timeout);
+        t = std::min({t, peer.last_heard + config_.receiver_timeout,
+                      peer.last_progress + config_.progress_timeout});
       }
     }
     bool first_pass_done = next_block_ >= layout_.block_count();

@@ -7,7 +7,8 @@
 // multicast repair plan) with how many symbols each block still lacks, and the
 // sender sends the maximum of those counts as new parity. A final sweep poll
 // repeats over all blocks until every receiver has reported DONE or has been
-// silent past `receiver_timeout` (declared failed).
+// silent past `receiver_timeout`, or without progress past `progress_timeout`
+// (declared failed).
 //
 // Driving it: feed every datagram from the feedback socket to OnDatagram(),
 // then call PollTransmit() until it returns nullopt, then wait until
@@ -64,9 +65,13 @@ struct SenderConfig {
   Duration announce_interval = milliseconds(100);
   Duration late_announce_interval = seconds(1);  // during transfer, for late joiners
   Duration receiver_timeout = seconds(15);       // silence after which a receiver has failed
-  Duration min_backoff = milliseconds(2);        // NAK backoff floor (scaled up by the group RTT)
-  Duration sweep_interval = milliseconds(50);    // pause between sweeps that found nothing
-  std::uint32_t window_blocks = 16;              // blocks per poll window
+  // A receiver that keeps talking but has verified no new bytes for this long
+  // (its data path is dead, or it cannot keep up) has failed too, so it
+  // cannot hold the session open forever.
+  Duration progress_timeout = seconds(60);
+  Duration min_backoff = milliseconds(2);      // NAK backoff floor (scaled up by the group RTT)
+  Duration sweep_interval = milliseconds(50);  // pause between sweeps that found nothing
+  std::uint32_t window_blocks = 16;            // blocks per poll window
   // Extra parity sent with each manifest block in the first pass: a receiver
   // that loses the manifest cannot place any file data until it is repaired.
   std::uint16_t manifest_extra_symbols = 4;
@@ -137,6 +142,7 @@ class Sender {
     Endpoint address;
     ReceiverOutcome outcome = ReceiverOutcome::kActive;
     Time joined{0}, last_heard{0}, finished_at{0};
+    Time last_progress{0};  // when bytes last grew (or the transfer started)
     std::uint64_t data_sent_at_join = 0, data_sent_at_done = 0;
     std::uint64_t bytes = 0, data_received = 0;
     std::string reason;

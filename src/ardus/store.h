@@ -39,6 +39,14 @@ class ContentStore {
                        std::span<const std::uint8_t> data) = 0;
   // Reads back bytes previously written (needed to decode a block).
   virtual Status Read(std::uint32_t entry, std::uint64_t offset, std::span<std::uint8_t> out) = 0;
+  // Bytes [0, upto) of `entry` are final and will not be written again. A
+  // store may verify them now (hash as it goes) so that Commit does not stall
+  // on a long file. Errors: as Read.
+  virtual Status Settle(std::uint32_t entry, std::uint64_t upto) {
+    (void)entry;
+    (void)upto;
+    return Status::Ok();
+  }
   // Every byte of `entry` has been written: verify its SHA-256, apply mode
   // and mtime, and publish it under its final name atomically. Errors:
   // kIntegrity (digest mismatch; the temporary file is removed), kLocalIo.

@@ -56,6 +56,7 @@ struct SendOptions {
   std::uint16_t feedback_port = 0;
   int ttl = 1;
   double receiver_timeout = 15;
+  double progress_timeout = 60;
 };
 
 struct ReceiveOptions {

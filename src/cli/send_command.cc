@@ -156,6 +156,7 @@ int RunSend(const SendOptions& o) {
   config.expected_receivers = o.receivers;
   config.join_wait = Duration(static_cast<std::int64_t>(o.wait_seconds * 1e9));
   config.receiver_timeout = Duration(static_cast<std::int64_t>(o.receiver_timeout * 1e9));
+  config.progress_timeout = Duration(static_cast<std::int64_t>(o.progress_timeout * 1e9));
   config.seed = config.session_id;
 
   std::vector<std::uint64_t> sizes;

@@ -165,6 +165,34 @@ TEST(Simulation, SilentReceiverIsDeclaredFailedOthersFinish) {
   EXPECT_LT(result.end, seconds(5)) << "the silent receiver held the session too long";
 }
 
+// A receiver whose data path dies but which keeps sending heartbeats must
+// not hold the session open: it fails for lack of progress.
+TEST(Simulation, ReceiverWithoutProgressIsDeclaredFailed) {
+  Manifest manifest = PatternManifest({4 << 20});
+  PatternSource source;
+  MemoryStore a, b, c;
+  std::vector<SimReceiver> specs{{&a}, {&b}, {&c}};
+  specs[1].deaf_at = milliseconds(5);
+  SenderConfig config;
+  config.expected_receivers = 3;
+  config.progress_timeout = seconds(2);
+  Simulator sim(34, config, manifest, source, specs);
+  SimResult result = sim.Run(seconds(60));
+  ASSERT_TRUE(sim.sender().finished()) << "seed 34";
+  EXPECT_TRUE(a.finished() && c.finished());
+  // The deaf receiver itself only stops when the sender's silence times out.
+  EXPECT_EQ(result.receiver_results[1].kind(), ErrorKind::kTimeout);
+  for (const ReceiverReport& r : sim.sender().Reports()) {
+    if (r.receiver_id == 1001) {
+      EXPECT_EQ(r.outcome, ReceiverOutcome::kFailed);
+      EXPECT_NE(r.reason.find("no progress"), std::string::npos) << r.reason;
+      EXPECT_LT(r.elapsed, seconds(3)) << "declared too late; seed 34";
+    } else {
+      EXPECT_EQ(r.outcome, ReceiverOutcome::kSucceeded);
+    }
+  }
+}
+
 TEST(Simulation, DiskFullReceiverFailsWithReasonOthersFinish) {
   Scenario sc{"disk-full", 3, {1 << 20}};
   sc.seed = 25;

@@ -100,7 +100,7 @@ SimResult Simulator::Run(Time limit) {
       events_.pop();
       if (e.to < 0) {
         sender_->OnDatagram(e.at, e.from, e.bytes);
-      } else if (Alive(receivers_[e.to], e.at)) {
+      } else if (Alive(receivers_[e.to], e.at) && e.at < receivers_[e.to].spec.deaf_at) {
         receivers_[e.to].engine->OnDatagram(e.at, e.from, e.bytes);
       }
     }

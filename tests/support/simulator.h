@@ -32,6 +32,7 @@ struct SimReceiver {
   LinkModel up;                   // receiver -> sender
   Time join_at{0};                // before this it hears nothing (not yet started)
   Time silent_at = kNever;        // from this time on it neither hears nor says anything
+  Time deaf_at = kNever;          // from this time on it hears nothing but still talks
 };
 
 struct SimResult {

@@ -71,6 +71,34 @@ TEST_F(FsStoreTest, WritesVerifiesAndPublishesAtomically) {
   EXPECT_EQ(ListAll(), (std::vector<std::string>{"d", "d/empty", "d/hello world.txt"}));
 }
 
+TEST_F(FsStoreTest, SettledPrefixIsHashedOnceAndStillVerified) {
+  auto store = FsStore::Open(dest_, 1).value();
+  const std::string content(9 << 20, 'q');  // more than two 4 MiB settle steps
+  Manifest m;
+  m.entries.push_back(File("big", content));
+  ASSERT_TRUE(store->Begin(m).ok());
+  ASSERT_TRUE(store->Write(0, 0, Bytes(content.substr(0, 5 << 20))).ok());
+  ASSERT_TRUE(store->Settle(0, 5 << 20).ok());
+  ASSERT_TRUE(store->Write(0, 5 << 20, Bytes(content.substr(5 << 20))).ok());
+  ASSERT_TRUE(store->Settle(0, content.size()).ok());
+  ASSERT_TRUE(store->Commit(0).ok());
+  EXPECT_EQ(fs::file_size(dest_ / "big"), content.size());
+}
+
+TEST_F(FsStoreTest, CorruptionInsideASettledPrefixIsCaught) {
+  auto store = FsStore::Open(dest_, 1).value();
+  std::string content(6 << 20, 'z');
+  Manifest m;
+  m.entries.push_back(File("f", content));
+  content[100] = 'X';  // what arrives differs from what the manifest promised
+  ASSERT_TRUE(store->Begin(m).ok());
+  ASSERT_TRUE(store->Write(0, 0, Bytes(content)).ok());
+  ASSERT_TRUE(store->Settle(0, content.size()).ok());
+  EXPECT_EQ(store->Commit(0).kind(), ErrorKind::kIntegrity);
+  store->Abort();
+  EXPECT_TRUE(ListAll().empty());
+}
+
 TEST_F(FsStoreTest, DigestMismatchIsNotPublished) {
   auto store = FsStore::Open(dest_, 1).value();
   Manifest m;
