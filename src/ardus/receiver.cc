@@ -8,7 +8,10 @@ constexpr std::size_t kMaxPendingNaks = 64;
 }  // namespace
 
 Receiver::Receiver(ReceiverConfig config, ContentStore& store)
-    : config_(std::move(config)), store_(store), rng_(config_.seed) {}
+    : config_(std::move(config)),
+      store_(store),
+      rng_(config_.seed),
+      loss_(config_.loss_report_interval) {}
 
 // ---- input -----------------------------------------------------------------
 
@@ -76,45 +79,15 @@ void Receiver::OnAnnounce(Time now, const Endpoint& from, std::uint32_t session,
   Queue(wire::Join{config_.receiver_id, a.sent_at_ns});
 }
 
-void Receiver::CountSequence(std::uint16_t seq) {
-  if (now_ - recent_start_ >= config_.loss_report_interval) {
-    recent_received_ = recent_lost_ = 0;
-    recent_start_ = now_;
-  }
-  ++window_received_;
-  ++recent_received_;
-  const auto delta = static_cast<std::uint16_t>(seq - last_seq_);
-  if (!have_seq_) {
-    have_seq_ = true;
-    last_seq_ = seq;
-  } else if (delta >= 1 && delta < 0x8000) {  // older (reordered) or duplicate: no gap
-    window_lost_ += delta - 1u;
-    recent_lost_ += delta - 1u;
-    last_seq_ = seq;
-  }
-}
-
-std::uint32_t Receiver::LossPpm(std::uint64_t received, std::uint64_t lost) {
-  const std::uint64_t seen = received + lost;
-  return static_cast<std::uint32_t>(seen ? lost * 1'000'000 / seen : 0);
-}
-
-std::uint32_t Receiver::LossFloorPpm() const {
-  if (floor_count_ == 0) return 0;
-  const auto used = floor_windows_.begin() + std::min(floor_count_, floor_windows_.size());
-  return *std::min_element(floor_windows_.begin(), used);
-}
-
 bool Receiver::LossReportDue(Time now) const {
-  return (announce_.flags & wire::kFlagRateAdaptive) && recent_received_ + recent_lost_ >= 32 &&
-         LossPpm(recent_received_, recent_lost_) > LossFloorPpm() + 20'000 &&
+  return (announce_.flags & wire::kFlagRateAdaptive) && loss_.Alarm() &&
          now - last_status_ >= config_.loss_report_interval;
 }
 
 void Receiver::OnData(const wire::Data& d) {
   seen_data_ = true;
   ++data_received_;
-  CountSequence(d.seq);
+  loss_.OnSequence(now_, d.seq);
   if (d.symbol.size() != announce_.symbol_size) {
     ++malformed_;
     return;
@@ -351,23 +324,21 @@ void Receiver::FireNak(Time now, const PendingNak& pending) {
 
 // ---- outcome -----------------------------------------------------------------
 
-void Receiver::Succeed(Time now) {
-  state_ = State::kReporting;
-  done_ = wire::Done{config_.receiver_id, wire::DoneStatus::kOk, bytes_done_, data_received_, ""};
-  done_attempts_left_ = config_.done_attempts;
-  done_wait_ = config_.done_retry;
-  next_done_ = now;
-  naks_.clear();
-  blocks_.clear();
-}
+void Receiver::Succeed(Time now) { StartReporting(now); }
 
 void Receiver::Fail(Time now, Status status) {
   if (state_ != State::kReceiving) return;
   store_.Abort();
   result_ = std::move(status);
+  StartReporting(now);
+}
+
+// From here on the receiver only reports result_ in DONE until acknowledged.
+void Receiver::StartReporting(Time now) {
   state_ = State::kReporting;
-  done_ = wire::Done{config_.receiver_id, wire::DoneStatus::kFailed, bytes_done_, data_received_,
-                     result_.ToString()};
+  done_ = wire::Done{config_.receiver_id,
+                     result_.ok() ? wire::DoneStatus::kOk : wire::DoneStatus::kFailed, bytes_done_,
+                     data_received_, result_.ok() ? "" : result_.ToString()};
   done_attempts_left_ = config_.done_attempts;
   done_wait_ = config_.done_retry;
   next_done_ = now;
@@ -389,16 +360,9 @@ std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t>
     const bool heartbeat = now >= next_heartbeat_;
     const bool alarm = LossReportDue(now);
     if (heartbeat || alarm) {
-      const std::uint32_t loss =
-          alarm ? LossPpm(recent_received_, recent_lost_) : LossPpm(window_received_, window_lost_);
-      const std::uint32_t floor = LossFloorPpm();
-      const std::uint32_t excess = loss > floor ? loss - floor : 0;
-      if (heartbeat && window_received_ + window_lost_ >= 64) {
-        floor_windows_[floor_count_++ % floor_windows_.size()] = loss;
-      }
-      Queue(wire::StatusMsg{config_.receiver_id, bytes_done_, data_received_, excess});
-      window_received_ = window_lost_ = recent_received_ = recent_lost_ = 0;
-      recent_start_ = last_status_ = now;
+      Queue(wire::StatusMsg{config_.receiver_id, bytes_done_, data_received_,
+                            loss_.TakeExcessPpm(now, alarm)});
+      last_status_ = now;
       next_heartbeat_ = now + config_.heartbeat;
     }
     while (!naks_.empty()) {

@@ -19,7 +19,6 @@
 // Thread-safety: none. The ContentStore must outlive the Receiver.
 #pragma once
 
-#include <array>
 #include <bitset>
 #include <cstdint>
 #include <deque>
@@ -34,6 +33,7 @@
 
 #include "ardus/fec.h"
 #include "ardus/layout.h"
+#include "ardus/loss_meter.h"
 #include "ardus/manifest.h"
 #include "ardus/store.h"
 #include "ardus/transmit.h"
@@ -103,7 +103,6 @@ class Receiver {
 
   void OnAnnounce(Time now, const Endpoint& from, std::uint32_t session, const wire::Announce& a);
   void OnData(const wire::Data& d);
-  void CountSequence(std::uint16_t seq);
   bool LossReportDue(Time now) const;
   void PlaceData(std::uint32_t block, std::uint16_t esi, std::span<const std::uint8_t> symbol);
   void OnPoll(Time now, const wire::Poll& p);
@@ -119,6 +118,7 @@ class Receiver {
   void FireNak(Time now, const PendingNak& pending);
   void Succeed(Time now);
   void Fail(Time now, Status status);
+  void StartReporting(Time now);
   void Queue(wire::Body body);
   std::uint16_t Deficit(std::uint32_t block) const;
 
@@ -159,21 +159,8 @@ class Receiver {
   wire::Done done_;
   std::uint64_t bytes_done_ = 0, data_received_ = 0;
   std::uint64_t malformed_ = 0, foreign_ = 0, duplicates_ = 0;
-  // Loss since the last STATUS, from gaps in DATA sequence numbers.
-  bool have_seq_ = false;
-  std::uint16_t last_seq_ = 0;
-  std::uint64_t window_received_ = 0, window_lost_ = 0;
+  LossMeter loss_;
   Time last_status_{0};
-  // The same over the last loss_report_interval only, so a burst of loss is
-  // not diluted by a long clean window before it.
-  std::uint64_t recent_received_ = 0, recent_lost_ = 0;
-  Time recent_start_{0};
-  // Loss of the last heartbeat-long windows: their minimum is the loss this
-  // path shows anyway (noise, not congestion); only loss above it is reported.
-  std::array<std::uint32_t, 8> floor_windows_{};
-  std::size_t floor_count_ = 0;
-  std::uint32_t LossFloorPpm() const;
-  static std::uint32_t LossPpm(std::uint64_t received, std::uint64_t lost);
   Time now_{0};
 };
 

@@ -6,7 +6,6 @@
 namespace ardus {
 namespace {
 
-constexpr std::size_t kIpUdpOverhead = 28;  // IPv4 + UDP headers, for pacing
 constexpr std::size_t kCachedBlocks = 64;
 constexpr Duration kMaxGrtt = seconds(1);
 constexpr Duration kCollectSlack = milliseconds(2);
@@ -86,6 +85,8 @@ Sender::Peer* Sender::Touch(Time now, const Endpoint& from, std::uint32_t receiv
     peer.last_progress = now;
     peer.data_sent_at_join = data_sent_;
     it = receivers_.emplace(receiver_id, peer).first;
+    next_expiry_ =
+        std::min(next_expiry_, now + std::min(config_.receiver_timeout, config_.progress_timeout));
   }
   it->second.address = from;
   it->second.last_heard = now;
@@ -130,13 +131,12 @@ void Sender::OnDone(Time now, const Endpoint& from, const wire::Done& done) {
   Peer* peer = Touch(now, from, done.receiver_id);
   if (!peer) return;
   if (peer->outcome == ReceiverOutcome::kActive) {
-    peer->outcome = done.status == wire::DoneStatus::kOk ? ReceiverOutcome::kSucceeded
-                                                         : ReceiverOutcome::kFailed;
     peer->bytes = done.bytes_done;
     peer->data_received = done.data_received;
-    peer->reason = done.reason;
-    peer->finished_at = now;
-    peer->data_sent_at_done = data_sent_;
+    Conclude(now, *peer,
+             done.status == wire::DoneStatus::kOk ? ReceiverOutcome::kSucceeded
+                                                  : ReceiverOutcome::kFailed,
+             done.reason);
   }
   Queue(wire::DoneAck{done.receiver_id}, Destination::kPeer, from);  // re-ack duplicates too
 }
@@ -251,28 +251,33 @@ void Sender::StartTransfer(Time now) {
   for (auto& [id, peer] : receivers_) peer.last_progress = now;  // waiting was not stalling
 }
 
+void Sender::Conclude(Time now, Peer& peer, ReceiverOutcome outcome, std::string reason) {
+  peer.outcome = outcome;
+  peer.reason = std::move(reason);
+  peer.finished_at = now;
+  peer.data_sent_at_done = data_sent_;
+  ++receivers_finished_;
+}
+
 void Sender::ExpireReceivers(Time now) {
+  if (now < next_expiry_) return;
+  auto ms = [](Duration d) {
+    return std::to_string(std::chrono::duration_cast<milliseconds>(d).count()) + " ms";
+  };
+  next_expiry_ = kNever;
   for (auto& [id, peer] : receivers_) {
-    if (peer.outcome == ReceiverOutcome::kActive &&
-        now - peer.last_heard >= config_.receiver_timeout) {
-      peer.outcome = ReceiverOutcome::kTimedOut;
-      peer.reason =
-          "no response for " +
-          std::to_string(
-              std::chrono::duration_cast<milliseconds>(config_.receiver_timeout).count()) +
-          " ms";
-      peer.finished_at = now;
-      peer.data_sent_at_done = data_sent_;
-    } else if (peer.outcome == ReceiverOutcome::kActive &&
-               now - peer.last_progress >= config_.progress_timeout) {
-      peer.outcome = ReceiverOutcome::kFailed;
-      peer.reason =
-          "no progress for " +
-          std::to_string(
-              std::chrono::duration_cast<milliseconds>(config_.progress_timeout).count()) +
-          " ms (" + std::to_string(peer.bytes) + " bytes verified)";
-      peer.finished_at = now;
-      peer.data_sent_at_done = data_sent_;
+    if (peer.outcome != ReceiverOutcome::kActive) continue;
+    const Time silent_at = peer.last_heard + config_.receiver_timeout;
+    const Time stalled_at = peer.last_progress + config_.progress_timeout;
+    if (now >= silent_at) {
+      Conclude(now, peer, ReceiverOutcome::kTimedOut,
+               "no response for " + ms(config_.receiver_timeout));
+    } else if (now >= stalled_at) {
+      Conclude(now, peer, ReceiverOutcome::kFailed,
+               "no progress for " + ms(config_.progress_timeout) + " (" +
+                   std::to_string(peer.bytes) + " bytes verified)");
+    } else {
+      next_expiry_ = std::min({next_expiry_, silent_at, stalled_at});
     }
   }
 }
@@ -361,14 +366,14 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
     Transmit t{pending.destination, pending.peer, 0, false};
     t.size = wire::Encode(wire::Packet{config_.session_id, std::move(pending.body)}, buf);
     control_.pop_front();
-    tokens_ -= double(t.size + kIpUdpOverhead);
+    tokens_ -= double(t.size + wire::kIpUdpHeaderBytes);
     stats_.wire_bytes += t.size;
     ++stats_.control_packets;
     return t;
   }
   if (phase_ == Phase::kEnding && ends_left_ == 0) phase_ = Phase::kFinished;
   if (phase_ != Phase::kTransferring) return std::nullopt;
-  const double cost = double(wire::kDataHeaderSize + config_.symbol_size + kIpUdpOverhead);
+  const double cost = double(wire::kDataHeaderSize + config_.symbol_size + wire::kIpUdpHeaderBytes);
   if (tokens_ < cost) return std::nullopt;
 
   std::uint32_t block;
@@ -380,7 +385,7 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
   }
   std::size_t size = EmitSymbol(block, esi, buf);
   if (size == 0) return std::nullopt;  // Fail() was called; END goes out next
-  tokens_ -= double(size + kIpUdpOverhead);
+  tokens_ -= double(size + wire::kIpUdpHeaderBytes);
   stats_.wire_bytes += size;
   ++data_sent_;
   ++(repair || esi >= BlockK(block) ? stats_.repair_symbols : stats_.source_symbols);
@@ -493,12 +498,7 @@ Time Sender::NextDeadline() const {
       t = std::min(t, c.closes_at);
       if (c.advert_due) t = std::min(t, c.next_advert);
     }
-    for (const auto& [id, peer] : receivers_) {
-      if (peer.outcome == ReceiverOutcome::kActive) {
-        t = std::min({t, peer.last_heard + config_.receiver_timeout,
-                      peer.last_progress + config_.progress_timeout});
-      }
-    }
+    t = std::min(t, next_expiry_);
     bool first_pass_done = next_block_ >= layout_.block_count();
     if (first_pass_done && collections_.empty() && repairs_.empty()) {
       t = std::min(t, std::max(next_sweep_, last_refill_));
@@ -515,12 +515,6 @@ Time Sender::NextDeadline() const {
 }
 
 // ---- reporting -----------------------------------------------------------------
-
-std::size_t Sender::receivers_finished() const {
-  return static_cast<std::size_t>(std::count_if(receivers_.begin(), receivers_.end(), [](auto& r) {
-    return r.second.outcome != ReceiverOutcome::kActive;
-  }));
-}
 
 std::uint64_t Sender::bytes_sent_first_pass() const {
   if (next_block_ >= layout_.block_count()) return manifest_.total_bytes();

@@ -104,8 +104,14 @@ struct SenderStats {
   std::uint64_t naks = 0;             // NAK datagrams received
   std::uint64_t polls = 0;
   std::uint64_t rate_decreases = 0;  // congestion responses (adaptive rate)
-  std::uint64_t malformed = 0;       // datagrams dropped as undecodable
-  std::uint64_t foreign = 0;         // datagrams of another session or unexpected type
+
+  std::uint64_t datagrams() const { return source_symbols + repair_symbols + control_packets; }
+  // What the sender puts on an Ethernet link: payloads plus every header.
+  std::uint64_t link_bytes() const {
+    return wire_bytes + wire::kEthernetIpUdpHeaderBytes * datagrams();
+  }
+  std::uint64_t malformed = 0;  // datagrams dropped as undecodable
+  std::uint64_t foreign = 0;    // datagrams of another session or unexpected type
 };
 
 class Sender {
@@ -130,7 +136,7 @@ class Sender {
   std::vector<ReceiverReport> Reports() const;
   const SenderStats& stats() const { return stats_; }
   std::size_t receivers_joined() const { return receivers_.size(); }
-  std::size_t receivers_finished() const;
+  std::size_t receivers_finished() const { return receivers_finished_; }
   std::uint64_t bytes_sent_first_pass() const;  // of total_bytes(), for progress
   const Manifest& manifest() const { return manifest_; }
   double rate_bps() const { return rate_; }  // the current sending rate
@@ -185,6 +191,7 @@ class Sender {
   void OnCongestion(Time now, std::uint32_t loss_ppm);
   void AdaptRate(Time now);
   Peer* Touch(Time now, const Endpoint& from, std::uint32_t receiver_id);
+  void Conclude(Time now, Peer& peer, ReceiverOutcome outcome, std::string reason);
 
   std::size_t EmitControl(std::span<std::uint8_t> buf);
   std::size_t EmitSymbol(std::uint32_t block, std::uint16_t esi, std::span<std::uint8_t> buf);
@@ -234,6 +241,11 @@ class Sender {
 
   std::map<std::uint32_t, CachedBlock> cache_;
   std::deque<std::uint32_t> cache_order_;
+
+  std::size_t receivers_finished_ = 0;  // receivers no longer kActive
+  // No active receiver can time out before this (a lower bound: feedback only
+  // pushes deadlines later), so the expiry scan runs only when it is due.
+  Time next_expiry_ = kNever;
 
   double rate_ = 0;  // bits per second
   bool slow_start_ = true;

@@ -37,6 +37,11 @@ inline constexpr std::uint16_t kControlPort = 1835;   // ardusmul: multicast ann
 inline constexpr const char* kDefaultControlGroup = "239.255.18.35";
 inline constexpr const char* kDefaultDataGroup = "239.255.11.17";
 
+// Bytes each datagram costs beyond its UDP payload: IPv4 + UDP headers (what
+// pacing counts), plus the Ethernet header (what a link's byte counters count).
+inline constexpr std::size_t kIpUdpHeaderBytes = 20 + 8;
+inline constexpr std::size_t kEthernetIpUdpHeaderBytes = 14 + kIpUdpHeaderBytes;
+
 // Largest datagram ardus ever sends or accepts (fits a 1500-byte MTU with IPv4+UDP).
 inline constexpr std::size_t kMaxDatagram = 1472;
 inline constexpr std::size_t kDataHeaderSize = kHeaderSize + 8;

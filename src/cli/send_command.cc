@@ -2,6 +2,7 @@
 // multicast, repair, and report one line (or one JSON object) per receiver.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <nlohmann/json.hpp>
@@ -48,18 +49,19 @@ Result<SendPlan> Plan(const SendOptions& o) {
   return plan;
 }
 
+std::size_t Succeeded(const std::vector<ReceiverReport>& reports) {
+  return static_cast<std::size_t>(std::count_if(reports.begin(), reports.end(), [](auto& r) {
+    return r.outcome == ReceiverOutcome::kSucceeded;
+  }));
+}
+
 void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
                  std::uint32_t session, double seconds, int exit_code) {
   const auto reports = sender.Reports();
   const SenderStats& st = sender.stats();
   const std::uint64_t payload = sender.manifest().total_bytes();
-  const double wire_ratio =
-      payload ? double(st.wire_bytes +
-                       42 * (st.source_symbols + st.repair_symbols + st.control_packets)) /
-                    double(payload)
-              : 0;
-  std::size_t ok = 0;
-  for (const auto& r : reports) ok += r.outcome == ReceiverOutcome::kSucceeded;
+  const double wire_ratio = payload ? double(st.link_bytes()) / double(payload) : 0;
+  const std::size_t ok = Succeeded(reports);
   if (o.common.json) {
     nlohmann::json j;
     j["session"] = fmt::format("{:08x}", session);
@@ -199,9 +201,8 @@ int RunSend(const SendOptions& o) {
     fmt::print(stderr, "ardus send: {}\n", sender.status().message());
     code = ExitCodeFor(sender.status());
   } else {
-    std::size_t ok = 0;
-    for (const auto& r : sender.Reports()) ok += r.outcome == ReceiverOutcome::kSucceeded;
-    if (ok < sender.Reports().size() || ok < o.receivers) code = kExitFailed;
+    const std::size_t ok = Succeeded(sender.Reports());
+    if (ok < sender.receivers_joined() || ok < o.receivers) code = kExitFailed;
     if (ok < o.receivers && !o.common.json) {
       fmt::print(stderr, "ardus send: expected {} receivers, {} verified\n", o.receivers, ok);
     }

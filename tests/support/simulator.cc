@@ -5,7 +5,6 @@
 namespace ardus::testing {
 namespace {
 const Endpoint kSenderAddress{0x0A000001, wire::kFeedbackPort};
-constexpr double kEthernetIpUdp = 14 + 20 + 8;  // per-datagram bytes on an Ethernet link
 }  // namespace
 
 Simulator::Simulator(std::uint64_t seed, SenderConfig sender_config, Manifest manifest,
@@ -49,7 +48,6 @@ SimResult Simulator::Run(Time limit) {
   Time now{0};
   while (now < limit) {
     while (auto t = sender_->PollTransmit(now, buf)) {
-      ++sender_packets_;
       Time depart = now;
       if (bottleneck_bps_ > 0) {
         Time start = std::max(now, queue_free_at_);
@@ -57,9 +55,9 @@ SimResult Simulator::Run(Time limit) {
           ++result.bottleneck_drops;
           continue;
         }
-        queue_free_at_ =
-            start + Duration(static_cast<std::int64_t>((double(t->size) + kEthernetIpUdp) * 8e9 /
-                                                       double(bottleneck_bps_)));
+        queue_free_at_ = start + Duration(static_cast<std::int64_t>(
+                                     (double(t->size) + double(wire::kEthernetIpUdpHeaderBytes)) *
+                                     8e9 / double(bottleneck_bps_)));
         depart = queue_free_at_;
       }
       std::span<const std::uint8_t> bytes(buf.data(), t->size);
@@ -109,8 +107,7 @@ SimResult Simulator::Run(Time limit) {
   for (Node& n : receivers_) result.receiver_results.push_back(n.engine->result());
   const SenderStats& s = sender_->stats();
   double payload = double(sender_->manifest().total_bytes());
-  if (payload > 0)
-    result.wire_ratio = (double(s.wire_bytes) + kEthernetIpUdp * double(sender_packets_)) / payload;
+  if (payload > 0) result.wire_ratio = double(s.link_bytes()) / payload;
   return result;
 }
 

@@ -88,7 +88,6 @@ class Simulator {
   std::vector<Node> receivers_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::uint64_t seq_ = 0;
-  std::uint64_t sender_packets_ = 0;
   std::uint64_t bottleneck_bps_ = 0;
   Duration max_queue_{0};
   Time queue_free_at_{0};
