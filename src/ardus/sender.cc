@@ -299,8 +299,12 @@ void Sender::StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sw
   c.closes_at = now + Backoff() + 2 * grtt_ + kCollectSlack;
   c.next_advert = now;  // the first plan goes out at once: it is what suppresses
   auto backoff_us = std::chrono::duration_cast<microseconds>(Backoff()).count();
+  // On the data group, behind the DATA it asks about: a receiver reads each
+  // group from its own socket, and a POLL on the control group overtakes
+  // DATA still queued there, drawing NAKs for symbols already received.
   Queue(wire::Poll{id, first, end, static_cast<std::uint32_t>(backoff_us),
-                   static_cast<std::uint32_t>(receivers_.size())});
+                   static_cast<std::uint32_t>(receivers_.size())},
+        Destination::kDataGroup);
   ++stats_.polls;
 }
 

@@ -59,7 +59,7 @@ enum class Type : std::uint8_t {
   kAnnounce = 1,  // S -> control group
   kJoin = 2,      // R -> S unicast
   kData = 3,      // S -> data group
-  kPoll = 4,      // S -> control group
+  kPoll = 4,      // S -> data group (behind the DATA it polls)
   kNak = 5,       // R -> S unicast
   kAdvert = 6,    // S -> control group (repair plan, lets receivers suppress NAKs)
   kStatus = 7,    // R -> S unicast heartbeat
