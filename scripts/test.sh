@@ -9,13 +9,23 @@ bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+fuzzers=(fuzz_packet fuzz_manifest fuzz_receiver)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DARDUS_FUZZ=ON -DARDUS_BUILD_TESTS=OFF -DARDUS_WERROR=ON >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_packet fuzz_manifest fuzz_receiver
+cmake --build build-fuzz -j"$(nproc)" --target "${fuzzers[@]}"
 passed=0
-for target in fuzz_packet fuzz_manifest fuzz_receiver; do
-  ./build-fuzz/fuzz/$target -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 \
-    | grep -E "^(Done|stat::number_of_executed_units)" || true
-  passed=$((passed + 1))  # set -e: a crash above exits non-zero before this line
+failed=0
+for target in "${fuzzers[@]}"; do
+  log=$(mktemp)
+  if ./build-fuzz/fuzz/$target -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 >"$log" 2>&1; then
+    passed=$((passed + 1))
+    grep -E "^(Done|stat::number_of_executed_units)" "$log" || true
+  else
+    failed=$((failed + 1))
+    echo "fuzz: $target FAILED; its output:"
+    tail -n 60 "$log"
+  fi
+  rm -f "$log"
 done
-echo "fuzz: $passed passed, 0 failed"
+echo "fuzz: $passed passed, $failed failed"
+((failed == 0))

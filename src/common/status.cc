@@ -22,6 +22,8 @@ const char* ErrorKindName(ErrorKind kind) {
       return "timeout";
     case ErrorKind::kCancelled:
       return "cancelled";
+    case ErrorKind::kLimitExceeded:
+      return "limit-exceeded";
     case ErrorKind::kInternal:
       return "internal";
   }

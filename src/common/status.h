@@ -6,7 +6,8 @@
 //   - kPeerProtocol: a peer sent something malformed or out of place. Drop and
 //     count it; never treat it as a local fault.
 //   - kLocalIo, kNoSpace, kUnsafePath, kIntegrity, kTimeout, kInvalidArgument,
-//     kCancelled (the user interrupted):
+//     kCancelled (the user interrupted), kLimitExceeded (input larger or deeper
+//     than a documented limit):
 //     the local system or the user's input is at fault. Report the message to
 //     the user; the operation failed, nothing half-done was published.
 //   - kInternal: a programmer error (a broken invariant). Report and abort the
@@ -31,6 +32,7 @@ enum class ErrorKind {
   kIntegrity,
   kTimeout,
   kCancelled,
+  kLimitExceeded,
   kInternal,
 };
 

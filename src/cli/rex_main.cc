@@ -1,0 +1,101 @@
+// rex: command-line client for the ANSA REX Trader served by rexd.
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "cli/trader_commands.h"
+
+int main(int argc, char** argv) {
+  using namespace ardus::cli;
+  CLI::App app{"rex: talk to an ANSA REX Trader (rexd): service types, offers, queries, watches"};
+  app.footer(kRexExitCodes);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rex 0.1.0 (REX version 1)");
+
+  TraderTarget target;
+  const char* env = std::getenv("REX_TRADER");
+  target.address = env && *env ? env : "127.0.0.1:124";
+  CLI::App* trader = app.add_subcommand("trader", "Service types, offers and queries");
+  trader->require_subcommand(1);
+  trader->add_option("--trader", target.address,
+                     "Trader address HOST:PORT (default $REX_TRADER, else 127.0.0.1:124)");
+  trader->add_flag("--json", target.json, "Print results as JSON for scripts");
+  trader->add_option("--timeout", target.timeout_ms, "Connect timeout, ms (default 5000)");
+  auto common = [&](CLI::App* cmd) {
+    cmd->add_option("--trader", target.address, "Trader address HOST:PORT");
+    cmd->add_flag("--json", target.json, "Print results as JSON for scripts");
+    cmd->footer(kRexExitCodes);
+    return cmd;
+  };
+
+  std::string name;
+  std::vector<std::string> supers, props, remove;
+  auto* add_type = common(trader->add_subcommand(
+      "add-type", "Define a service type: NAME PROP:TYPE[:mandatory][:readonly]... "
+                  "(TYPE is int, float, bool, string, or one of them with [] for a sequence)"));
+  add_type->add_option("name", name, "Type name")->required();
+  add_type->add_option("properties", props, "Property definitions, e.g. ppm:int:mandatory");
+  add_type->add_option("--super", supers, "Super-type (repeatable)")->allow_extra_args(false);
+
+  auto* describe_type = common(trader->add_subcommand("describe-type", "Show a service type"));
+  describe_type->add_option("name", name, "Type name")->required();
+  auto* list_types = common(trader->add_subcommand("list-types", "List service types"));
+  auto* remove_type = common(trader->add_subcommand(
+      "remove-type", "Remove a service type (refused while offers or subtypes exist)"));
+  remove_type->add_option("name", name, "Type name")->required();
+
+  ExportArgs ex;
+  auto* export_cmd = common(trader->add_subcommand("export", "Export an offer; prints its id"));
+  export_cmd->add_option("type", ex.type, "Service type")->required();
+  export_cmd->add_option("properties", ex.assignments, "NAME=VALUE (sequences: a,b,c)");
+  export_cmd->add_option("--lease", ex.lease, "Lease in seconds: the offer vanishes unless renewed");
+  export_cmd->add_flag("--keepalive", ex.keepalive,
+                       "Stay running, renew the lease, withdraw the offer on Ctrl-C/SIGTERM");
+
+  std::uint64_t id = 0;
+  auto* withdraw = common(trader->add_subcommand("withdraw", "Withdraw an offer"));
+  withdraw->add_option("id", id, "Offer id")->required();
+  auto* modify = common(trader->add_subcommand("modify", "Change an offer's properties"));
+  modify->add_option("id", id, "Offer id")->required();
+  modify->add_option("properties", props, "NAME=VALUE to set");
+  modify->add_option("--delete", remove, "Property to remove (repeatable)")->allow_extra_args(false);
+  auto* describe = common(trader->add_subcommand("describe", "Show an offer"));
+  describe->add_option("id", id, "Offer id")->required();
+  auto* renew = common(trader->add_subcommand("renew", "Renew an offer's lease"));
+  renew->add_option("id", id, "Offer id")->required();
+
+  QueryArgs q;
+  auto* query = common(trader->add_subcommand(
+      "query", "Find offers of a type (and its subtypes) matching a constraint"));
+  query->add_option("type", q.type, "Service type")->required();
+  query->add_option("constraint", q.constraint, "e.g. \"ppm > 20 and 'Cambridge' ~ location\"");
+  query->add_option("--pref", q.preference, "Order: 'min e', 'max e', 'with e', random, first");
+  query->add_option("--limit", q.limit, "Print at most N offers");
+  query->add_option("--search-card", q.search_card, "Evaluate at most N offers");
+  query->add_option("--match-card", q.match_card, "Gather at most N matches");
+  query->add_option("--return-card", q.return_card, "Return at most N offers");
+  query->add_flag("--exact", q.exact, "Only offers of this exact type, not its subtypes");
+
+  std::string constraint;
+  std::uint64_t count = 0;
+  auto* watch = common(trader->add_subcommand(
+      "watch", "Print offers as they start (+) or stop (-) matching, until interrupted"));
+  watch->add_option("type", name, "Service type")->required();
+  watch->add_option("constraint", constraint, "Constraint (default: every offer)");
+  watch->add_option("--count", count, "Exit after N events (the initial matches count)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (add_type->parsed()) return AddType(target, name, supers, props);
+  if (describe_type->parsed()) return DescribeType(target, name);
+  if (list_types->parsed()) return ListTypes(target);
+  if (remove_type->parsed()) return RemoveType(target, name);
+  if (export_cmd->parsed()) return Export(target, ex);
+  if (withdraw->parsed()) return Withdraw(target, id);
+  if (modify->parsed()) return Modify(target, id, props, remove);
+  if (describe->parsed()) return Describe(target, id);
+  if (renew->parsed()) return Renew(target, id);
+  if (query->parsed()) return Query(target, q);
+  if (watch->parsed()) return Watch(target, name, constraint, count);
+  return 2;
+}

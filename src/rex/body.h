@@ -1,0 +1,99 @@
+// Frame bodies: one MessagePack map per frame, read and written through these
+// two helpers so that no msgpack exception or unchecked cast escapes.
+//
+// BodyReader parses with limits (element counts, depth, string sizes) and
+// gives typed, optional access by key; a missing key or a wrong type is a
+// kBadRequest error naming the key. BodyWriter builds a map incrementally.
+//
+// Thread-safety: one instance per thread.
+#pragma once
+
+#include <cstdint>
+#include <msgpack.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rex/error_code.h"
+
+namespace ardus::rex {
+
+class BodyReader {
+ public:
+  // Errors: kBadRequest if the bytes are not exactly one MessagePack map
+  // within the limits. An empty body reads as an empty map.
+  static Outcome<BodyReader> Parse(std::span<const std::uint8_t> bytes);
+
+  // nullptr if absent.
+  const msgpack::object* Find(std::string_view key) const;
+  Outcome<std::string> String(std::string_view key) const;
+  Outcome<std::uint64_t> Uint(std::string_view key) const;
+  std::string StringOr(std::string_view key, std::string fallback) const;
+  std::uint64_t UintOr(std::string_view key, std::uint64_t fallback) const;
+  bool BoolOr(std::string_view key, bool fallback) const;
+  Outcome<std::vector<std::string>> Strings(std::string_view key) const;  // absent: empty
+
+ private:
+  std::shared_ptr<msgpack::object_handle> handle_;
+  const msgpack::object_map* map_ = nullptr;
+};
+
+// Reads a msgpack string object; false if `o` is not a string.
+bool AsString(const msgpack::object& o, std::string* out);
+
+class BodyWriter {
+ public:
+  BodyWriter() = default;
+  // Starts a map of `entries` key/value pairs (the caller then writes them).
+  BodyWriter& Map(std::uint32_t entries) {
+    P().pack_map(entries);
+    return *this;
+  }
+  BodyWriter& Array(std::uint32_t n) {
+    P().pack_array(n);
+    return *this;
+  }
+  BodyWriter& Key(std::string_view k) { return Str(k); }
+  BodyWriter& Str(std::string_view s) {
+    P().pack_str(static_cast<std::uint32_t>(s.size()));
+    P().pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+    return *this;
+  }
+  BodyWriter& Uint(std::uint64_t v) {
+    P().pack_uint64(v);
+    return *this;
+  }
+  BodyWriter& Int(std::int64_t v) {
+    P().pack_int64(v);
+    return *this;
+  }
+  BodyWriter& Double(double v) {
+    P().pack_double(v);
+    return *this;
+  }
+  BodyWriter& Bool(bool v) {
+    v ? P().pack_true() : P().pack_false();
+    return *this;
+  }
+  BodyWriter& Nil() {
+    P().pack_nil();
+    return *this;
+  }
+  std::span<const std::uint8_t> bytes() const {
+    return {reinterpret_cast<const std::uint8_t*>(buf_.data()), buf_.size()};
+  }
+
+ private:
+  // A packer is two pointers; making one per call keeps BodyWriter movable.
+  msgpack::packer<msgpack::sbuffer> P() { return msgpack::packer<msgpack::sbuffer>(buf_); }
+  msgpack::sbuffer buf_;
+};
+
+// The body of an ERROR frame: {code, name, message}.
+std::vector<std::uint8_t> ErrorBody(const Error& e);
+// Reads an ERROR body back (for clients); a malformed one becomes kBadFrame.
+Error ParseErrorBody(std::span<const std::uint8_t> body);
+
+}  // namespace ardus::rex

@@ -1,0 +1,53 @@
+// A blocking REX client over TCP: connect, HELLO, then calls and pushes.
+// This is I/O (sockets and timeouts); the framing it uses is frame.h.
+//
+// Two kinds of failure stay apart: Call's ardus::Status covers the transport
+// (cannot connect: kLocalIo/kTimeout; the server broke the protocol or hung
+// up: kPeerProtocol), while a server that refused the request answers with a
+// rex::Error inside a successful Result.
+//
+// Thread-safety: none; one thread per Client.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "rex/error_code.h"
+#include "rex/frame.h"
+
+namespace ardus::rex {
+
+using Reply = Outcome<std::vector<std::uint8_t>>;
+
+class Client {
+ public:
+  // `address` is HOST:PORT (IPv4 or a resolvable name). Performs the HELLO.
+  static Result<std::unique_ptr<Client>> Connect(const std::string& address, int timeout_ms,
+                                                 const std::string& agent);
+  ~Client();
+
+  // Sends a request and waits for its reply. PUSH frames that arrive in
+  // between are queued for NextPush.
+  Result<Reply> Call(std::uint16_t method, std::span<const std::uint8_t> body);
+  // Pipelining: send now, collect with Receive (replies come in order).
+  Result<std::uint32_t> Send(std::uint16_t method, std::span<const std::uint8_t> body);
+  // The next frame of any kind; timeout_ms < 0 waits forever. kTimeout if none.
+  Result<Frame> Receive(int timeout_ms);
+  // The next PUSH frame (queued ones first).
+  Result<Frame> NextPush(int timeout_ms);
+
+ private:
+  explicit Client(int fd) : fd_(fd) {}
+  Status WriteAll(const std::vector<std::uint8_t>& bytes);
+
+  int fd_;
+  std::uint32_t next_id_ = 1;
+  FrameParser parser_{64 << 20};
+  std::vector<Frame> pushes_;
+};
+
+}  // namespace ardus::rex

@@ -1,0 +1,80 @@
+// rexd: the ANSA REX daemon. Hosts the Trader (TCP 124) with its state in
+// SQLite under --data.
+#include <fmt/core.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <csignal>
+#include <random>
+
+#include "rexd/server.h"
+#include "rexd/sqlite_journal.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+constexpr const char* kExitCodes =
+    "Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad usage; 4 cannot listen or open --data; "
+    "5 the store failed while serving (state on disk is intact; restart rexd).";
+
+std::int64_t WallMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rexd: ANSA REX daemon hosting the Trader (service offers, constraint queries, "
+               "leases, watches)"};
+  app.footer(kExitCodes);
+  app.set_version_flag("--version", "rexd 0.1.0 (REX version 1)");
+  ardus::rexd::ServerConfig config;
+  std::string data_dir = "/var/lib/rexd";
+  bool quiet = false;
+  app.add_option("--listen", config.listen, "IPv4 address to listen on (default 0.0.0.0)");
+  app.add_option("--trader-port", config.trader_port,
+                 "Trader TCP port (default 124, ansatrader; 0 picks a free port)");
+  app.add_option("--data", data_dir, "Directory for the SQLite store (created if missing)");
+  app.add_option("--max-frame", config.limits.max_body, "Largest frame body accepted, bytes")
+      ->capture_default_str();
+  app.add_flag("--quiet", quiet, "Print nothing but errors");
+  CLI11_PARSE(app, argc, argv);
+
+  if (mkdir(data_dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    fmt::print(stderr, "rexd: cannot create --data {}: {}\n", data_dir, std::strerror(errno));
+    return 4;
+  }
+  auto journal = ardus::rexd::SqliteJournal::Open(data_dir);
+  if (!journal.ok()) {
+    fmt::print(stderr, "rexd: {}\n", journal.status().message());
+    return 4;
+  }
+  ardus::trader::Trader trader(std::random_device{}());
+  if (auto s = journal.value()->Load(trader, WallMs()); !s.ok()) {
+    fmt::print(stderr, "rexd: loading {}: {}\n", data_dir, s.message());
+    return 4;
+  }
+  auto server = ardus::rexd::Server::Start(config, trader, *journal.value());
+  if (!server.ok()) {
+    fmt::print(stderr, "rexd: {}\n", server.status().message());
+    return 4;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (!quiet) {
+    fmt::print(stderr, "rexd: trader on {}:{}, data in {} ({} offers, {} types loaded)\n",
+               config.listen, server.value()->trader_port(), data_dir, trader.OfferCount(),
+               trader.ListTypes().size());
+  }
+  auto s = server.value()->Run(&g_stop);
+  if (!s.ok()) {
+    fmt::print(stderr, "rexd: the store failed, stopping: {}\n", s.message());
+    return 5;
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+// The Trader's REX methods and how their bodies encode trader values
+// (docs/rex-protocol.md, "Trader methods", has the field-by-field tables).
+//
+// Values map onto MessagePack natively: int -> integer, float -> float64,
+// bool -> boolean, string -> str, sequences -> arrays (an array holding any
+// float decodes as float[]).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <msgpack.hpp>
+
+#include "rex/body.h"
+#include "trader/trader.h"
+
+namespace ardus::trader {
+
+enum class Method : std::uint16_t {
+  kAddType = 10,
+  kDescribeType = 11,
+  kListTypes = 12,
+  kRemoveType = 13,
+  kExport = 20,
+  kWithdraw = 21,
+  kModify = 22,
+  kDescribe = 23,
+  kRenew = 24,
+  kQuery = 30,
+  kNextPage = 31,
+  kCloseIterator = 32,
+  kWatch = 40,
+  kUnwatch = 41,
+  kWatchEvent = 42,  // PUSH frames; id = watch id
+};
+
+// Decoders return kBadRequest naming the field at fault.
+rex::Outcome<Value> DecodeValue(const msgpack::object& o);
+rex::Outcome<Properties> DecodeProperties(const msgpack::object* o);  // nullptr: empty
+rex::Outcome<ServiceType> DecodeServiceType(const rex::BodyReader& body);
+rex::Outcome<Offer> DecodeOffer(const msgpack::object& o);
+
+void EncodeValue(rex::BodyWriter& w, const Value& v);
+void EncodeProperties(rex::BodyWriter& w, const Properties& props);
+// The map: {name, supers, properties: [{name, type, mandatory, readonly}]}.
+void EncodeServiceType(rex::BodyWriter& w, const ServiceType& t);
+// The map: {id, type, props, lease, deadline_ms}.
+void EncodeOffer(rex::BodyWriter& w, const Offer& o);
+
+}  // namespace ardus::trader
