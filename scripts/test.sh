@@ -9,7 +9,7 @@ bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
-fuzzers=(fuzz_packet fuzz_manifest fuzz_receiver)
+fuzzers=(fuzz_packet fuzz_manifest fuzz_receiver fuzz_tcl fuzz_rex_server)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DARDUS_FUZZ=ON -DARDUS_BUILD_TESTS=OFF -DARDUS_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${fuzzers[@]}"

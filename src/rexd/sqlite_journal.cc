@@ -128,7 +128,7 @@ Status SqliteJournal::Commit(const std::vector<trader::Mutation>& batch,
                              std::uint64_t next_offer_id) {
   if (batch.empty()) return Status::Ok();
   if (auto s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  auto step = [this](sqlite3_stmt* st) {
+  auto step = [](sqlite3_stmt* st) {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);

@@ -1,5 +1,6 @@
 #include "trader/offer_index.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace ardus::trader {
@@ -65,8 +66,21 @@ void Conjuncts(const Node& n, std::vector<OfferIndex::Range>& out) {
 }  // namespace
 
 std::vector<OfferIndex::Range> OfferIndex::Atoms(const tcl::Node& constraint) {
+  std::vector<Range> atoms;
+  Conjuncts(constraint, atoms);
+  // Intersect atoms on the same property: "x > 1 and x < 2" is one narrow range.
   std::vector<Range> out;
-  Conjuncts(constraint, out);
+  for (auto& a : atoms) {
+    auto same = std::find_if(out.begin(), out.end(), [&](const Range& r) {
+      return r.property == a.property && r.string_keys == a.string_keys;
+    });
+    if (same == out.end()) {
+      out.push_back(std::move(a));
+      continue;
+    }
+    if (a.low && (!same->low || *same->low < *a.low)) same->low = a.low;
+    if (a.high && (!same->high || *a.high < *same->high)) same->high = a.high;
+  }
   return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "trader/tcl/lexer.h"
 
 namespace ardus::tcl {
@@ -45,7 +47,8 @@ class Parser {
  private:
   using Ptr = std::unique_ptr<Node>;
 
-  const Token& Peek() const { return toks_[pos_]; }
+  // Never past kEnd, even while unwinding after an error.
+  const Token& Peek() const { return toks_[std::min(pos_, toks_.size() - 1)]; }
   // Records the first error; parsing then unwinds and Whole() reports it.
   void Fail(std::string what, ErrorKind kind = ErrorKind::kInvalidArgument) {
     if (error_.ok()) {
@@ -163,7 +166,10 @@ class Parser {
       case Tok::kLParen: {
         ++pos_;
         Ptr inner = Or();
-        if (error_.ok() && Peek().kind != Tok::kRParen) Fail("')' expected");
+        if (Peek().kind != Tok::kRParen) {
+          Fail("')' expected");
+          return inner;
+        }
         ++pos_;
         return inner;
       }

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# rexd and rex end to end on loopback: types, offers, queries, watches,
+# leases (with a provider that dies), kill -9 persistence, raw hostile
+# frames and queries, and the privileged-port error.
+source "$(dirname "$0")/lib.sh"
+REXD=${REXD:?set REXD to the rexd binary}
+REX=${REX:?set REX to the rex binary}
+here=$(dirname "$0")
+work=$(mktemp -d /tmp/rexd-test-XXXXXX)
+port=$((20000 + RANDOM % 20000))
+export REX_TRADER=127.0.0.1:$port
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_rexd() {
+  $REXD --listen 127.0.0.1 --trader-port "$port" --data "$work/data" --quiet &
+  rexd_pid=$!
+  pids+=("$rexd_pid")
+  for _ in $(seq 50); do $REX trader list-types >/dev/null 2>&1 && return; sleep 0.1; done
+  fail "rexd did not come up on port $port"
+}
+count() { $REX trader query "$@" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])"; }
+expect_exit() {  # expect_exit CODE PATTERN -- command...
+  local want=$1 pattern=$2; shift 3
+  set +e; out=$("$@" 2>&1); got=$?; set -e
+  [[ $got -eq $want ]] || fail "'$*' exited $got, expected $want: $out"
+  grep -qE -e "$pattern" <<<"$out" || fail "'$*' output lacks /$pattern/: $out"
+}
+
+start_rexd
+$REX trader add-type device name:string >/dev/null
+$REX trader add-type printer --super device ppm:int:mandatory location:string colour:bool >/dev/null
+$REX trader export printer ppm=30 location='Cambridge Lab' colour=true >/dev/null
+$REX trader export printer ppm=12 location='Cambridge Hall' colour=false >/dev/null
+$REX trader export printer ppm=50 location='Oxford' colour=true >/dev/null
+$REX trader export device name=scanner >/dev/null
+out=$($REX trader query printer "ppm > 20 and 'Cambridge' ~ location" --pref 'max ppm')
+[[ $(wc -l <<<"$out") -eq 1 && $out == *"ppm=30"* ]] || fail "query: $out"
+[[ $(count device "") -eq 4 ]] || fail "a query for device must include printers"
+[[ $(count device "" --exact) -eq 1 ]] || fail "--exact must exclude subtypes"
+first=$($REX trader query printer "" --pref 'max ppm' --limit 1)
+[[ $first == *"ppm=50"* ]] || fail "max ppm first: $first"
+expect_exit 1 "illegal_constraint: column 5" -- $REX trader query printer "ppm > 'x'"
+expect_exit 1 "missing_property" -- $REX trader export printer location=x
+expect_exit 1 "type_in_use" -- $REX trader remove-type printer
+expect_exit 3 "cannot_connect" -- $REX trader --trader 127.0.0.1:1 list-types
+echo "types, offers, queries: ok"
+
+# A watch sees an export, a withdrawal and a lease expiry.
+$REX trader watch printer "colour == TRUE" --count 5 --json >"$work/watch.out" &
+watch_pid=$!
+pids+=("$watch_pid")
+sleep 0.3
+id=$($REX trader export printer ppm=5 colour=true)
+$REX trader withdraw "$id" >/dev/null
+$REX trader export printer ppm=6 colour=true --lease 1 >/dev/null
+sleep 2.6  # the lease runs out
+[[ $(count printer "ppm == 6") -eq 0 ]] || fail "the leased offer outlived its lease"
+wait "$watch_pid" || fail "watch exited non-zero"
+python3 - "$work/watch.out" <<'PY' || fail "watch events: $(cat "$work/watch.out")"
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1])]
+kinds = [(e["event"], e["offer"]["props"]["ppm"], e.get("reason", "")) for e in events]
+assert kinds[:2] == [("enter", 30, ""), ("enter", 50, "")], kinds
+assert kinds[2:] == [("enter", 5, ""), ("leave", 5, "withdrawn"), ("enter", 6, "")], kinds
+PY
+echo "watch: ok"
+
+# A provider that keeps its lease alive stays; killed with -9 it vanishes.
+$REX trader export printer ppm=77 --lease 1 --keepalive >/dev/null &
+provider=$!
+pids+=("$provider")
+sleep 2.5
+[[ $(count printer "ppm == 77") -eq 1 ]] || fail "a kept-alive offer expired"
+kill -9 "$provider"
+sleep 2.5
+[[ $(count printer "ppm == 77") -eq 0 ]] || fail "a dead provider's offer outlived its lease"
+echo "leases: ok"
+
+# kill -9 of rexd loses no acknowledged change, and ids are never reused.
+last=$($REX trader export printer ppm=99)
+$REX trader withdraw "$last" >/dev/null
+for i in $(seq 1 50); do $REX trader export device name="bulk$i" >/dev/null; done
+kill -9 "$rexd_pid"
+wait "$rexd_pid" 2>/dev/null || true
+start_rexd
+[[ $(count device "") -eq 54 ]] || fail "after kill -9: $(count device "") offers, expected 54"
+next=$($REX trader export device name=after)
+((next > last + 50)) || fail "offer id $next reused after restart (last $last)"
+$REX trader describe-type printer | grep -q "ppm .*mandatory" || fail "type lost on restart"
+echo "kill -9 persistence: ok"
+
+for c in split oversized bad_kind no_hello bad_body hostile_query; do
+  python3 "$here/rex_raw.py" "$port" "$c" || fail "raw frames: $c"
+done
+$REX trader list-types >/dev/null || fail "rexd stopped answering after hostile input"
+echo "raw frames and hostile queries: ok"
+
+# A privileged port without the right to bind it names the flag to use.
+if [[ $(id -u) -eq 0 ]]; then
+  as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  nobody_dir=$(mktemp -d /tmp/rexd-nobody-XXXXXX)  # $work is 0700: nobody cannot enter it
+  chmod 777 "$nobody_dir"
+  expect_exit 4 "--trader-port" -- "${as_user[@]}" $REXD --trader-port 124 --data "$nobody_dir"
+  rm -rf "$nobody_dir"
+else
+  expect_exit 4 "--trader-port" -- $REXD --trader-port 124 --data "$work/nobody"
+fi
+echo "privileged port: ok"
