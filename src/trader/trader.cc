@@ -209,7 +209,7 @@ void Trader::Insert(Offer offer) {
   offers_.emplace(id, std::move(offer));
 }
 
-void Trader::Erase(std::map<OfferId, Offer>::iterator it, const char* reason) {
+void Trader::Erase(Offers::iterator it, const char* reason) {
   Offer& o = it->second;
   by_type_[o.type].erase(o.id);
   if (o.deadline_ms) leases_.erase({o.deadline_ms, o.id});
@@ -416,18 +416,25 @@ rex::Outcome<Page> Trader::Query(std::int64_t now_ms, std::uint64_t owner,
   first.limited_by = std::move(page.limited_by);
   first.considered = page.considered;
   if (it.next < it.ids.size()) {
-    std::size_t open = 0;
-    for (const auto& [id, other] : iterators_) open += other.owner == owner;
-    if (open >= kMaxIteratorsPerOwner) {
-      return rex::Fail(Code::kLimitExceeded,
-                       fmt::format("{} result iterators are open on this connection; close some "
-                                   "or fetch larger pages",
-                                   open));
-    }
+    EvictIteratorIfFull(owner);
     first.iterator = next_handle_++;
     iterators_.emplace(first.iterator, std::move(it));
   }
   return first;
+}
+
+void Trader::EvictIteratorIfFull(std::uint64_t owner) {
+  // A client that never closes its iterators loses its least recently used one.
+  std::size_t open = 0;
+  auto oldest = iterators_.end();
+  for (auto i = iterators_.begin(); i != iterators_.end(); ++i) {
+    if (i->second.owner != owner) continue;
+    ++open;
+    if (oldest == iterators_.end() || i->second.last_used_ms < oldest->second.last_used_ms) {
+      oldest = i;
+    }
+  }
+  if (open >= kMaxIteratorsPerOwner) iterators_.erase(oldest);
 }
 
 Page Trader::TakePage(std::int64_t now_ms, Iterator& it, std::uint32_t count) {

@@ -87,6 +87,8 @@ struct WatchEvent {
 };
 
 // Limits that protect the trader from one client.
+// Iterators a connection may hold; opening one more drops its least recently
+// used (which then answers kUnknownIterator).
 inline constexpr std::size_t kMaxIteratorsPerOwner = 64;
 inline constexpr std::size_t kMaxWatchesPerOwner = 256;
 inline constexpr std::int64_t kIteratorIdleMs = 120'000;
@@ -165,21 +167,24 @@ class Trader {
   struct Compiled;
   struct Iterator;
   struct WatchState;
+  // Hashed: queries look offers up by id thousands of times; order comes from by_type_.
+  using Offers = std::unordered_map<OfferId, Offer>;
 
   rex::Outcome<std::shared_ptr<Compiled>> CompileConstraint(const std::string& type,
                                                             const std::string& text) const;
   rex::Ack CheckProperties(const std::string& type, const Properties& props) const;
   std::vector<OfferId> Candidates(const Compiled& c, const std::set<std::string>& types);
   void Insert(Offer offer);
-  void Erase(std::map<OfferId, Offer>::iterator it, const char* reason);
+  void Erase(Offers::iterator it, const char* reason);
   void NotifyWatches(const Offer* before, const Offer* after, const char* reason);
   bool Matches(const tcl::Program& p, const Offer& offer, tcl::Budget& budget) const;
+  void EvictIteratorIfFull(std::uint64_t owner);
   Page TakePage(std::int64_t now_ms, Iterator& it, std::uint32_t count);
 
   PolicyLimits limits_;
   std::mt19937_64 rng_;
   TypeRepository types_;
-  std::map<OfferId, Offer> offers_;
+  Offers offers_;
   std::unordered_map<std::string, std::set<OfferId>> by_type_;
   std::set<std::pair<std::int64_t, OfferId>> leases_;
   OfferIndex index_;

@@ -46,6 +46,15 @@ TEST(RexFrame, WorkedExampleBytes) {
   AppendFrame(Kind::kRequest, 30, 7, body, out);
   std::vector<std::uint8_t> want = {0, 0, 0, 9, 2, 0, 0, 30, 0, 0, 0, 7, 0x80};
   EXPECT_EQ(out, want);
+  // And the HELLO example: body {"version": 1}.
+  BodyWriter w;
+  w.Map(1).Key("version").Uint(1);
+  out.clear();
+  AppendFrame(Kind::kHello, 0, 0, w.bytes(), out);
+  std::vector<std::uint8_t> hello = {0x00, 0x00, 0x00, 0x12, 0x01, 0x00, 0x00, 0x00,
+                                     0x00, 0x00, 0x00, 0x00, 0x81, 0xa7, 'v',  'e',
+                                     'r',  's',  'i',  'o',  'n',  0x01};
+  EXPECT_EQ(out, hello);
 }
 
 TEST(RexFrame, AnySplitOfTheStreamParsesTheSame) {

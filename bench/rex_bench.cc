@@ -1,0 +1,198 @@
+// Load generator for rexd's Trader, used by bench/trader_compare.py.
+//
+//   rex_bench exports ADDR CLIENTS SECONDS  durable exports, each client
+//                                           waiting for every acknowledgement
+//   rex_bench load ADDR OFFERS              fill the trader (pipelined)
+//   rex_bench query ADDR COUNT CONSTRAINT PREF   sequential query latency; in
+//                                           CONSTRAINT %d is a varying serial, %e it + 20
+//
+// Prints one JSON object: ops, seconds, per_second, p50_ms, p99_ms.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rex/body.h"
+#include "rex/client.h"
+#include "trader/trader_wire.h"
+
+namespace {
+
+using namespace ardus;
+using Clock = std::chrono::steady_clock;
+using trader::Method;
+
+std::unique_ptr<rex::Client> Connect(const std::string& addr) {
+  auto c = rex::Client::Connect(addr, 5000, "rex_bench");
+  if (!c.ok()) {
+    fmt::print(stderr, "rex_bench: {}\n", c.status().message());
+    std::exit(3);
+  }
+  return std::move(c).value();
+}
+
+bool Check(const Result<rex::Reply>& r) {
+  if (!r.ok()) {
+    fmt::print(stderr, "rex_bench: {}\n", r.status().message());
+    std::exit(4);
+  }
+  if (!r.value().ok()) {
+    fmt::print(stderr, "rex_bench: {}: {}\n", rex::CodeName(r.value().error().code),
+               r.value().error().message);
+    std::exit(1);
+  }
+  return true;
+}
+
+// One offer of the benchmark's type, with a lease as providers would use.
+rex::BodyWriter ExportBody(std::uint64_t n) {
+  static const char* kZones[] = {"cam-1", "cam-2", "lon-1", "lon-2", "man-1", "edi-1"};
+  rex::BodyWriter w;
+  w.Map(3);
+  w.Key("type").Str("bench_printer");
+  w.Key("props").Map(4);
+  w.Key("ppm").Int(static_cast<std::int64_t>(n % 100));
+  w.Key("serial").Int(static_cast<std::int64_t>(n));
+  w.Key("location").Str(fmt::format("{} room {}", kZones[n % 6], n % 997));
+  w.Key("colour").Bool(n % 3 == 0);
+  w.Key("lease").Uint(3600);
+  return w;
+}
+
+void EnsureType(rex::Client& c) {
+  rex::BodyWriter w;
+  w.Map(3);
+  w.Key("name").Str("bench_printer");
+  w.Key("supers").Array(0);
+  w.Key("properties").Array(4);
+  for (auto [name, type] : {std::pair{"ppm", "int"}, {"serial", "int"}, {"location", "string"},
+                            {"colour", "bool"}}) {
+    w.Map(4);
+    w.Key("name").Str(name);
+    w.Key("type").Str(type);
+    w.Key("mandatory").Bool(false);
+    w.Key("readonly").Bool(false);
+  }
+  auto r = c.Call(static_cast<std::uint16_t>(Method::kAddType), w.bytes());
+  if (r.ok() && !r.value().ok() && r.value().error().code == rex::Code::kDuplicateType) return;
+  Check(r);
+}
+
+void Report(std::uint64_t ops, double seconds, std::vector<double> lat_ms) {
+  std::sort(lat_ms.begin(), lat_ms.end());
+  auto pct = [&](double p) {
+    return lat_ms.empty() ? 0.0 : lat_ms[std::min(lat_ms.size() - 1, std::size_t(p * lat_ms.size()))];
+  };
+  fmt::print("{{\"ops\": {}, \"seconds\": {:.3f}, \"per_second\": {:.0f}, \"p50_ms\": {:.4f}, "
+             "\"p99_ms\": {:.4f}}}\n",
+             ops, seconds, ops / seconds, pct(0.50), pct(0.99));
+}
+
+int Exports(const std::string& addr, int clients, double seconds) {
+  EnsureType(*Connect(addr));
+  std::atomic<std::uint64_t> serial{1'000'000'000};
+  std::vector<std::vector<double>> lat(clients);
+  std::vector<std::thread> threads;
+  auto start = Clock::now();
+  auto stop = start + std::chrono::duration<double>(seconds);
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&, i] {
+      auto c = Connect(addr);
+      while (Clock::now() < stop) {
+        auto body = ExportBody(serial++);
+        auto t0 = Clock::now();
+        Check(c->Call(static_cast<std::uint16_t>(Method::kExport), body.bytes()));
+        lat[i].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  std::uint64_t ops = all.size();
+  Report(ops, elapsed, std::move(all));
+  return 0;
+}
+
+int Load(const std::string& addr, std::uint64_t offers) {
+  auto c = Connect(addr);
+  EnsureType(*c);
+  constexpr std::uint64_t kWindow = 256;
+  std::uint64_t sent = 0, acked = 0;
+  auto start = Clock::now();
+  while (acked < offers) {
+    while (sent < offers && sent - acked < kWindow) {
+      auto body = ExportBody(sent++);
+      if (!c->Send(static_cast<std::uint16_t>(Method::kExport), body.bytes()).ok()) return 4;
+    }
+    auto f = c->Receive(10000);
+    if (!f.ok() || f.value().kind != rex::Kind::kReply) {
+      fmt::print(stderr, "rex_bench: load failed at {}\n", acked);
+      return 4;
+    }
+    ++acked;
+  }
+  Report(acked, std::chrono::duration<double>(Clock::now() - start).count(), {});
+  return 0;
+}
+
+int Query(const std::string& addr, int count, const std::string& constraint,
+          const std::string& pref) {
+  auto c = Connect(addr);
+  {
+    // Not timed: the first query on a property builds that property's index.
+    rex::BodyWriter w;
+    w.Map(2).Key("type").Str("bench_printer").Key("constraint").Str("serial == 0 and ppm == 0");
+    Check(c->Call(static_cast<std::uint16_t>(Method::kQuery), w.bytes()));
+  }
+  std::vector<double> lat;
+  std::uint64_t results = 0;
+  auto start = Clock::now();
+  for (int i = 0; i < count; ++i) {
+    rex::BodyWriter w;
+    w.Map(4);
+    w.Key("type").Str("bench_printer");
+    // Vary the selective value so each query touches different offers:
+    // %d is a serial number, %e the same plus 20.
+    std::string text = constraint;
+    std::uint64_t v = 1000 + (std::uint64_t(i) * 7919) % 90000;
+    for (auto [mark, value] : {std::pair{"%d", v}, {"%e", v + 20}}) {
+      for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark)) {
+        text.replace(at, 2, std::to_string(value));
+      }
+    }
+    w.Key("constraint").Str(text);
+    w.Key("preference").Str(pref);
+    w.Key("page_size").Uint(10);
+    auto t0 = Clock::now();
+    auto r = c->Call(static_cast<std::uint16_t>(Method::kQuery), w.bytes());
+    lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    Check(r);
+    auto body = rex::BodyReader::Parse(r.value().value());
+    const msgpack::object* offers = body.ok() ? body.value().Find("offers") : nullptr;
+    if (offers && offers->type == msgpack::type::ARRAY) results += offers->via.array.size;
+  }
+  fmt::print(stderr, "rex_bench: {} queries returned {} offers\n", count, results);
+  std::uint64_t ops = lat.size();
+  Report(ops, std::chrono::duration<double>(Clock::now() - start).count(), std::move(lat));
+  return results > 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> a(argv + 1, argv + argc);
+  if (a.size() == 4 && a[0] == "exports") return Exports(a[1], std::stoi(a[2]), std::stod(a[3]));
+  if (a.size() == 3 && a[0] == "load") return Load(a[1], std::stoull(a[2]));
+  if (a.size() == 5 && a[0] == "query") return Query(a[1], std::stoi(a[2]), a[3], a[4]);
+  fmt::print(stderr,
+             "usage: rex_bench exports ADDR CLIENTS SECONDS | load ADDR OFFERS | "
+             "query ADDR COUNT CONSTRAINT PREF\n");
+  return 2;
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Trader benchmark: rexd against etcd on this machine, in the same run.
+
+Figures (issue 4):
+  * durable exports per second: 16 concurrent clients, each waiting for every
+    acknowledgement (rexd acknowledges after its SQLite commit; etcd after its
+    raft log fsync), 3 rounds each, alternating, median reported;
+  * query latency over 100,000 offers with a selective constraint and a
+    preference, measured at the client (round trip on loopback).
+
+Writes the table between <!-- trader-compare:begin/end --> in
+docs/benchmarks.md and the raw JSON lines to bench/results-DATE-trader.log.
+Needs: build/ (scripts/build.sh), and etcd, Go and Debian's etcd client
+library, which this script installs with apt if missing.
+"""
+import datetime
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+CLIENTS, SECONDS, ROUNDS, OFFERS, QUERIES = 16, 10, 3, 100_000, 3000
+REX_PORT, ETCD_PORT = 21124, 23790
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def ensure_tools():
+    need = [p for p, probe in [("etcd-server", "etcd"), ("golang-go", "go")] if not shutil.which(probe)]
+    if not os.path.isdir("/usr/share/gocode/src/go.etcd.io/etcd/clientv3"):
+        need.append("golang-etcd-server-dev")
+    if need:
+        print("installing", *need, file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *need], check=True,
+                       stdout=subprocess.DEVNULL)
+    out = os.path.join(BUILD, "etcd_load")
+    env = dict(os.environ, GOPATH="/usr/share/gocode", GO111MODULE="off", GOFLAGS="",
+               GOCACHE=os.path.join(BUILD, "gocache"))
+    subprocess.run(["go", "build", "-o", out, "."], check=True, env=env,
+                   cwd=os.path.join(ROOT, "bench", "etcd_load"))
+    return out
+
+
+def wait_port(port):
+    import socket
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+class Server:
+    def __init__(self, argv, port):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=20)
+
+
+def rexd(data):
+    return Server([os.path.join(BUILD, "rexd"), "--listen", "127.0.0.1", "--trader-port",
+                   str(REX_PORT), "--data", data, "--quiet"], REX_PORT)
+
+
+def etcd(data):
+    url = f"http://127.0.0.1:{ETCD_PORT}"
+    return Server(["etcd", "--data-dir", data, "--listen-client-urls", url, "--advertise-client-urls",
+                   url, "--listen-peer-urls", f"http://127.0.0.1:{ETCD_PORT + 1}"], ETCD_PORT)
+
+
+def run_json(argv, log):
+    line = sh(*argv).strip().splitlines()[-1]
+    log.write(" ".join(argv[1:3]) + " " + line + "\n")
+    return json.loads(line)
+
+
+def main():
+    etcd_load = ensure_tools()
+    bench = os.path.join(BUILD, "bench", "rex_bench")
+    addr = f"127.0.0.1:{REX_PORT}"
+    scratch = tempfile.mkdtemp(prefix="trader-bench-", dir="/var/tmp")  # same disk for both
+    day = datetime.date.today().isoformat()
+    log_path = os.path.join(ROOT, "bench", f"results-{day}-trader.log")
+    results = {"rexd": [], "etcd": []}
+    with open(log_path, "w") as log:
+        for r in range(ROUNDS):
+            for name in ("rexd", "etcd"):
+                data = os.path.join(scratch, f"{name}-{r}")
+                os.makedirs(data)
+                if name == "rexd":
+                    s = rexd(data)
+                    res = run_json([bench, "exports", addr, str(CLIENTS), str(SECONDS)], log)
+                else:
+                    s = etcd(data)
+                    res = run_json([etcd_load, "-endpoint", f"127.0.0.1:{ETCD_PORT}", "-clients",
+                                    str(CLIENTS), "-seconds", str(SECONDS)], log)
+                s.stop()
+                results[name].append(res)
+        data = os.path.join(scratch, "query")
+        os.makedirs(data)
+        s = rexd(data)
+        run_json([bench, "load", addr, str(OFFERS)], log)
+        queries = [
+            ("equality + max", "serial == %d", "max ppm"),
+            ("range + substring + max", "serial >= %d and serial < %e and 'cam' ~ location", "max ppm"),
+            ("1% selective, 1,000 matches ordered", "ppm == 42", "min serial"),
+        ]
+        qres = [(label, c, p, run_json([bench, "query", addr, str(QUERIES), c, p], log))
+                for label, c, p in queries]
+        s.stop()
+    shutil.rmtree(scratch)
+
+    def med(name, key):
+        return statistics.median(x[key] for x in results[name])
+
+    rex_rate, etcd_rate = med("rexd", "per_second"), med("etcd", "per_second")
+    lines = [
+        f"Run {day} by `python3 bench/trader_compare.py` (raw lines: "
+        f"`bench/results-{day}-trader.log`). 2 cores, loopback, data on the same disk.\n",
+        f"| durable exports, {CLIENTS} clients, each waits for its ack | per second "
+        f"(median of {ROUNDS} x {SECONDS} s) | p50 ms | p99 ms |",
+        "|---|---|---|---|",
+        f"| rexd (SQLite WAL, synchronous=FULL, group commit) | {rex_rate:,.0f} | "
+        f"{med('rexd', 'p50_ms'):.2f} | {med('rexd', 'p99_ms'):.2f} |",
+        f"| etcd {sh('etcd', '--version').split()[2]} (1 member, put with lease, gRPC) | "
+        f"{etcd_rate:,.0f} | {med('etcd', 'p50_ms'):.2f} | {med('etcd', 'p99_ms'):.2f} |",
+        f"| ratio rexd / etcd | {rex_rate / etcd_rate:.2f}x | | |",
+        "",
+        f"| query over {OFFERS:,} offers ({QUERIES} queries, client round trip) | constraint | "
+        "preference | p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for label, c, p, res in qres:
+        lines.append(f"| {label} | `{c}` | `{p}` | {res['p50_ms']:.3f} | {res['p99_ms']:.3f} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from compare import write_section
+    write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "trader-compare", table)
+
+
+if __name__ == "__main__":
+    main()
