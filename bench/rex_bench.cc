@@ -70,8 +70,8 @@ void EnsureType(rex::Client& c) {
   w.Key("name").Str("bench_printer");
   w.Key("supers").Array(0);
   w.Key("properties").Array(4);
-  for (auto [name, type] : {std::pair{"ppm", "int"}, {"serial", "int"}, {"location", "string"},
-                            {"colour", "bool"}}) {
+  for (auto [name, type] :
+       {std::pair{"ppm", "int"}, {"serial", "int"}, {"location", "string"}, {"colour", "bool"}}) {
     w.Map(4);
     w.Key("name").Str(name);
     w.Key("type").Str(type);
@@ -86,11 +86,13 @@ void EnsureType(rex::Client& c) {
 void Report(std::uint64_t ops, double seconds, std::vector<double> lat_ms) {
   std::sort(lat_ms.begin(), lat_ms.end());
   auto pct = [&](double p) {
-    return lat_ms.empty() ? 0.0 : lat_ms[std::min(lat_ms.size() - 1, std::size_t(p * lat_ms.size()))];
+    return lat_ms.empty() ? 0.0
+                          : lat_ms[std::min(lat_ms.size() - 1, std::size_t(p * lat_ms.size()))];
   };
-  fmt::print("{{\"ops\": {}, \"seconds\": {:.3f}, \"per_second\": {:.0f}, \"p50_ms\": {:.4f}, "
-             "\"p99_ms\": {:.4f}}}\n",
-             ops, seconds, ops / seconds, pct(0.50), pct(0.99));
+  fmt::print(
+      "{{\"ops\": {}, \"seconds\": {:.3f}, \"per_second\": {:.0f}, \"p50_ms\": {:.4f}, "
+      "\"p99_ms\": {:.4f}}}\n",
+      ops, seconds, ops / seconds, pct(0.50), pct(0.99));
 }
 
 int Exports(const std::string& addr, int clients, double seconds) {

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static trader::Trader* t = [] {
     auto* tr = new trader::Trader(1);
     (void)tr->AddType({"device", {}, {{"name", {trader::BaseType::kString, false}}}});
-    (void)tr->AddType({"printer", {"device"},
+    (void)tr->AddType({"printer",
+                       {"device"},
                        {{"ppm", {trader::BaseType::kInt, false}, true},
                         {"langs", {trader::BaseType::kString, true}}}});
     (void)tr->Export(0, "printer", {{"ppm", std::int64_t{3}}}, 5);

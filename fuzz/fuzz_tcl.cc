@@ -15,9 +15,9 @@ using namespace ardus;
 namespace {
 
 const std::map<std::string, trader::PropertyType> kSchema = {
-    {"i", {trader::BaseType::kInt, false}},   {"f", {trader::BaseType::kFloat, false}},
+    {"i", {trader::BaseType::kInt, false}},    {"f", {trader::BaseType::kFloat, false}},
     {"s", {trader::BaseType::kString, false}}, {"b", {trader::BaseType::kBool, false}},
-    {"si", {trader::BaseType::kInt, true}},   {"ss", {trader::BaseType::kString, true}}};
+    {"si", {trader::BaseType::kInt, true}},    {"ss", {trader::BaseType::kString, true}}};
 
 const trader::Properties kOffer = {{"i", std::int64_t{7}},
                                    {"f", 2.5},

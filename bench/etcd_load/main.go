@@ -4,7 +4,8 @@
 // acknowledgement. Output: one JSON line like rex_bench's.
 //
 // Built by bench/trader_compare.py against Debian's etcd client library:
-//   GOPATH=/usr/share/gocode GO111MODULE=off go build
+//
+//	GOPATH=/usr/share/gocode GO111MODULE=off go build
 package main
 
 import (

@@ -32,8 +32,9 @@ int main(int argc, char** argv) {
   std::string name;
   std::vector<std::string> supers, props, remove;
   auto* add_type = common(trader->add_subcommand(
-      "add-type", "Define a service type: NAME PROP:TYPE[:mandatory][:readonly]... "
-                  "(TYPE is int, float, bool, string, or one of them with [] for a sequence)"));
+      "add-type",
+      "Define a service type: NAME PROP:TYPE[:mandatory][:readonly]... "
+      "(TYPE is int, float, bool, string, or one of them with [] for a sequence)"));
   add_type->add_option("name", name, "Type name")->required();
   add_type->add_option("properties", props, "Property definitions, e.g. ppm:int:mandatory");
   add_type->add_option("--super", supers, "Super-type (repeatable)")->allow_extra_args(false);
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
   auto* export_cmd = common(trader->add_subcommand("export", "Export an offer; prints its id"));
   export_cmd->add_option("type", ex.type, "Service type")->required();
   export_cmd->add_option("properties", ex.assignments, "NAME=VALUE (sequences: a,b,c)");
-  export_cmd->add_option("--lease", ex.lease, "Lease in seconds: the offer vanishes unless renewed");
+  export_cmd->add_option("--lease", ex.lease,
+                         "Lease in seconds: the offer vanishes unless renewed");
   export_cmd->add_flag("--keepalive", ex.keepalive,
                        "Stay running, renew the lease, withdraw the offer on Ctrl-C/SIGTERM");
 
@@ -59,7 +61,8 @@ int main(int argc, char** argv) {
   auto* modify = common(trader->add_subcommand("modify", "Change an offer's properties"));
   modify->add_option("id", id, "Offer id")->required();
   modify->add_option("properties", props, "NAME=VALUE to set");
-  modify->add_option("--delete", remove, "Property to remove (repeatable)")->allow_extra_args(false);
+  modify->add_option("--delete", remove, "Property to remove (repeatable)")
+      ->allow_extra_args(false);
   auto* describe = common(trader->add_subcommand("describe", "Show an offer"));
   describe->add_option("id", id, "Offer id")->required();
   auto* renew = common(trader->add_subcommand("renew", "Renew an offer's lease"));
@@ -85,7 +88,11 @@ int main(int argc, char** argv) {
   watch->add_option("constraint", constraint, "Constraint (default: every offer)");
   watch->add_option("--count", count, "Exit after N events (the initial matches count)");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+  }
   if (add_type->parsed()) return AddType(target, name, supers, props);
   if (describe_type->parsed()) return DescribeType(target, name);
   if (list_types->parsed()) return ListTypes(target);

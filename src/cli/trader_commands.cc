@@ -207,8 +207,10 @@ int AddType(const TraderTarget& t, const std::string& name, const std::vector<st
     trader::PropertyDef def{parts[0]};
     auto pt = parts.size() > 1 ? trader::ParseTypeName(parts[1]) : std::nullopt;
     if (!pt) {
-      fmt::print(stderr, "rex: usage: '{}' is not NAME:TYPE[:mandatory][:readonly] with TYPE one "
-                         "of int, float, bool, string (append [] for a sequence)\n", spec);
+      fmt::print(stderr,
+                 "rex: usage: '{}' is not NAME:TYPE[:mandatory][:readonly] with TYPE one "
+                 "of int, float, bool, string (append [] for a sequence)\n",
+                 spec);
       return kExitUsage;
     }
     def.type = *pt;
@@ -434,8 +436,11 @@ int Query(const TraderTarget& t, const QueryArgs& a) {
   if (t.json) {
     json list = json::array();
     for (const auto& o : offers) list.push_back(OfferJson(o));
-    return PrintOk(t, "", {{"offers", list}, {"count", offers.size()}, {"considered", considered},
-                           {"limited_by", limited.ok() ? limited.value() : std::vector<std::string>{}}});
+    return PrintOk(t, "",
+                   {{"offers", list},
+                    {"count", offers.size()},
+                    {"considered", considered},
+                    {"limited_by", limited.ok() ? limited.value() : std::vector<std::string>{}}});
   }
   for (const auto& o : offers) fmt::print("{}\n", OfferLine(o));
   if (limited.ok() && !limited.value().empty()) {
@@ -461,7 +466,9 @@ int Watch(const TraderTarget& t, const std::string& type, const std::string& con
       if (!reason.empty()) j["reason"] = reason;
       fmt::print("{}\n", j.dump());
     } else {
-      const char* mark = std::string_view(event) == "leave" ? "-" : (std::string_view(event) == "update" ? "~" : "+");
+      const char* mark = std::string_view(event) == "leave"
+                             ? "-"
+                             : (std::string_view(event) == "update" ? "~" : "+");
       fmt::print("{} {}{}\n", mark, OfferLine(o), reason.empty() ? "" : "  (" + reason + ")");
     }
     std::fflush(stdout);

@@ -30,8 +30,8 @@ Outcome<BodyReader> BodyReader::Parse(std::span<const std::uint8_t> bytes) {
   try {
     std::size_t offset = 0;
     auto handle = std::make_shared<msgpack::object_handle>(
-        msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset,
-                        nullptr, nullptr, Limits()));
+        msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset, nullptr,
+                        nullptr, Limits()));
     if (offset != bytes.size()) return Fail(Code::kBadRequest, "bytes follow the body's map");
     if (handle->get().type != msgpack::type::MAP) {
       return Fail(Code::kBadRequest, "the body is not a MessagePack map");

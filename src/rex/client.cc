@@ -51,7 +51,8 @@ Result<int> Dial(const std::string& address, int timeout_ms) {
   if (rc != 0) {
     std::string why = std::strerror(errno);
     close(fd);
-    return Status::Error(ErrorKind::kLocalIo, fmt::format("cannot connect to {}: {}", address, why));
+    return Status::Error(ErrorKind::kLocalIo,
+                         fmt::format("cannot connect to {}: {}", address, why));
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -76,9 +77,9 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& address, int 
   if (!reply.ok()) return reply.status();
   if (reply.value().kind == Kind::kError) {
     Error e = ParseErrorBody(reply.value().body);
-    return Status::Error(ErrorKind::kPeerProtocol,
-                         fmt::format("{} refused the handshake: {}: {}", address,
-                                     CodeName(e.code), e.message));
+    return Status::Error(
+        ErrorKind::kPeerProtocol,
+        fmt::format("{} refused the handshake: {}: {}", address, CodeName(e.code), e.message));
   }
   if (reply.value().kind != Kind::kHello) {
     return Status::Error(ErrorKind::kPeerProtocol,

@@ -37,10 +37,10 @@ void ServerConnection::Hello(const Frame& f) {
   if (!body.ok()) return ProtocolError(f.method, f.id, body.error());
   std::uint64_t version = body.value().UintOr("version", 0);
   if (version != kVersion) {
-    return ProtocolError(f.method, f.id,
-                         Fail(Code::kUnsupportedVersion,
-                              fmt::format("client speaks REX {}, this server speaks {}", version,
-                                          kVersion)));
+    return ProtocolError(
+        f.method, f.id,
+        Fail(Code::kUnsupportedVersion,
+             fmt::format("client speaks REX {}, this server speaks {}", version, kVersion)));
   }
   greeted_ = true;
   BodyWriter w;

@@ -41,9 +41,7 @@ class ServerConnection {
   // twice max_pending.
   bool Push(std::uint16_t method, std::uint32_t id, std::span<const std::uint8_t> body);
 
-  std::span<const std::uint8_t> pending() const {
-    return std::span(out_).subspan(out_sent_);
-  }
+  std::span<const std::uint8_t> pending() const { return std::span(out_).subspan(out_sent_); }
   void Consumed(std::size_t n);
   bool want_read() const { return !closing_ && pending().size() <= limits_.max_pending; }
   // True once the connection should be closed after its output is flushed.

@@ -28,8 +28,9 @@ std::int64_t WallMs() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"rexd: ANSA REX daemon hosting the Trader (service offers, constraint queries, "
-               "leases, watches)"};
+  CLI::App app{
+      "rexd: ANSA REX daemon hosting the Trader (service offers, constraint queries, "
+      "leases, watches)"};
   app.footer(kExitCodes);
   app.set_version_flag("--version", "rexd 0.1.0 (REX version 1)");
   ardus::rexd::ServerConfig config;
@@ -42,7 +43,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-frame", config.limits.max_body, "Largest frame body accepted, bytes")
       ->capture_default_str();
   app.add_flag("--quiet", quiet, "Print nothing but errors");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+  }
 
   if (mkdir(data_dir.c_str(), 0750) != 0 && errno != EEXIST) {
     fmt::print(stderr, "rexd: cannot create --data {}: {}\n", data_dir, std::strerror(errno));

@@ -51,11 +51,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, trader
                                        "--trader-port, e.g. --trader-port 1124)",
                                        where, config.trader_port));
     }
-    return Status::Error(ErrorKind::kLocalIo, fmt::format("cannot listen on {}: {}{}", where,
-                                                          std::strerror(err),
-                                                          err == EADDRINUSE
-                                                              ? " (choose another --trader-port)"
-                                                              : ""));
+    return Status::Error(ErrorKind::kLocalIo,
+                         fmt::format("cannot listen on {}: {}{}", where, std::strerror(err),
+                                     err == EADDRINUSE ? " (choose another --trader-port)" : ""));
   }
   listen(s->listen_fd_, 1024);
   socklen_t len = sizeof addr;

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "rex/server_connection.h"

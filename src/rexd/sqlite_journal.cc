@@ -89,7 +89,8 @@ Status SqliteJournal::Load(trader::Trader& t, std::int64_t now_ms) {
   sqlite3_prepare_v2(db_, "SELECT name, body FROM types ORDER BY rowid", -1, &types.s, nullptr);
   while (sqlite3_step(types.s) == SQLITE_ROW) {
     auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(types.s, 1));
-    auto body = rex::BodyReader::Parse({data, static_cast<std::size_t>(sqlite3_column_bytes(types.s, 1))});
+    auto body =
+        rex::BodyReader::Parse({data, static_cast<std::size_t>(sqlite3_column_bytes(types.s, 1))});
     if (!body.ok()) return Status::Error(ErrorKind::kIntegrity, "a stored type does not decode");
     auto type = trader::DecodeServiceType(body.value());
     if (!type.ok()) return Status::Error(ErrorKind::kIntegrity, type.error().message);
@@ -141,13 +142,15 @@ Status SqliteJournal::Commit(const std::vector<trader::Mutation>& batch,
       case trader::Mutation::kPutType: {
         trader::EncodeServiceType(w, m.type);
         auto b = w.bytes();
-        sqlite3_bind_text(put_type_, 1, m.type.name.data(), static_cast<int>(m.type.name.size()), SQLITE_STATIC);
+        sqlite3_bind_text(put_type_, 1, m.type.name.data(), static_cast<int>(m.type.name.size()),
+                          SQLITE_STATIC);
         sqlite3_bind_blob(put_type_, 2, b.data(), static_cast<int>(b.size()), SQLITE_STATIC);
         ok = step(put_type_);
         break;
       }
       case trader::Mutation::kDeleteType:
-        sqlite3_bind_text(delete_type_, 1, m.name.data(), static_cast<int>(m.name.size()), SQLITE_STATIC);
+        sqlite3_bind_text(delete_type_, 1, m.name.data(), static_cast<int>(m.name.size()),
+                          SQLITE_STATIC);
         ok = step(delete_type_);
         break;
       case trader::Mutation::kPutOffer: {

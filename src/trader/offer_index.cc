@@ -13,11 +13,16 @@ using tcl::Op;
 // Mirrors `a OP b` into `b OP' a` so that the property is on the left.
 Op Mirror(Op op) {
   switch (op) {
-    case Op::kLt: return Op::kGt;
-    case Op::kLe: return Op::kGe;
-    case Op::kGt: return Op::kLt;
-    case Op::kGe: return Op::kLe;
-    default: return op;
+    case Op::kLt:
+      return Op::kGt;
+    case Op::kLe:
+      return Op::kGe;
+    case Op::kGt:
+      return Op::kLt;
+    case Op::kGe:
+      return Op::kLe;
+    default:
+      return op;
   }
 }
 
@@ -110,8 +115,7 @@ void OfferIndex::Remove(OfferId id, const Properties& props) {
   }
 }
 
-std::optional<std::vector<OfferId>> OfferIndex::Collect(const Range& range,
-                                                        std::size_t cap) const {
+std::optional<std::vector<OfferId>> OfferIndex::Collect(const Range& range, std::size_t cap) const {
   const Index& index = indexes_.at(range.property);
   // Keys of one kind (numbers or strings) form one contiguous run of the set.
   Key low = range.low ? Key(*range.low)

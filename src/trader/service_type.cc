@@ -9,8 +9,8 @@ bool ValidName(const std::string& name) {
   auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
   if (!letter(name[0])) return false;
   for (char c : name) {
-    bool ok = letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
-              c == ':' || c == '/';
+    bool ok = letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == ':' ||
+              c == '/';
     if (!ok) return false;
   }
   return true;
@@ -64,8 +64,9 @@ rex::Ack TypeRepository::Add(ServiceType type) {
   std::set<std::string> declared;
   for (const auto& p : type.properties) {
     if (!ValidPropertyName(p.name)) {
-      return rex::Fail(Code::kInvalidType,
-                       fmt::format("'{}' is not a valid property name (letters, digits, _)", p.name));
+      return rex::Fail(
+          Code::kInvalidType,
+          fmt::format("'{}' is not a valid property name (letters, digits, _)", p.name));
     }
     if (!declared.insert(p.name).second) {
       return rex::Fail(Code::kInvalidType, fmt::format("property '{}' declared twice", p.name));

@@ -162,9 +162,9 @@ rex::Ack Trader::CheckProperties(const std::string& type, const Properties& prop
   }
   for (const auto& [name, def] : defs) {
     if (def.mandatory && !props.count(name)) {
-      return rex::Fail(Code::kMissingProperty,
-                       fmt::format("mandatory property '{}' ({}) is missing", name,
-                                   TypeName(def.type)));
+      return rex::Fail(
+          Code::kMissingProperty,
+          fmt::format("mandatory property '{}' ({}) is missing", name, TypeName(def.type)));
     }
   }
   return rex::Ok();
@@ -230,8 +230,7 @@ rex::Ack Trader::Withdraw(OfferId id) {
   return rex::Ok();
 }
 
-rex::Ack Trader::Modify(OfferId id, const Properties& set,
-                           const std::vector<std::string>& remove) {
+rex::Ack Trader::Modify(OfferId id, const Properties& set, const std::vector<std::string>& remove) {
   auto it = offers_.find(id);
   if (it == offers_.end()) return rex::Fail(Code::kUnknownOffer, fmt::format("no offer {}", id));
   const Offer& old = it->second;
@@ -324,8 +323,7 @@ std::vector<OfferId> Trader::Candidates(const Compiled& c, const std::set<std::s
   return out;
 }
 
-rex::Outcome<Page> Trader::Query(std::int64_t now_ms, std::uint64_t owner,
-                                 const QueryRequest& q) {
+rex::Outcome<Page> Trader::Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q) {
   if (!types_.Find(q.type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", q.type));
   }
@@ -338,12 +336,12 @@ rex::Outcome<Page> Trader::Query(std::int64_t now_ms, std::uint64_t owner,
     }
     return asked;
   };
-  std::uint32_t search = card(q.policies.search_card, limits_.def_search_card,
-                              limits_.max_search_card, "search_card");
-  std::uint32_t match = card(q.policies.match_card, limits_.def_match_card,
-                             limits_.max_match_card, "match_card");
-  std::uint32_t ret = card(q.policies.return_card, limits_.def_return_card,
-                           limits_.max_return_card, "return_card");
+  std::uint32_t search =
+      card(q.policies.search_card, limits_.def_search_card, limits_.max_search_card, "search_card");
+  std::uint32_t match =
+      card(q.policies.match_card, limits_.def_match_card, limits_.max_match_card, "match_card");
+  std::uint32_t ret =
+      card(q.policies.return_card, limits_.def_return_card, limits_.max_return_card, "return_card");
 
   auto compiled = CompileConstraint(q.type, q.constraint);
   if (!compiled.ok()) return compiled.error();

@@ -64,8 +64,8 @@ struct QueryRequest {
 
 struct Page {
   std::vector<Offer> offers;
-  std::uint64_t iterator = 0;   // non-zero while more offers remain
-  std::uint64_t remaining = 0;  // offers left behind the iterator
+  std::uint64_t iterator = 0;           // non-zero while more offers remain
+  std::uint64_t remaining = 0;          // offers left behind the iterator
   std::vector<std::string> limited_by;  // policies that cut the search short
   std::uint64_t considered = 0;         // offers evaluated (index effect made visible)
 };
@@ -82,7 +82,7 @@ struct WatchEvent {
   enum Kind : std::uint8_t { kEnter, kLeave, kUpdate } kind;
   std::uint64_t owner = 0;  // the connection that created the watch
   std::uint64_t watch = 0;
-  Offer offer;  // kLeave: the offer as it was
+  Offer offer;         // kLeave: the offer as it was
   std::string reason;  // kLeave: "withdrawn", "expired", "modified", "type removed"
 };
 

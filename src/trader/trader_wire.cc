@@ -11,7 +11,8 @@ namespace {
 rex::Error Bad(std::string what) { return rex::Fail(Code::kBadRequest, std::move(what)); }
 
 template <typename T>
-rex::Outcome<Value> Elements(const msgpack::object_array& a, bool (*get)(const msgpack::object&, T*)) {
+rex::Outcome<Value> Elements(const msgpack::object_array& a,
+                             bool (*get)(const msgpack::object&, T*)) {
   std::vector<T> out;
   out.reserve(a.size);
   for (std::uint32_t i = 0; i < a.size; ++i) {
@@ -64,7 +65,8 @@ rex::Outcome<Value> DecodeValue(const msgpack::object& o) {
   if (GetNumber(o, &d)) return Value(d);
   if (GetBool(o, &b)) return Value(b);
   if (GetString(o, &s)) return Value(std::move(s));
-  if (o.type != msgpack::type::ARRAY) return Bad("a value must be a number, boolean, string or array");
+  if (o.type != msgpack::type::ARRAY)
+    return Bad("a value must be a number, boolean, string or array");
   const auto& a = o.via.array;
   if (a.size == 0) return Value(std::vector<std::int64_t>{});
   bool any_float = false, all_numbers = true;
@@ -73,7 +75,8 @@ rex::Outcome<Value> DecodeValue(const msgpack::object& o) {
     all_numbers &= GetNumber(a.ptr[k], &unused);
     any_float |= a.ptr[k].type == msgpack::type::FLOAT64 || a.ptr[k].type == msgpack::type::FLOAT32;
   }
-  if (all_numbers) return any_float ? Elements<double>(a, GetNumber) : Elements<std::int64_t>(a, GetInt);
+  if (all_numbers)
+    return any_float ? Elements<double>(a, GetNumber) : Elements<std::int64_t>(a, GetInt);
   if (a.ptr[0].type == msgpack::type::BOOLEAN) return Elements<bool>(a, GetBool);
   return Elements<std::string>(a, GetString);
 }
@@ -87,7 +90,9 @@ rex::Outcome<Properties> DecodeProperties(const msgpack::object* o) {
     std::string name;
     if (!rex::AsString(kv.key, &name)) return Bad("property names must be strings");
     auto v = DecodeValue(kv.val);
-    if (!v.ok()) return rex::Fail(Code::kBadRequest, fmt::format("property '{}': {}", name, v.error().message));
+    if (!v.ok())
+      return rex::Fail(Code::kBadRequest,
+                       fmt::format("property '{}': {}", name, v.error().message));
     out[std::move(name)] = std::move(v).value();
   }
   return out;
@@ -115,8 +120,10 @@ rex::Outcome<ServiceType> DecodeServiceType(const rex::BodyReader& body) {
       if (!rex::AsString(kv.key, &key)) continue;
       if (key == "name") rex::AsString(kv.val, &def.name);
       if (key == "type") rex::AsString(kv.val, &type_name);
-      if (key == "mandatory" && kv.val.type == msgpack::type::BOOLEAN) def.mandatory = kv.val.via.boolean;
-      if (key == "readonly" && kv.val.type == msgpack::type::BOOLEAN) def.readonly = kv.val.via.boolean;
+      if (key == "mandatory" && kv.val.type == msgpack::type::BOOLEAN)
+        def.mandatory = kv.val.via.boolean;
+      if (key == "readonly" && kv.val.type == msgpack::type::BOOLEAN)
+        def.readonly = kv.val.via.boolean;
     }
     auto type = ParseTypeName(type_name);
     if (!type) {

@@ -7,14 +7,22 @@ namespace ardus::trader {
 
 PropertyType TypeOf(const Value& v) {
   switch (v.index()) {
-    case 0: return {BaseType::kInt, false};
-    case 1: return {BaseType::kFloat, false};
-    case 2: return {BaseType::kBool, false};
-    case 3: return {BaseType::kString, false};
-    case 4: return {BaseType::kInt, true};
-    case 5: return {BaseType::kFloat, true};
-    case 6: return {BaseType::kBool, true};
-    default: return {BaseType::kString, true};
+    case 0:
+      return {BaseType::kInt, false};
+    case 1:
+      return {BaseType::kFloat, false};
+    case 2:
+      return {BaseType::kBool, false};
+    case 3:
+      return {BaseType::kString, false};
+    case 4:
+      return {BaseType::kInt, true};
+    case 5:
+      return {BaseType::kFloat, true};
+    case 6:
+      return {BaseType::kBool, true};
+    default:
+      return {BaseType::kString, true};
   }
 }
 
@@ -23,8 +31,8 @@ namespace {
 bool EmptySequence(const Value& v) {
   return std::visit(
       [](const auto& x) {
-        if constexpr (requires { x.begin(); } && !std::is_same_v<std::decay_t<decltype(x)>,
-                                                                  std::string>) {
+        if constexpr (requires { x.begin(); } &&
+                      !std::is_same_v<std::decay_t<decltype(x)>, std::string>) {
           return x.empty();
         } else {
           return false;
@@ -35,10 +43,14 @@ bool EmptySequence(const Value& v) {
 
 Value EmptyOf(BaseType b) {
   switch (b) {
-    case BaseType::kInt: return std::vector<std::int64_t>{};
-    case BaseType::kFloat: return std::vector<double>{};
-    case BaseType::kBool: return std::vector<bool>{};
-    case BaseType::kString: return std::vector<std::string>{};
+    case BaseType::kInt:
+      return std::vector<std::int64_t>{};
+    case BaseType::kFloat:
+      return std::vector<double>{};
+    case BaseType::kBool:
+      return std::vector<bool>{};
+    case BaseType::kString:
+      return std::vector<std::string>{};
   }
   return std::vector<std::string>{};
 }

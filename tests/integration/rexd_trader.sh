@@ -28,6 +28,11 @@ expect_exit() {  # expect_exit CODE PATTERN -- command...
   grep -qE -e "$pattern" <<<"$out" || fail "'$*' output lacks /$pattern/: $out"
 }
 
+expect_exit 0 "--trader-port" -- $REXD --help
+expect_exit 0 "--pref" -- $REX trader query --help
+expect_exit 2 "not expected|extras|unknown|following argument" -- $REXD --bogus
+expect_exit 2 "subcommand is required|not expected" -- $REX trader bogus
+
 start_rexd
 $REX trader add-type device name:string >/dev/null
 $REX trader add-type printer --super device ppm:int:mandatory location:string colour:bool >/dev/null
@@ -96,6 +101,44 @@ for c in split oversized bad_kind no_hello bad_body hostile_query; do
 done
 $REX trader list-types >/dev/null || fail "rexd stopped answering after hostile input"
 echo "raw frames and hostile queries: ok"
+
+# A full disk: the export that cannot be committed is refused with
+# storage_failed, rexd stops (exit 5), and after space is freed a restart
+# has every acknowledged export.
+if [[ $(id -u) -eq 0 ]]; then
+  kill "$rexd_pid"; wait "$rexd_pid" 2>/dev/null || true
+  tiny="$work/tiny"
+  mkdir -p "$tiny" && mount -t tmpfs -o size=256k tmpfs "$tiny"
+  trap 'umount "$tiny" 2>/dev/null || true; cleanup' EXIT
+  $REXD --listen 127.0.0.1 --trader-port "$port" --data "$tiny/data" --quiet &
+  rexd_pid=$!
+  pids+=("$rexd_pid")
+  sleep 0.5
+  $REX trader add-type blob s:string >/dev/null
+  big=$(head -c 20000 /dev/zero | tr '\0' x)
+  acked=0
+  set +e
+  for _ in $(seq 1 40); do
+    out=$($REX trader export blob s="$big" 2>&1); code=$?
+    ((code == 0)) || break
+    acked=$((acked + 1))
+  done
+  wait "$rexd_pid"; rexd_code=$?
+  set -e
+  [[ $code -eq 1 && $out == *storage_failed* ]] || fail "full disk: rex exited $code: $out"
+  [[ $rexd_code -eq 5 ]] || fail "full disk: rexd exited $rexd_code, expected 5"
+  mount -o remount,size=8m "$tiny"
+  $REXD --listen 127.0.0.1 --trader-port "$port" --data "$tiny/data" --quiet &
+  rexd_pid=$!
+  pids+=("$rexd_pid")
+  sleep 0.5
+  [[ $(count blob "") -eq $acked ]] || fail "after the full disk: $(count blob "") offers, $acked acknowledged"
+  kill "$rexd_pid"; wait "$rexd_pid" 2>/dev/null || true
+  umount "$tiny"
+  echo "full disk ($acked exports acknowledged before it): ok"
+else
+  echo "SKIP full-disk check: mounting a small tmpfs needs root"
+fi
 
 # A privileged port without the right to bind it names the flag to use.
 if [[ $(id -u) -eq 0 ]]; then

@@ -11,17 +11,25 @@ using V = NaiveValue;
 
 bool IsInt(const V& v) { return std::holds_alternative<std::int64_t>(v); }
 bool IsNum(const V& v) { return IsInt(v) || std::holds_alternative<double>(v); }
-double Num(const V& v) { return IsInt(v) ? double(std::get<std::int64_t>(v)) : std::get<double>(v); }
+double Num(const V& v) {
+  return IsInt(v) ? double(std::get<std::int64_t>(v)) : std::get<double>(v);
+}
 
 template <typename T>
 bool Cmp(Op op, const T& a, const T& b) {
   switch (op) {
-    case Op::kEq: return a == b;
-    case Op::kNe: return a != b;
-    case Op::kLt: return a < b;
-    case Op::kLe: return a <= b;
-    case Op::kGt: return a > b;
-    default: return a >= b;
+    case Op::kEq:
+      return a == b;
+    case Op::kNe:
+      return a != b;
+    case Op::kLt:
+      return a < b;
+    case Op::kLe:
+      return a <= b;
+    case Op::kGt:
+      return a > b;
+    default:
+      return a >= b;
   }
 }
 
@@ -29,9 +37,12 @@ std::optional<V> Arith(Op op, const V& a, const V& b) {
   if (IsInt(a) && IsInt(b)) {
     __extension__ typedef __int128 Wide;  // wide enough that overflow is a range check
     Wide x = std::get<std::int64_t>(a), y = std::get<std::int64_t>(b), r;
-    if (op == Op::kAdd) r = x + y;
-    else if (op == Op::kSub) r = x - y;
-    else if (op == Op::kMul) r = x * y;
+    if (op == Op::kAdd)
+      r = x + y;
+    else if (op == Op::kSub)
+      r = x - y;
+    else if (op == Op::kMul)
+      r = x * y;
     else {
       if (y == 0) return std::nullopt;
       r = x / y;
@@ -77,23 +88,28 @@ std::optional<V> In(const V& needle, const trader::Value& seq) {
 std::optional<V> NaiveEvaluate(const tcl::Node& n, const trader::Properties& props) {
   switch (n.op) {
     case Op::kLiteral:
-      return std::visit([](const auto& x) -> std::optional<V> {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_constructible_v<V, T>) return V(x);
-        return std::nullopt;
-      }, n.value);
+      return std::visit(
+          [](const auto& x) -> std::optional<V> {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_constructible_v<V, T>) return V(x);
+            return std::nullopt;
+          },
+          n.value);
     case Op::kProperty: {
       auto it = props.find(n.name);
       if (it == props.end()) return std::nullopt;
-      return std::visit([](const auto& x) -> std::optional<V> {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_constructible_v<V, T> && !std::is_same_v<T, std::vector<bool>>) {
-          return V(x);
-        }
-        return std::nullopt;
-      }, it->second);
+      return std::visit(
+          [](const auto& x) -> std::optional<V> {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_constructible_v<V, T> && !std::is_same_v<T, std::vector<bool>>) {
+              return V(x);
+            }
+            return std::nullopt;
+          },
+          it->second);
     }
-    case Op::kExist: return V(props.count(n.name) != 0);
+    case Op::kExist:
+      return V(props.count(n.name) != 0);
     case Op::kNot: {
       auto v = NaiveEvaluate(*n.kids[0], props);
       if (!v) return v;
@@ -115,18 +131,24 @@ std::optional<V> NaiveEvaluate(const tcl::Node& n, const trader::Properties& pro
       if (it == props.end()) return std::nullopt;
       return In(*l, it->second);
     }
-    default: break;
+    default:
+      break;
   }
   auto l = NaiveEvaluate(*n.kids[0], props);
   if (!l) return l;
   auto r = NaiveEvaluate(*n.kids[1], props);
   if (!r) return r;
   switch (n.op) {
-    case Op::kAdd: case Op::kSub: case Op::kMul: case Op::kDiv: return Arith(n.op, *l, *r);
+    case Op::kAdd:
+    case Op::kSub:
+    case Op::kMul:
+    case Op::kDiv:
+      return Arith(n.op, *l, *r);
     case Op::kSubstr:
       return V(std::get<std::string>(*r).find(std::get<std::string>(*l)) != std::string::npos);
     default:
-      if (IsInt(*l) && IsInt(*r)) return V(Cmp(n.op, std::get<std::int64_t>(*l), std::get<std::int64_t>(*r)));
+      if (IsInt(*l) && IsInt(*r))
+        return V(Cmp(n.op, std::get<std::int64_t>(*l), std::get<std::int64_t>(*r)));
       if (IsNum(*l) && IsNum(*r)) return V(Cmp(n.op, Num(*l), Num(*r)));
       if (std::holds_alternative<std::string>(*l)) {
         return V(Cmp(n.op, std::get<std::string>(*l), std::get<std::string>(*r)));

@@ -14,8 +14,8 @@ namespace ardus::tcl {
 namespace {
 
 using trader::BaseType;
-using trader::PropertyType;
 using trader::Properties;
+using trader::PropertyType;
 using trader::Value;
 
 const std::map<std::string, PropertyType> kSchema = {
@@ -143,7 +143,8 @@ TEST(TclChecker, TypeErrorsNameTheOperator) {
   EXPECT_EQ(Verdict("si == 1", kOffer),
             "column 1: sequence property 'si' can only be used after 'in'");
   EXPECT_EQ(Verdict("1 ~ s1", kOffer), "column 3: '~' takes two strings, not int and string");
-  EXPECT_EQ(Verdict("not i1", kOffer), "column 5: the operand of 'not' must be boolean, but this is int");
+  EXPECT_EQ(Verdict("not i1", kOffer),
+            "column 5: the operand of 'not' must be boolean, but this is int");
   EXPECT_EQ(Verdict("b1 < TRUE", kOffer).find("column 4"), 0u);
 }
 
@@ -152,11 +153,11 @@ TEST(TclEvaluator, Semantics) {
   EXPECT_EQ(Verdict("'Oxford' ~ s1", kOffer), "false");
   EXPECT_EQ(Verdict("2 in si and 'fr' in ss", kOffer), "true");
   EXPECT_EQ(Verdict("2.0 in si", kOffer), "true");
-  EXPECT_EQ(Verdict("i1 / 7 == 4", kOffer), "true");           // integer division
+  EXPECT_EQ(Verdict("i1 / 7 == 4", kOffer), "true");  // integer division
   EXPECT_EQ(Verdict("i1 / 7.0 > 4.28", kOffer), "true");
   EXPECT_EQ(Verdict("f1 * 2 == 5", kOffer), "true");
-  EXPECT_EQ(Verdict("i1 / i2 == 0", kOffer), "undefined");     // division by zero
-  EXPECT_EQ(Verdict("s2 == 'x'", kOffer), "undefined");        // missing property
+  EXPECT_EQ(Verdict("i1 / i2 == 0", kOffer), "undefined");        // division by zero
+  EXPECT_EQ(Verdict("s2 == 'x'", kOffer), "undefined");           // missing property
   EXPECT_EQ(Verdict("exist s2 and s2 == 'x'", kOffer), "false");  // guarded
   EXPECT_EQ(Verdict("not exist s2 or s2 == 'x'", kOffer), "true");
   EXPECT_EQ(Verdict("9223372036854775807 + i1 > 0", kOffer), "undefined");  // overflow
@@ -188,15 +189,23 @@ class Generator {
     switch (kind) {
       case 'b': {
         switch (Pick(8)) {
-          case 0: return Expr('b', depth - 1) + " and " + Expr('b', depth - 1);
-          case 1: return Expr('b', depth - 1) + " or " + Expr('b', depth - 1);
-          case 2: return "not (" + Expr('b', depth - 1) + ")";
+          case 0:
+            return Expr('b', depth - 1) + " and " + Expr('b', depth - 1);
+          case 1:
+            return Expr('b', depth - 1) + " or " + Expr('b', depth - 1);
+          case 2:
+            return "not (" + Expr('b', depth - 1) + ")";
           // Comparisons do not chain, so a comparison is parenthesised as an operand.
-          case 3: return "(" + Expr('n', depth - 1) + Cmp() + Expr('n', depth - 1) + ")";
-          case 4: return "(" + Expr('s', depth - 1) + Cmp() + Expr('s', depth - 1) + ")";
-          case 5: return "(" + Leaf('s') + " ~ " + Leaf('s') + ")";
-          case 6: return "(" + InExpr() + ")";
-          default: return "(" + Expr('b', depth - 1) + ")";
+          case 3:
+            return "(" + Expr('n', depth - 1) + Cmp() + Expr('n', depth - 1) + ")";
+          case 4:
+            return "(" + Expr('s', depth - 1) + Cmp() + Expr('s', depth - 1) + ")";
+          case 5:
+            return "(" + Leaf('s') + " ~ " + Leaf('s') + ")";
+          case 6:
+            return "(" + InExpr() + ")";
+          default:
+            return "(" + Expr('b', depth - 1) + ")";
         }
       }
       case 'n': {
@@ -204,7 +213,8 @@ class Generator {
         if (Chance(4)) return "(" + Expr('n', depth - 1) + ")";
         return Expr('n', depth - 1) + kOps[Pick(4)] + Expr('n', depth - 1);
       }
-      default: return Leaf('s');
+      default:
+        return Leaf('s');
     }
   }
 
@@ -248,8 +258,8 @@ class Generator {
         return kB[Pick(5)];
       }
       case 'n': {
-        static const char* kN[] = {"i1", "i2", "f1", "0", "1", "-2", "2.5", "0.0",
-                                   "9223372036854775807"};
+        static const char* kN[] = {
+            "i1", "i2", "f1", "0", "1", "-2", "2.5", "0.0", "9223372036854775807"};
         return kN[Pick(9)];
       }
       default: {
@@ -260,11 +270,16 @@ class Generator {
   }
   std::string InExpr() {
     switch (Pick(5)) {
-      case 0: return Leaf('n') + " in si";
-      case 1: return Leaf('n') + " in sf";
-      case 2: return Leaf('s') + " in ss";
-      case 3: return Leaf('b') + " in sb";
-      default: return Leaf('s') + " in si";  // ill-typed
+      case 0:
+        return Leaf('n') + " in si";
+      case 1:
+        return Leaf('n') + " in sf";
+      case 2:
+        return Leaf('s') + " in ss";
+      case 3:
+        return Leaf('b') + " in sb";
+      default:
+        return Leaf('s') + " in si";  // ill-typed
     }
   }
 
@@ -272,7 +287,8 @@ class Generator {
 };
 
 TEST(TclDifferential, CompiledEvaluatorAgreesWithNaiveReference) {
-  const std::uint64_t seed = ::testing::FLAGS_gtest_random_seed ? ::testing::FLAGS_gtest_random_seed : 20261122;
+  const std::uint64_t seed =
+      ::testing::FLAGS_gtest_random_seed ? ::testing::FLAGS_gtest_random_seed : 20261122;
   Generator gen(seed);
   int checked = 0, rejected = 0, defined = 0, truths = 0;
   std::vector<Properties> offers;

@@ -1,9 +1,8 @@
 // The Trader engine: types, offers, leases, queries, indexes, watches.
 #include "trader/trader.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/core.h>
+#include <gtest/gtest.h>
 
 #include <random>
 
@@ -16,7 +15,8 @@ namespace {
 
 using rex::Code;
 
-ServiceType Type(std::string name, std::vector<std::string> supers, std::vector<PropertyDef> props) {
+ServiceType Type(std::string name, std::vector<std::string> supers,
+                 std::vector<PropertyDef> props) {
   return ServiceType{std::move(name), std::move(supers), std::move(props)};
 }
 PropertyDef Prop(std::string name, BaseType b, bool mandatory = false, bool readonly = false,
@@ -28,11 +28,12 @@ class TraderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(t.AddType(Type("device", {}, {Prop("name", BaseType::kString)})).ok());
-    ASSERT_TRUE(t.AddType(Type("printer", {"device"},
-                               {Prop("ppm", BaseType::kInt, true), Prop("location", BaseType::kString),
-                                Prop("colour", BaseType::kBool),
-                                Prop("serial", BaseType::kString, false, true)}))
-                    .ok());
+    ASSERT_TRUE(
+        t.AddType(Type("printer", {"device"},
+                       {Prop("ppm", BaseType::kInt, true), Prop("location", BaseType::kString),
+                        Prop("colour", BaseType::kBool),
+                        Prop("serial", BaseType::kString, false, true)}))
+            .ok());
     t.TakeMutations();
   }
   OfferId Export(Properties p, std::string type = "printer", std::uint32_t lease = 0) {
@@ -217,8 +218,9 @@ TEST(TraderIndex, IndexedQueriesMatchAFullNaiveScan) {
   const std::uint64_t seed = 20261122;
   std::mt19937_64 rng(seed);
   Trader t(seed);
-  ASSERT_TRUE(t.AddType(Type("svc", {}, {Prop("n", BaseType::kInt), Prop("x", BaseType::kFloat),
-                                         Prop("zone", BaseType::kString)}))
+  ASSERT_TRUE(t.AddType(Type("svc", {},
+                             {Prop("n", BaseType::kInt), Prop("x", BaseType::kFloat),
+                              Prop("zone", BaseType::kString)}))
                   .ok());
   const std::vector<std::string> zones = {"a", "b", "c", "d", "eu-1", "eu-2"};
   std::map<OfferId, Properties> all;
@@ -231,10 +233,16 @@ TEST(TraderIndex, IndexedQueriesMatchAFullNaiveScan) {
     ASSERT_TRUE(id.ok());
     all[id.value()] = p;
   }
-  const std::vector<std::string> queries = {
-      "n == 17", "n < 5 and zone == 'b'", "zone == 'eu-1' and x >= 99.5", "500 < n and n <= 510",
-      "x > 20.25 and x < 20.75", "zone >= 'eu' and n > 990", "n == 17 or n == 18",
-      "n / 2 == 8 and n > 15", "zone == 'nope'", "n > 10.5 and n < 12"};
+  const std::vector<std::string> queries = {"n == 17",
+                                            "n < 5 and zone == 'b'",
+                                            "zone == 'eu-1' and x >= 99.5",
+                                            "500 < n and n <= 510",
+                                            "x > 20.25 and x < 20.75",
+                                            "zone >= 'eu' and n > 990",
+                                            "n == 17 or n == 18",
+                                            "n / 2 == 8 and n > 15",
+                                            "zone == 'nope'",
+                                            "n > 10.5 and n < 12"};
   for (const auto& q : queries) {
     auto page = t.Query(0, 1, {"svc", q, "", {}, 100000});
     ASSERT_TRUE(page.ok()) << q << ": " << page.error().message;

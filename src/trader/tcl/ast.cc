@@ -6,24 +6,42 @@ namespace ardus::tcl {
 
 const char* OpText(Op op) {
   switch (op) {
-    case Op::kLiteral: return "literal";
-    case Op::kProperty: return "property";
-    case Op::kExist: return "exist";
-    case Op::kNot: return "not";
-    case Op::kAnd: return "and";
-    case Op::kOr: return "or";
-    case Op::kEq: return "==";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kLe: return "<=";
-    case Op::kGt: return ">";
-    case Op::kGe: return ">=";
-    case Op::kAdd: return "+";
-    case Op::kSub: return "-";
-    case Op::kMul: return "*";
-    case Op::kDiv: return "/";
-    case Op::kSubstr: return "~";
-    case Op::kIn: return "in";
+    case Op::kLiteral:
+      return "literal";
+    case Op::kProperty:
+      return "property";
+    case Op::kExist:
+      return "exist";
+    case Op::kNot:
+      return "not";
+    case Op::kAnd:
+      return "and";
+    case Op::kOr:
+      return "or";
+    case Op::kEq:
+      return "==";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kLe:
+      return "<=";
+    case Op::kGt:
+      return ">";
+    case Op::kGe:
+      return ">=";
+    case Op::kAdd:
+      return "+";
+    case Op::kSub:
+      return "-";
+    case Op::kMul:
+      return "*";
+    case Op::kDiv:
+      return "/";
+    case Op::kSubstr:
+      return "~";
+    case Op::kIn:
+      return "in";
   }
   return "?";
 }
@@ -53,10 +71,14 @@ std::string LiteralText(const trader::Value& v) {
 
 std::string ToText(const Node& n) {
   switch (n.op) {
-    case Op::kLiteral: return LiteralText(n.value);
-    case Op::kProperty: return n.name;
-    case Op::kExist: return "exist " + n.name;
-    case Op::kNot: return "not (" + ToText(*n.kids[0]) + ")";
+    case Op::kLiteral:
+      return LiteralText(n.value);
+    case Op::kProperty:
+      return n.name;
+    case Op::kExist:
+      return "exist " + n.name;
+    case Op::kNot:
+      return "not (" + ToText(*n.kids[0]) + ")";
     default:
       return fmt::format("({} {} {})", ToText(*n.kids[0]), OpText(n.op), ToText(*n.kids[1]));
   }

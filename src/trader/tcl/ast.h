@@ -20,11 +20,20 @@ enum class Op : std::uint8_t {
   kProperty,  // name
   kExist,     // name
   kNot,       // kids[0]
-  kAnd, kOr,
-  kEq, kNe, kLt, kLe, kGt, kGe,
-  kAdd, kSub, kMul, kDiv,
-  kSubstr,    // kids[0] ~ kids[1]: true when kids[1] contains kids[0]
-  kIn,        // kids[0] in kids[1] (kids[1] is a sequence property)
+  kAnd,
+  kOr,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kSubstr,  // kids[0] ~ kids[1]: true when kids[1] contains kids[0]
+  kIn,      // kids[0] in kids[1] (kids[1] is a sequence property)
 };
 
 // Static types the checker assigns. kNumber is never assigned; see checker.
@@ -32,11 +41,11 @@ enum class Type : std::uint8_t { kUnknown, kInt, kFloat, kBool, kString, kSequen
 
 struct Node {
   Op op = Op::kLiteral;
-  int column = 0;                 // where the node's text starts (1-based)
-  trader::Value value;            // kLiteral: int64, double, bool or string
-  std::string name;               // kProperty, kExist
+  int column = 0;       // where the node's text starts (1-based)
+  trader::Value value;  // kLiteral: int64, double, bool or string
+  std::string name;     // kProperty, kExist
   std::vector<std::unique_ptr<Node>> kids;
-  Type type = Type::kUnknown;     // set by the checker
+  Type type = Type::kUnknown;          // set by the checker
   trader::PropertyType property_type;  // set by the checker for kProperty
 };
 

@@ -6,12 +6,18 @@ namespace ardus::tcl {
 
 const char* TypeText(Type t) {
   switch (t) {
-    case Type::kUnknown: return "unknown";
-    case Type::kInt: return "int";
-    case Type::kFloat: return "float";
-    case Type::kBool: return "boolean";
-    case Type::kString: return "string";
-    case Type::kSequence: return "sequence";
+    case Type::kUnknown:
+      return "unknown";
+    case Type::kInt:
+      return "int";
+    case Type::kFloat:
+      return "float";
+    case Type::kBool:
+      return "boolean";
+    case Type::kString:
+      return "string";
+    case Type::kSequence:
+      return "sequence";
   }
   return "?";
 }
@@ -22,10 +28,14 @@ bool IsNumber(Type t) { return t == Type::kInt || t == Type::kFloat; }
 
 Type ScalarType(trader::BaseType b) {
   switch (b) {
-    case trader::BaseType::kInt: return Type::kInt;
-    case trader::BaseType::kFloat: return Type::kFloat;
-    case trader::BaseType::kBool: return Type::kBool;
-    case trader::BaseType::kString: return Type::kString;
+    case trader::BaseType::kInt:
+      return Type::kInt;
+    case trader::BaseType::kFloat:
+      return Type::kFloat;
+    case trader::BaseType::kBool:
+      return Type::kBool;
+    case trader::BaseType::kString:
+      return Type::kString;
   }
   return Type::kUnknown;
 }
@@ -38,17 +48,19 @@ class Checker {
     if (auto s = Check(n); !s.ok()) return s;
     bool fits = want == Type::kFloat ? IsNumber(n.type) : n.type == want;
     if (!fits) {
-      return Error(n, fmt::format("{} must be {}, but this is {}", role,
-                                  want == Type::kFloat ? "a number" : TypeText(want),
-                                  TypeText(n.type)));
+      return Error(
+          n, fmt::format("{} must be {}, but this is {}", role,
+                         want == Type::kFloat ? "a number" : TypeText(want), TypeText(n.type)));
     }
     return Status::Ok();
   }
 
   Status Check(Node& n) {
     switch (n.op) {
-      case Op::kLiteral: return Literal(n);
-      case Op::kProperty: return Property(n);
+      case Op::kLiteral:
+        return Literal(n);
+      case Op::kProperty:
+        return Property(n);
       case Op::kExist: {
         if (!schema_(n.name)) return UnknownProperty(n);
         n.type = Type::kBool;
@@ -60,19 +72,24 @@ class Checker {
         return Status::Ok();
       }
       case Op::kAnd:
-      case Op::kOr: return Logical(n);
+      case Op::kOr:
+        return Logical(n);
       case Op::kEq:
       case Op::kNe:
       case Op::kLt:
       case Op::kLe:
       case Op::kGt:
-      case Op::kGe: return Comparison(n);
+      case Op::kGe:
+        return Comparison(n);
       case Op::kAdd:
       case Op::kSub:
       case Op::kMul:
-      case Op::kDiv: return Arithmetic(n);
-      case Op::kSubstr: return Substring(n);
-      case Op::kIn: return In(n);
+      case Op::kDiv:
+        return Arithmetic(n);
+      case Op::kSubstr:
+        return Substring(n);
+      case Op::kIn:
+        return In(n);
     }
     return Error(n, "unknown operator");
   }
@@ -87,10 +104,18 @@ class Checker {
 
   Status Literal(Node& n) {
     switch (n.value.index()) {
-      case 0: n.type = Type::kInt; break;
-      case 1: n.type = Type::kFloat; break;
-      case 2: n.type = Type::kBool; break;
-      default: n.type = Type::kString; break;
+      case 0:
+        n.type = Type::kInt;
+        break;
+      case 1:
+        n.type = Type::kFloat;
+        break;
+      case 2:
+        n.type = Type::kBool;
+        break;
+      default:
+        n.type = Type::kString;
+        break;
     }
     return Status::Ok();
   }
@@ -116,8 +141,8 @@ class Checker {
     for (auto& k : n.kids) {
       if (auto s = Check(*k); !s.ok()) return s;
       if (k->type == Type::kSequence) {
-        return Error(*k, fmt::format("sequence property '{}' can only be used after 'in'",
-                                     k->name));
+        return Error(*k,
+                     fmt::format("sequence property '{}' can only be used after 'in'", k->name));
       }
     }
     return Status::Ok();
@@ -130,9 +155,9 @@ class Checker {
     bool ok = (IsNumber(a) && IsNumber(b)) || (a == Type::kString && b == Type::kString) ||
               (equality && a == Type::kBool && b == Type::kBool);
     if (!ok) {
-      return Error(n, fmt::format("'{}' cannot compare {} with {}{}", OpText(n.op), TypeText(a),
-                                  TypeText(b),
-                                  equality ? "" : " (ordering takes two numbers or two strings)"));
+      return Error(
+          n, fmt::format("'{}' cannot compare {} with {}{}", OpText(n.op), TypeText(a), TypeText(b),
+                         equality ? "" : " (ordering takes two numbers or two strings)"));
     }
     n.type = Type::kBool;
     return Status::Ok();
@@ -154,8 +179,8 @@ class Checker {
   Status Substring(Node& n) {
     if (auto s = Both(n); !s.ok()) return s;
     if (n.kids[0]->type != Type::kString || n.kids[1]->type != Type::kString) {
-      return Error(n, fmt::format("'~' takes two strings, not {} and {}",
-                                  TypeText(n.kids[0]->type), TypeText(n.kids[1]->type)));
+      return Error(n, fmt::format("'~' takes two strings, not {} and {}", TypeText(n.kids[0]->type),
+                                  TypeText(n.kids[1]->type)));
     }
     n.type = Type::kBool;
     return Status::Ok();
@@ -170,8 +195,8 @@ class Checker {
     }
     if (auto s = Check(right); !s.ok()) return s;
     if (right.type != Type::kSequence) {
-      return Error(right, fmt::format("'{}' is not a sequence property; 'in' needs one",
-                                      right.name));
+      return Error(right,
+                   fmt::format("'{}' is not a sequence property; 'in' needs one", right.name));
     }
     Type element = ScalarType(right.property_type.base);
     bool ok = element == left.type || (IsNumber(element) && IsNumber(left.type));

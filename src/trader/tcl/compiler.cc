@@ -20,15 +20,26 @@ class Compiler {
   void Push(Code c, std::uint32_t arg = 0) {
     p_.code.push_back({c, arg});
     switch (c) {
-      case Code::kPushInt: case Code::kPushFloat: case Code::kPushBool: case Code::kPushStr:
-      case Code::kLoadInt: case Code::kLoadFloat: case Code::kLoadBool: case Code::kLoadStr:
+      case Code::kPushInt:
+      case Code::kPushFloat:
+      case Code::kPushBool:
+      case Code::kPushStr:
+      case Code::kLoadInt:
+      case Code::kLoadFloat:
+      case Code::kLoadBool:
+      case Code::kLoadStr:
       case Code::kExist:
         max_depth_ = std::max(max_depth_, ++depth_);
         break;
-      case Code::kIntToFloat: case Code::kNot: case Code::kInInt: case Code::kInNum:
-      case Code::kInStr: case Code::kInBool:
+      case Code::kIntToFloat:
+      case Code::kNot:
+      case Code::kInInt:
+      case Code::kInNum:
+      case Code::kInStr:
+      case Code::kInBool:
         break;
-      case Code::kAndJump: case Code::kOrJump:
+      case Code::kAndJump:
+      case Code::kOrJump:
         --depth_;  // on the fall-through path the left operand is popped
         break;
       default:
@@ -52,20 +63,26 @@ class Compiler {
 
   void Emit(const Node& n) {
     switch (n.op) {
-      case Op::kLiteral: return Literal(n);
-      case Op::kProperty: return Load(n);
-      case Op::kExist: return Push(Code::kExist, Slot(n.name));
+      case Op::kLiteral:
+        return Literal(n);
+      case Op::kProperty:
+        return Load(n);
+      case Op::kExist:
+        return Push(Code::kExist, Slot(n.name));
       case Op::kNot:
         Emit(*n.kids[0]);
         return Push(Code::kNot);
       case Op::kAnd:
-      case Op::kOr: return Logical(n);
-      case Op::kIn: return In(n);
+      case Op::kOr:
+        return Logical(n);
+      case Op::kIn:
+        return In(n);
       case Op::kSubstr:
         Emit(*n.kids[0]);
         Emit(*n.kids[1]);
         return Push(Code::kSubstr);
-      default: return Binary(n);
+      default:
+        return Binary(n);
     }
   }
 
@@ -77,7 +94,8 @@ class Compiler {
       case Type::kFloat:
         p_.floats.push_back(std::get<double>(n.value));
         return Push(Code::kPushFloat, static_cast<std::uint32_t>(p_.floats.size() - 1));
-      case Type::kBool: return Push(Code::kPushBool, std::get<bool>(n.value) ? 1 : 0);
+      case Type::kBool:
+        return Push(Code::kPushBool, std::get<bool>(n.value) ? 1 : 0);
       default:
         p_.strings.push_back(std::get<std::string>(n.value));
         return Push(Code::kPushStr, static_cast<std::uint32_t>(p_.strings.size() - 1));

@@ -38,21 +38,30 @@ bool ContainsNumber(const trader::Value* v, double needle, std::uint64_t& cost) 
 template <typename T>
 bool Compare(Code family_base, Code code, const T& a, const T& b) {
   switch (static_cast<int>(code) - static_cast<int>(family_base)) {
-    case 0: return a == b;
-    case 1: return a != b;
-    case 2: return a < b;
-    case 3: return a <= b;
-    case 4: return a > b;
-    default: return a >= b;
+    case 0:
+      return a == b;
+    case 1:
+      return a != b;
+    case 2:
+      return a < b;
+    case 3:
+      return a <= b;
+    case 4:
+      return a > b;
+    default:
+      return a >= b;
   }
 }
 
 // Integer arithmetic; false on overflow or division by zero.
 bool IntArith(Code code, std::int64_t a, std::int64_t b, std::int64_t* out) {
   switch (code) {
-    case Code::kAddI: return !__builtin_add_overflow(a, b, out);
-    case Code::kSubI: return !__builtin_sub_overflow(a, b, out);
-    case Code::kMulI: return !__builtin_mul_overflow(a, b, out);
+    case Code::kAddI:
+      return !__builtin_add_overflow(a, b, out);
+    case Code::kSubI:
+      return !__builtin_sub_overflow(a, b, out);
+    case Code::kMulI:
+      return !__builtin_mul_overflow(a, b, out);
     default:
       if (b == 0 || (b == -1 && a == INT64_MIN)) return false;
       *out = a / b;
@@ -62,9 +71,15 @@ bool IntArith(Code code, std::int64_t a, std::int64_t b, std::int64_t* out) {
 
 bool FloatArith(Code code, double a, double b, double* out) {
   switch (code) {
-    case Code::kAddF: *out = a + b; return true;
-    case Code::kSubF: *out = a - b; return true;
-    case Code::kMulF: *out = a * b; return true;
+    case Code::kAddF:
+      *out = a + b;
+      return true;
+    case Code::kSubF:
+      *out = a - b;
+      return true;
+    case Code::kMulF:
+      *out = a * b;
+      return true;
     default:
       if (b == 0) return false;
       *out = a / b;
@@ -90,10 +105,18 @@ Evaluation Run(const Program& p, const PropertyReader& props, std::uint64_t limi
     if (++cost > limit) return result;  // Evaluate reports it as over budget
     const Instr in = p.code[pc];
     switch (in.code) {
-      case Code::kPushInt: stack[sp++].i = p.ints[in.arg]; break;
-      case Code::kPushFloat: stack[sp++].f = p.floats[in.arg]; break;
-      case Code::kPushBool: stack[sp++].i = in.arg; break;
-      case Code::kPushStr: stack[sp++].s = p.strings[in.arg]; break;
+      case Code::kPushInt:
+        stack[sp++].i = p.ints[in.arg];
+        break;
+      case Code::kPushFloat:
+        stack[sp++].f = p.floats[in.arg];
+        break;
+      case Code::kPushBool:
+        stack[sp++].i = in.arg;
+        break;
+      case Code::kPushStr:
+        stack[sp++].s = p.strings[in.arg];
+        break;
       case Code::kLoadInt: {
         auto* v = Scalar<std::int64_t>(props.Get(in.arg));
         if (!v) return result;
@@ -118,9 +141,15 @@ Evaluation Run(const Program& p, const PropertyReader& props, std::uint64_t limi
         stack[sp++].s = *v;
         break;
       }
-      case Code::kExist: stack[sp++].i = props.Get(in.arg) != nullptr; break;
-      case Code::kIntToFloat: stack[sp - 1].f = static_cast<double>(stack[sp - 1].i); break;
-      case Code::kNot: stack[sp - 1].i = !stack[sp - 1].i; break;
+      case Code::kExist:
+        stack[sp++].i = props.Get(in.arg) != nullptr;
+        break;
+      case Code::kIntToFloat:
+        stack[sp - 1].f = static_cast<double>(stack[sp - 1].i);
+        break;
+      case Code::kNot:
+        stack[sp - 1].i = !stack[sp - 1].i;
+        break;
       case Code::kAndJump:
       case Code::kOrJump: {
         bool decides = (in.code == Code::kAndJump) ? stack[sp - 1].i == 0 : stack[sp - 1].i != 0;
@@ -131,30 +160,49 @@ Evaluation Run(const Program& p, const PropertyReader& props, std::uint64_t limi
         }
         break;
       }
-      case Code::kEqI: case Code::kNeI: case Code::kLtI:
-      case Code::kLeI: case Code::kGtI: case Code::kGeI:
+      case Code::kEqI:
+      case Code::kNeI:
+      case Code::kLtI:
+      case Code::kLeI:
+      case Code::kGtI:
+      case Code::kGeI:
         --sp;
         stack[sp - 1].i = Compare(Code::kEqI, in.code, stack[sp - 1].i, stack[sp].i);
         break;
-      case Code::kEqF: case Code::kNeF: case Code::kLtF:
-      case Code::kLeF: case Code::kGtF: case Code::kGeF:
+      case Code::kEqF:
+      case Code::kNeF:
+      case Code::kLtF:
+      case Code::kLeF:
+      case Code::kGtF:
+      case Code::kGeF:
         --sp;
         stack[sp - 1].i = Compare(Code::kEqF, in.code, stack[sp - 1].f, stack[sp].f);
         break;
-      case Code::kEqS: case Code::kNeS: case Code::kLtS:
-      case Code::kLeS: case Code::kGtS: case Code::kGeS:
+      case Code::kEqS:
+      case Code::kNeS:
+      case Code::kLtS:
+      case Code::kLeS:
+      case Code::kGtS:
+      case Code::kGeS:
         --sp;
         stack[sp - 1].i = Compare(Code::kEqS, in.code, stack[sp - 1].s, stack[sp].s);
         break;
-      case Code::kEqB: case Code::kNeB:
+      case Code::kEqB:
+      case Code::kNeB:
         --sp;
         stack[sp - 1].i = Compare(Code::kEqB, in.code, stack[sp - 1].i, stack[sp].i);
         break;
-      case Code::kAddI: case Code::kSubI: case Code::kMulI: case Code::kDivI:
+      case Code::kAddI:
+      case Code::kSubI:
+      case Code::kMulI:
+      case Code::kDivI:
         --sp;
         if (!IntArith(in.code, stack[sp - 1].i, stack[sp].i, &stack[sp - 1].i)) return result;
         break;
-      case Code::kAddF: case Code::kSubF: case Code::kMulF: case Code::kDivF:
+      case Code::kAddF:
+      case Code::kSubF:
+      case Code::kMulF:
+      case Code::kDivF:
         --sp;
         if (!FloatArith(in.code, stack[sp - 1].f, stack[sp].f, &stack[sp - 1].f)) return result;
         break;

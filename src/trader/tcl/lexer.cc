@@ -19,10 +19,10 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 Tok KeywordOr(std::string_view word) {
   static const std::unordered_map<std::string_view, Tok> kWords = {
-      {"min", Tok::kMin},     {"max", Tok::kMax},     {"with", Tok::kWith},
+      {"min", Tok::kMin},     {"max", Tok::kMax},       {"with", Tok::kWith},
       {"first", Tok::kFirst}, {"random", Tok::kRandom}, {"exist", Tok::kExist},
-      {"not", Tok::kNot},     {"and", Tok::kAnd},     {"or", Tok::kOr},
-      {"in", Tok::kIn},       {"TRUE", Tok::kTrue},   {"FALSE", Tok::kFalse},
+      {"not", Tok::kNot},     {"and", Tok::kAnd},       {"or", Tok::kOr},
+      {"in", Tok::kIn},       {"TRUE", Tok::kTrue},     {"FALSE", Tok::kFalse},
   };
   auto it = kWords.find(word);
   return it == kWords.end() ? Tok::kIdent : it->second;
@@ -100,16 +100,35 @@ bool LexOperator(std::string_view src, std::size_t& i, Token& t) {
     }
   }
   switch (src[i]) {
-    case '<': t.kind = Tok::kLt; break;
-    case '>': t.kind = Tok::kGt; break;
-    case '+': t.kind = Tok::kPlus; break;
-    case '-': t.kind = Tok::kMinus; break;
-    case '*': t.kind = Tok::kStar; break;
-    case '/': t.kind = Tok::kSlash; break;
-    case '~': t.kind = Tok::kTilde; break;
-    case '(': t.kind = Tok::kLParen; break;
-    case ')': t.kind = Tok::kRParen; break;
-    default: return false;
+    case '<':
+      t.kind = Tok::kLt;
+      break;
+    case '>':
+      t.kind = Tok::kGt;
+      break;
+    case '+':
+      t.kind = Tok::kPlus;
+      break;
+    case '-':
+      t.kind = Tok::kMinus;
+      break;
+    case '*':
+      t.kind = Tok::kStar;
+      break;
+    case '/':
+      t.kind = Tok::kSlash;
+      break;
+    case '~':
+      t.kind = Tok::kTilde;
+      break;
+    case '(':
+      t.kind = Tok::kLParen;
+      break;
+    case ')':
+      t.kind = Tok::kRParen;
+      break;
+    default:
+      return false;
   }
   ++i;
   return true;
@@ -119,14 +138,15 @@ bool LexOperator(std::string_view src, std::size_t& i, Token& t) {
 
 Result<std::vector<Token>> Lex(std::string_view src) {
   if (src.size() > kMaxConstraintBytes) {
-    return Status::Error(ErrorKind::kLimitExceeded,
-                         fmt::format("constraint is {} bytes; the limit is {}", src.size(),
-                                     kMaxConstraintBytes));
+    return Status::Error(
+        ErrorKind::kLimitExceeded,
+        fmt::format("constraint is {} bytes; the limit is {}", src.size(), kMaxConstraintBytes));
   }
   std::vector<Token> out;
   std::size_t i = 0;
   while (true) {
-    while (i < src.size() && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r')) ++i;
+    while (i < src.size() && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r'))
+      ++i;
     int column = static_cast<int>(i) + 1;
     if (i >= src.size()) {
       out.push_back(Token{Tok::kEnd, column});
@@ -159,10 +179,10 @@ Result<std::vector<Token>> Lex(std::string_view src) {
 
 const char* TokName(Tok t) {
   static constexpr const char* kNames[] = {
-      "end of input", "identifier", "integer", "float", "string", "TRUE", "FALSE",
-      "'min'", "'max'", "'with'", "'first'", "'random'", "'exist'", "'not'", "'and'", "'or'",
-      "'in'", "'=='", "'!='", "'<'", "'<='", "'>'", "'>='", "'+'", "'-'", "'*'", "'/'", "'~'",
-      "'('", "')'"};
+      "end of input", "identifier", "integer", "float",    "string",  "TRUE",  "FALSE", "'min'",
+      "'max'",        "'with'",     "'first'", "'random'", "'exist'", "'not'", "'and'", "'or'",
+      "'in'",         "'=='",       "'!='",    "'<'",      "'<='",    "'>'",   "'>='",  "'+'",
+      "'-'",          "'*'",        "'/'",     "'~'",      "'('",     "')'"};
   return kNames[static_cast<int>(t)];
 }
 

@@ -23,15 +23,36 @@ enum class Tok : std::uint8_t {
   kTrue,
   kFalse,
   // keywords
-  kMin, kMax, kWith, kFirst, kRandom, kExist, kNot, kAnd, kOr, kIn,
+  kMin,
+  kMax,
+  kWith,
+  kFirst,
+  kRandom,
+  kExist,
+  kNot,
+  kAnd,
+  kOr,
+  kIn,
   // operators
-  kEq, kNe, kLt, kLe, kGt, kGe, kPlus, kMinus, kStar, kSlash, kTilde, kLParen, kRParen,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kPlus,
+  kMinus,
+  kStar,
+  kSlash,
+  kTilde,
+  kLParen,
+  kRParen,
 };
 
 struct Token {
   Tok kind = Tok::kEnd;
-  int column = 0;         // 1-based
-  std::string text;       // identifier name or decoded string literal
+  int column = 0;    // 1-based
+  std::string text;  // identifier name or decoded string literal
   std::int64_t int_value = 0;
   double float_value = 0;
 };

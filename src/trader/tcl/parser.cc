@@ -24,13 +24,25 @@ class Parser {
   Result<Preference> WholePreference() {
     Preference p;
     switch (Peek().kind) {
-      case Tok::kEnd: return p;
-      case Tok::kFirst: p.kind = PreferenceKind::kFirst; break;
-      case Tok::kRandom: p.kind = PreferenceKind::kRandom; break;
-      case Tok::kMin: p.kind = PreferenceKind::kMin; break;
-      case Tok::kMax: p.kind = PreferenceKind::kMax; break;
-      case Tok::kWith: p.kind = PreferenceKind::kWith; break;
-      default: return Failed("a preference starts with min, max, with, random or first");
+      case Tok::kEnd:
+        return p;
+      case Tok::kFirst:
+        p.kind = PreferenceKind::kFirst;
+        break;
+      case Tok::kRandom:
+        p.kind = PreferenceKind::kRandom;
+        break;
+      case Tok::kMin:
+        p.kind = PreferenceKind::kMin;
+        break;
+      case Tok::kMax:
+        p.kind = PreferenceKind::kMax;
+        break;
+      case Tok::kWith:
+        p.kind = PreferenceKind::kWith;
+        break;
+      default:
+        return Failed("a preference starts with min, max, with, random or first");
     }
     ++pos_;
     if (p.kind == PreferenceKind::kMin || p.kind == PreferenceKind::kMax ||
@@ -61,7 +73,8 @@ class Parser {
   }
 
   Ptr Make(Op op, int column) {
-    if (++nodes_ > kMaxNodes) Fail(fmt::format("expression has over {} terms", kMaxNodes), ErrorKind::kLimitExceeded);
+    if (++nodes_ > kMaxNodes)
+      Fail(fmt::format("expression has over {} terms", kMaxNodes), ErrorKind::kLimitExceeded);
     auto n = std::make_unique<Node>();
     n->op = op;
     n->column = column;
@@ -78,7 +91,8 @@ class Parser {
   // Guards recursion depth: every parenthesis level passes through Factor.
   struct Depth {
     explicit Depth(Parser& p) : p(p) {
-      if (++p.depth_ > kMaxDepth) p.Fail(fmt::format("nesting deeper than {}", kMaxDepth), ErrorKind::kLimitExceeded);
+      if (++p.depth_ > kMaxDepth)
+        p.Fail(fmt::format("nesting deeper than {}", kMaxDepth), ErrorKind::kLimitExceeded);
     }
     ~Depth() { --p.depth_; }
     Parser& p;
@@ -104,13 +118,26 @@ class Parser {
     Ptr left = In();
     Op op;
     switch (Peek().kind) {
-      case Tok::kEq: op = Op::kEq; break;
-      case Tok::kNe: op = Op::kNe; break;
-      case Tok::kLt: op = Op::kLt; break;
-      case Tok::kLe: op = Op::kLe; break;
-      case Tok::kGt: op = Op::kGt; break;
-      case Tok::kGe: op = Op::kGe; break;
-      default: return left;
+      case Tok::kEq:
+        op = Op::kEq;
+        break;
+      case Tok::kNe:
+        op = Op::kNe;
+        break;
+      case Tok::kLt:
+        op = Op::kLt;
+        break;
+      case Tok::kLe:
+        op = Op::kLe;
+        break;
+      case Tok::kGt:
+        op = Op::kGt;
+        break;
+      case Tok::kGe:
+        op = Op::kGe;
+        break;
+      default:
+        return left;
     }
     int column = toks_[pos_++].column;
     return Binary(op, column, std::move(left), In());
@@ -188,15 +215,20 @@ class Parser {
         n->name = toks_[pos_++].text;
         return n;
       }
-      case Tok::kMinus: return NegativeNumber();
-      case Tok::kInt: return Literal(trader::Value(toks_[pos_].int_value));
-      case Tok::kFloat: return Literal(trader::Value(toks_[pos_].float_value));
-      case Tok::kString: return Literal(trader::Value(toks_[pos_].text));
-      case Tok::kTrue: return Literal(trader::Value(true));
-      case Tok::kFalse: return Literal(trader::Value(false));
+      case Tok::kMinus:
+        return NegativeNumber();
+      case Tok::kInt:
+        return Literal(trader::Value(toks_[pos_].int_value));
+      case Tok::kFloat:
+        return Literal(trader::Value(toks_[pos_].float_value));
+      case Tok::kString:
+        return Literal(trader::Value(toks_[pos_].text));
+      case Tok::kTrue:
+        return Literal(trader::Value(true));
+      case Tok::kFalse:
+        return Literal(trader::Value(false));
       default:
-        Fail(fmt::format("unexpected {}; a value, property or '(' was expected",
-                         TokName(t.kind)));
+        Fail(fmt::format("unexpected {}; a value, property or '(' was expected", TokName(t.kind)));
         return nullptr;
     }
   }

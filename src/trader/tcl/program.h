@@ -24,20 +24,52 @@
 namespace ardus::tcl {
 
 enum class Code : std::uint8_t {
-  kPushInt, kPushFloat, kPushBool, kPushStr,  // arg: constant index (bool: the value)
-  kLoadInt, kLoadFloat, kLoadBool, kLoadStr,  // arg: property slot
-  kExist,                                     // arg: property slot
-  kIntToFloat,                                // converts the top of the stack
+  kPushInt,
+  kPushFloat,
+  kPushBool,
+  kPushStr,  // arg: constant index (bool: the value)
+  kLoadInt,
+  kLoadFloat,
+  kLoadBool,
+  kLoadStr,     // arg: property slot
+  kExist,       // arg: property slot
+  kIntToFloat,  // converts the top of the stack
   kNot,
-  kAndJump, kOrJump,  // arg: target; jump keeping the top if it decides, else pop it
-  kEqI, kNeI, kLtI, kLeI, kGtI, kGeI,
-  kEqF, kNeF, kLtF, kLeF, kGtF, kGeF,
-  kEqS, kNeS, kLtS, kLeS, kGtS, kGeS,
-  kEqB, kNeB,
-  kAddI, kSubI, kMulI, kDivI,
-  kAddF, kSubF, kMulF, kDivF,
+  kAndJump,
+  kOrJump,  // arg: target; jump keeping the top if it decides, else pop it
+  kEqI,
+  kNeI,
+  kLtI,
+  kLeI,
+  kGtI,
+  kGeI,
+  kEqF,
+  kNeF,
+  kLtF,
+  kLeF,
+  kGtF,
+  kGeF,
+  kEqS,
+  kNeS,
+  kLtS,
+  kLeS,
+  kGtS,
+  kGeS,
+  kEqB,
+  kNeB,
+  kAddI,
+  kSubI,
+  kMulI,
+  kDivI,
+  kAddF,
+  kSubF,
+  kMulF,
+  kDivF,
   kSubstr,
-  kInInt, kInNum, kInStr, kInBool,  // arg: slot of the sequence property
+  kInInt,
+  kInNum,
+  kInStr,
+  kInBool,  // arg: slot of the sequence property
 };
 
 struct Instr {
