@@ -45,6 +45,12 @@ std::vector<std::uint8_t> EncodePage(const trader::Page& p) {
   return Bytes(w);
 }
 
+// The reply to a request that returns nothing but success or an error.
+Reply Acknowledge(const rex::Ack& a) {
+  if (!a.ok()) return a.error();
+  return Empty();
+}
+
 std::uint32_t Clamp32(std::uint64_t v) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, UINT32_MAX));
 }
@@ -59,9 +65,7 @@ Reply TraderService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex:
     case Method::kAddType: {
       auto t = trader::DecodeServiceType(b);
       if (!t.ok()) return t.error();
-      auto s = trader_.AddType(std::move(t).value());
-      if (!s.ok()) return s.error();
-      return Empty();
+      return Acknowledge(trader_.AddType(std::move(t).value()));
     }
     case Method::kDescribeType: {
       auto name = b.String("name");
@@ -94,9 +98,7 @@ Reply TraderService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex:
     case Method::kRemoveType: {
       auto name = b.String("name");
       if (!name.ok()) return name.error();
-      auto s = trader_.RemoveType(name.value());
-      if (!s.ok()) return s.error();
-      return Empty();
+      return Acknowledge(trader_.RemoveType(name.value()));
     }
     case Method::kExport: {
       auto type = b.String("type");
@@ -114,9 +116,7 @@ Reply TraderService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex:
     case Method::kWithdraw: {
       auto id = b.Uint("id");
       if (!id.ok()) return id.error();
-      auto s = trader_.Withdraw(id.value());
-      if (!s.ok()) return s.error();
-      return Empty();
+      return Acknowledge(trader_.Withdraw(id.value()));
     }
     case Method::kModify: {
       auto id = b.Uint("id");
@@ -125,9 +125,7 @@ Reply TraderService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex:
       if (!set.ok()) return set.error();
       auto remove = b.Strings("remove");
       if (!remove.ok()) return remove.error();
-      auto s = trader_.Modify(id.value(), set.value(), remove.value());
-      if (!s.ok()) return s.error();
-      return Empty();
+      return Acknowledge(trader_.Modify(id.value(), set.value(), remove.value()));
     }
     case Method::kDescribe: {
       auto id = b.Uint("id");
@@ -174,9 +172,7 @@ Reply TraderService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex:
     case Method::kCloseIterator: {
       auto it = b.Uint("iterator");
       if (!it.ok()) return it.error();
-      auto s = trader_.CloseIterator(owner, it.value());
-      if (!s.ok()) return s.error();
-      return Empty();
+      return Acknowledge(trader_.CloseIterator(owner, it.value()));
     }
     case Method::kWatch: {
       auto type = b.String("type");
@@ -193,9 +189,7 @@ Reply TraderService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex:
     case Method::kUnwatch: {
       auto id = b.Uint("watch");
       if (!id.ok()) return id.error();
-      auto s = trader_.Unwatch(owner, id.value());
-      if (!s.ok()) return s.error();
-      return Empty();
+      return Acknowledge(trader_.Unwatch(owner, id.value()));
     }
     default:
       return rex::Fail(Code::kUnknownMethod,
