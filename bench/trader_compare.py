@@ -73,7 +73,7 @@ class Server:
 
 def rexd(data):
     return Server([os.path.join(BUILD, "rexd"), "--listen", "127.0.0.1", "--trader-port",
-                   str(REX_PORT), "--data", data, "--quiet"], REX_PORT)
+                   str(REX_PORT), "--notify-port", str(REX_PORT + 1), "--data", data, "--quiet"], REX_PORT)
 
 
 def etcd(data):

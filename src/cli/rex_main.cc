@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "cli/notify_commands.h"
 #include "cli/trader_commands.h"
 
 int main(int argc, char** argv) {
@@ -12,8 +13,11 @@ int main(int argc, char** argv) {
   app.footer(kRexExitCodes);
   app.require_subcommand(1);
   app.set_version_flag("--version", "rex 0.1.0 (REX version 1)");
+  app.description(
+      "rex: talk to ANSA REX services on rexd: the Trader (service types, offers, queries, "
+      "watches) and Notify (channels, publish, filtered durable subscriptions)");
 
-  TraderTarget target;
+  RexTarget target;
   const char* env = std::getenv("REX_TRADER");
   target.address = env && *env ? env : "127.0.0.1:124";
   CLI::App* trader = app.add_subcommand("trader", "Service types, offers and queries");
@@ -88,6 +92,59 @@ int main(int argc, char** argv) {
   watch->add_option("constraint", constraint, "Constraint (default: every offer)");
   watch->add_option("--count", count, "Exit after N events (the initial matches count)");
 
+  RexTarget notify_target;
+  const char* notify_env = std::getenv("REX_NOTIFY");
+  notify_target.address = notify_env && *notify_env ? notify_env : "127.0.0.1:116";
+  CLI::App* notify = app.add_subcommand("notify", "Event channels: publish and subscribe");
+  notify->require_subcommand(1);
+  auto ncommon = [&](CLI::App* cmd) {
+    cmd->add_option("--notify", notify_target.address,
+                    "Notify address HOST:PORT (default $REX_NOTIFY, else 127.0.0.1:116)");
+    cmd->add_flag("--json", notify_target.json, "Print results as JSON for scripts");
+    cmd->footer(kRexExitCodes);
+    return cmd;
+  };
+  ChannelArgs ch;
+  CLI::App* channel = notify->add_subcommand("channel", "Manage channels");
+  channel->require_subcommand(1);
+  auto* create = ncommon(channel->add_subcommand("create", "Create a channel"));
+  create->add_option("channel", ch.channel, "Channel name")->required();
+  create->add_flag("--persistent", ch.persistent,
+                   "Store events before acknowledging publishes; allows durable subscriptions");
+  create->add_option("--retain-count", ch.retain_count, "Keep at most N events (100000)");
+  create->add_option("--retain-age", ch.retain_age_s, "Keep events at most SECS (0: no limit)");
+
+  PublishArgs pub;
+  auto* publish = ncommon(notify->add_subcommand("publish", "Publish one structured event"));
+  publish->add_option("channel", pub.channel, "Channel (best-effort if never created)")->required();
+  publish->add_option("--event", pub.event, "DOMAIN/TYPE/NAME")->required();
+  publish->add_option("fields", pub.assignments,
+                      "FIELD=VALUE filterable fields (int, float, true/false, else string)");
+  publish->add_option("--body", pub.body, "Opaque body: TEXT, or @FILE (at most 1 MiB)");
+  publish->add_option("--priority", pub.priority, "Priority, -32767..32767 (0)");
+  publish->add_option("--timeout-ms", pub.timeout_ms, "Drop the event if undelivered this long");
+
+  SubscribeArgs sa;
+  auto* subscribe = ncommon(notify->add_subcommand(
+      "subscribe", "Print events as they arrive, one per line, acking each once printed"));
+  subscribe->add_option("channel", sa.channel, "Channel")->required();
+  subscribe->add_option("filter", sa.filter,
+                        "e.g. \"$type_name == 'transfer' and $.bytes > 1000000\"");
+  subscribe->add_option("--durable", sa.durable,
+                        "Durable subscription NAME: resumes after its last acked event");
+  subscribe->add_option("--from", sa.from, "A new durable subscription starts at: first|new")
+      ->check(CLI::IsMember({"first", "new"}));
+  subscribe->add_option("--count", sa.count, "Exit after N events");
+  subscribe->add_option("--max-queue", sa.max_queue, "Events queued for this subscriber (1000)");
+  subscribe
+      ->add_option("--discard", sa.discard,
+                   "When the queue is full drop: oldest|newest|priority|deadline")
+      ->check(CLI::IsMember({"oldest", "newest", "priority", "deadline"}));
+  std::string types_channel;
+  auto* types = ncommon(notify->add_subcommand(
+      "types", "Event types offered on a channel and the types its subscribers filter for"));
+  types->add_option("channel", types_channel, "Channel")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -104,5 +161,9 @@ int main(int argc, char** argv) {
   if (renew->parsed()) return Renew(target, id);
   if (query->parsed()) return Query(target, q);
   if (watch->parsed()) return Watch(target, name, constraint, count);
+  if (create->parsed()) return CreateChannel(notify_target, ch);
+  if (publish->parsed()) return Publish(notify_target, pub);
+  if (subscribe->parsed()) return Subscribe(notify_target, sa);
+  if (types->parsed()) return Types(notify_target, types_channel);
   return 2;
 }

@@ -9,8 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "rex/body.h"
-#include "rex/client.h"
+#include "cli/rex_session.h"
 #include "trader/trader_wire.h"
 
 namespace ardus::cli {
@@ -20,71 +19,7 @@ namespace {
 using json = nlohmann::json;
 using trader::Method;
 
-constexpr int kExitRefused = 1, kExitUsage = 2, kExitUnreachable = 3, kExitProtocol = 4;
-
-volatile std::sig_atomic_t g_interrupted = 0;
-void OnInterrupt(int) { g_interrupted = 1; }
-
-// One connection to the Trader plus uniform error reporting. A failed step
-// records the exit code in `exit` and returns nullopt.
-class Session {
- public:
-  explicit Session(const TraderTarget& t) : target_(t) {
-    auto c = rex::Client::Connect(t.address, t.timeout_ms, "rex-cli 0.1.0");
-    if (!c.ok()) {
-      bool unreachable = c.status().kind() != ErrorKind::kPeerProtocol;
-      Report("cannot_connect", c.status().message());
-      exit = unreachable ? kExitUnreachable : kExitProtocol;
-      return;
-    }
-    client_ = std::move(c).value();
-  }
-  bool ok() const { return client_ != nullptr; }
-
-  // Calls and parses the reply body; nullopt on any failure (already printed).
-  std::optional<rex::BodyReader> Call(Method m, const rex::BodyWriter& body) {
-    auto r = client_->Call(static_cast<std::uint16_t>(m), body.bytes());
-    if (!r.ok()) {
-      Report("protocol", r.status().message());
-      exit = kExitProtocol;
-      return std::nullopt;
-    }
-    if (!r.value().ok()) {
-      const rex::Error& e = r.value().error();
-      Report(rex::CodeName(e.code), e.message);
-      exit = kExitRefused;
-      return std::nullopt;
-    }
-    raw_ = std::move(r.value()).value();
-    auto parsed = rex::BodyReader::Parse(raw_);
-    if (!parsed.ok()) {
-      Report("protocol", "the reply body does not decode: " + parsed.error().message);
-      exit = kExitProtocol;
-      return std::nullopt;
-    }
-    return std::move(parsed).value();
-  }
-  rex::Client& client() { return *client_; }
-
-  void Report(const std::string& name, const std::string& message) {
-    if (target_.json) {
-      fmt::print("{}\n", json{{"ok", false}, {"error", name}, {"message", message}}.dump());
-    } else {
-      fmt::print(stderr, "rex: {}: {}\n", name, message);
-    }
-  }
-
-  int exit = 0;
-
- private:
-  const TraderTarget& target_;
-  std::unique_ptr<rex::Client> client_;
-  std::vector<std::uint8_t> raw_;
-};
-
-json ToJson(const trader::Value& v) {
-  return std::visit([](const auto& x) { return json(x); }, v);
-}
+constexpr std::uint16_t M(Method m) { return static_cast<std::uint16_t>(m); }
 
 json OfferJson(const trader::Offer& o) {
   json props = json::object();
@@ -118,16 +53,6 @@ std::vector<trader::Offer> Offers(const rex::BodyReader& b, const char* key) {
   return out;
 }
 
-int PrintOk(const TraderTarget& t, const std::string& human, json j = json::object()) {
-  if (t.json) {
-    j["ok"] = true;
-    fmt::print("{}\n", j.dump());
-  } else if (!human.empty()) {
-    fmt::print("{}\n", human);
-  }
-  return 0;
-}
-
 rex::BodyWriter NameBody(const std::string& name) {
   rex::BodyWriter w;
   w.Map(1);
@@ -145,7 +70,7 @@ rex::BodyWriter IdBody(std::uint64_t id) {
 // Parses NAME=VALUE arguments using the type's declared property types.
 std::optional<trader::Properties> Assignments(Session& s, const std::string& type,
                                               const std::vector<std::string>& args) {
-  auto reply = s.Call(Method::kDescribeType, NameBody(type));
+  auto reply = s.Call(M(Method::kDescribeType), NameBody(type));
   if (!reply) return std::nullopt;
   std::map<std::string, trader::PropertyType> types;
   if (const msgpack::object* all = reply->Find("all_properties");
@@ -191,7 +116,7 @@ std::optional<trader::Properties> Assignments(Session& s, const std::string& typ
 
 }  // namespace
 
-int AddType(const TraderTarget& t, const std::string& name, const std::vector<std::string>& supers,
+int AddType(const RexTarget& t, const std::string& name, const std::vector<std::string>& supers,
             const std::vector<std::string>& props) {
   trader::ServiceType type{name, supers, {}};
   for (const auto& spec : props) {
@@ -231,14 +156,14 @@ int AddType(const TraderTarget& t, const std::string& name, const std::vector<st
   if (!s.ok()) return s.exit;
   rex::BodyWriter w;
   trader::EncodeServiceType(w, type);
-  if (!s.Call(Method::kAddType, w)) return s.exit;
-  return PrintOk(t, fmt::format("added type {}", name), {{"type", name}});
+  if (!s.Call(M(Method::kAddType), w)) return s.exit;
+  return s.PrintOk(fmt::format("added type {}", name), {{"type", name}});
 }
 
-int DescribeType(const TraderTarget& t, const std::string& name) {
+int DescribeType(const RexTarget& t, const std::string& name) {
   Session s(t);
   if (!s.ok()) return s.exit;
-  auto reply = s.Call(Method::kDescribeType, NameBody(name));
+  auto reply = s.Call(M(Method::kDescribeType), NameBody(name));
   if (!reply) return s.exit;
   const msgpack::object* all = reply->Find("all_properties");
   const msgpack::object* declared = reply->Find("type");
@@ -275,29 +200,29 @@ int DescribeType(const TraderTarget& t, const std::string& name) {
                          prop.value("readonly", false) ? " readonly" : "");
     j["properties"].push_back(prop);
   }
-  return PrintOk(t, human, j);
+  return s.PrintOk(human, j);
 }
 
-int ListTypes(const TraderTarget& t) {
+int ListTypes(const RexTarget& t) {
   Session s(t);
   if (!s.ok()) return s.exit;
-  auto reply = s.Call(Method::kListTypes, rex::BodyWriter().Map(0));
+  auto reply = s.Call(M(Method::kListTypes), rex::BodyWriter().Map(0));
   if (!reply) return s.exit;
   auto names = reply->Strings("types");
   std::vector<std::string> list = names.ok() ? names.value() : std::vector<std::string>{};
   std::string human;
   for (const auto& n : list) human += (human.empty() ? "" : "\n") + n;
-  return PrintOk(t, human, {{"types", list}});
+  return s.PrintOk(human, {{"types", list}});
 }
 
-int RemoveType(const TraderTarget& t, const std::string& name) {
+int RemoveType(const RexTarget& t, const std::string& name) {
   Session s(t);
   if (!s.ok()) return s.exit;
-  if (!s.Call(Method::kRemoveType, NameBody(name))) return s.exit;
-  return PrintOk(t, fmt::format("removed type {}", name));
+  if (!s.Call(M(Method::kRemoveType), NameBody(name))) return s.exit;
+  return s.PrintOk(fmt::format("removed type {}", name));
 }
 
-int Export(const TraderTarget& t, const ExportArgs& a) {
+int Export(const RexTarget& t, const ExportArgs& a) {
   Session s(t);
   if (!s.ok()) return s.exit;
   auto props = Assignments(s, a.type, a.assignments);
@@ -312,14 +237,13 @@ int Export(const TraderTarget& t, const ExportArgs& a) {
   w.Key("props");
   trader::EncodeProperties(w, *props);
   w.Key("lease").Uint(a.lease);
-  auto reply = s.Call(Method::kExport, w);
+  auto reply = s.Call(M(Method::kExport), w);
   if (!reply) return s.exit;
   std::uint64_t id = reply->UintOr("id", 0);
-  PrintOk(t, std::to_string(id), {{"id", id}});
+  s.PrintOk(std::to_string(id), {{"id", id}});
   if (!a.keepalive) return 0;
   std::fflush(stdout);
-  std::signal(SIGINT, OnInterrupt);
-  std::signal(SIGTERM, OnInterrupt);
+  CatchInterrupts();
   // Renew at a third of the lease so two renewals may be lost before expiry.
   auto period = std::chrono::milliseconds(std::max<std::uint32_t>(a.lease * 1000 / 3, 100));
   auto next = std::chrono::steady_clock::now() + period;
@@ -327,24 +251,24 @@ int Export(const TraderTarget& t, const ExportArgs& a) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::steady_clock::now() < next) continue;
     next += period;
-    if (!s.Call(Method::kRenew, IdBody(id))) return s.exit;
+    if (!s.Call(M(Method::kRenew), IdBody(id))) return s.exit;
   }
-  if (!s.Call(Method::kWithdraw, IdBody(id))) return s.exit;
-  return 130;
+  if (!s.Call(M(Method::kWithdraw), IdBody(id))) return s.exit;
+  return kExitInterrupted;
 }
 
-int Withdraw(const TraderTarget& t, std::uint64_t id) {
+int Withdraw(const RexTarget& t, std::uint64_t id) {
   Session s(t);
   if (!s.ok()) return s.exit;
-  if (!s.Call(Method::kWithdraw, IdBody(id))) return s.exit;
-  return PrintOk(t, fmt::format("withdrew {}", id), {{"id", id}});
+  if (!s.Call(M(Method::kWithdraw), IdBody(id))) return s.exit;
+  return s.PrintOk(fmt::format("withdrew {}", id), {{"id", id}});
 }
 
-int Modify(const TraderTarget& t, std::uint64_t id, const std::vector<std::string>& assignments,
+int Modify(const RexTarget& t, std::uint64_t id, const std::vector<std::string>& assignments,
            const std::vector<std::string>& remove) {
   Session s(t);
   if (!s.ok()) return s.exit;
-  auto current = s.Call(Method::kDescribe, IdBody(id));
+  auto current = s.Call(M(Method::kDescribe), IdBody(id));
   if (!current) return s.exit;
   std::string type = current->StringOr("type", "");
   auto props = Assignments(s, type, assignments);
@@ -356,11 +280,11 @@ int Modify(const TraderTarget& t, std::uint64_t id, const std::vector<std::strin
   trader::EncodeProperties(w, *props);
   w.Key("remove").Array(static_cast<std::uint32_t>(remove.size()));
   for (const auto& r : remove) w.Str(r);
-  if (!s.Call(Method::kModify, w)) return s.exit;
-  return PrintOk(t, fmt::format("modified {}", id), {{"id", id}});
+  if (!s.Call(M(Method::kModify), w)) return s.exit;
+  return s.PrintOk(fmt::format("modified {}", id), {{"id", id}});
 }
 
-int Describe(const TraderTarget& t, std::uint64_t id) {
+int Describe(const RexTarget& t, std::uint64_t id) {
   Session s(t);
   if (!s.ok()) return s.exit;
   rex::Client& c = s.client();
@@ -378,23 +302,23 @@ int Describe(const TraderTarget& t, std::uint64_t id) {
     auto handle = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     auto offer = trader::DecodeOffer(handle.get());
     if (!offer.ok()) throw std::runtime_error(offer.error().message);
-    return PrintOk(t, OfferLine(offer.value()), {{"offer", OfferJson(offer.value())}});
+    return s.PrintOk(OfferLine(offer.value()), {{"offer", OfferJson(offer.value())}});
   } catch (const std::exception& e) {
     s.Report("protocol", e.what());
     return kExitProtocol;
   }
 }
 
-int Renew(const TraderTarget& t, std::uint64_t id) {
+int Renew(const RexTarget& t, std::uint64_t id) {
   Session s(t);
   if (!s.ok()) return s.exit;
-  auto reply = s.Call(Method::kRenew, IdBody(id));
+  auto reply = s.Call(M(Method::kRenew), IdBody(id));
   if (!reply) return s.exit;
   std::uint64_t deadline = reply->UintOr("deadline_ms", 0);
-  return PrintOk(t, fmt::format("renewed {}", id), {{"id", id}, {"deadline_ms", deadline}});
+  return s.PrintOk(fmt::format("renewed {}", id), {{"id", id}, {"deadline_ms", deadline}});
 }
 
-int Query(const TraderTarget& t, const QueryArgs& a) {
+int Query(const RexTarget& t, const QueryArgs& a) {
   Session s(t);
   if (!s.ok()) return s.exit;
   constexpr std::uint32_t kPage = 500;
@@ -409,7 +333,7 @@ int Query(const TraderTarget& t, const QueryArgs& a) {
   w.Key("match_card").Uint(a.match_card);
   w.Key("return_card").Uint(a.return_card);
   w.Key("exact_type_match").Bool(a.exact);
-  auto reply = s.Call(Method::kQuery, w);
+  auto reply = s.Call(M(Method::kQuery), w);
   if (!reply) return s.exit;
   std::vector<trader::Offer> offers = Offers(*reply, "offers");
   std::uint64_t considered = reply->UintOr("considered", 0);
@@ -421,7 +345,7 @@ int Query(const TraderTarget& t, const QueryArgs& a) {
     next.Map(2);
     next.Key("iterator").Uint(iterator);
     next.Key("count").Uint(want);
-    auto page = s.Call(Method::kNextPage, next);
+    auto page = s.Call(M(Method::kNextPage), next);
     if (!page) return s.exit;
     auto more = Offers(*page, "offers");
     offers.insert(offers.end(), more.begin(), more.end());
@@ -431,16 +355,16 @@ int Query(const TraderTarget& t, const QueryArgs& a) {
     rex::BodyWriter close;
     close.Map(1);
     close.Key("iterator").Uint(iterator);
-    s.Call(Method::kCloseIterator, close);
+    s.Call(M(Method::kCloseIterator), close);
   }
   if (t.json) {
     json list = json::array();
     for (const auto& o : offers) list.push_back(OfferJson(o));
-    return PrintOk(t, "",
-                   {{"offers", list},
-                    {"count", offers.size()},
-                    {"considered", considered},
-                    {"limited_by", limited.ok() ? limited.value() : std::vector<std::string>{}}});
+    return s.PrintOk("",
+                     {{"offers", list},
+                      {"count", offers.size()},
+                      {"considered", considered},
+                      {"limited_by", limited.ok() ? limited.value() : std::vector<std::string>{}}});
   }
   for (const auto& o : offers) fmt::print("{}\n", OfferLine(o));
   if (limited.ok() && !limited.value().empty()) {
@@ -449,7 +373,7 @@ int Query(const TraderTarget& t, const QueryArgs& a) {
   return 0;
 }
 
-int Watch(const TraderTarget& t, const std::string& type, const std::string& constraint,
+int Watch(const RexTarget& t, const std::string& type, const std::string& constraint,
           std::uint64_t count) {
   Session s(t);
   if (!s.ok()) return s.exit;
@@ -457,7 +381,7 @@ int Watch(const TraderTarget& t, const std::string& type, const std::string& con
   w.Map(2);
   w.Key("type").Str(type);
   w.Key("constraint").Str(constraint);
-  auto reply = s.Call(Method::kWatch, w);
+  auto reply = s.Call(M(Method::kWatch), w);
   if (!reply) return s.exit;
   std::uint64_t seen = 0;
   auto emit = [&](const char* event, const trader::Offer& o, const std::string& reason) {
@@ -477,8 +401,7 @@ int Watch(const TraderTarget& t, const std::string& type, const std::string& con
   for (const auto& o : Offers(*reply, "matching")) {
     if (emit("enter", o, "")) return 0;
   }
-  std::signal(SIGINT, OnInterrupt);
-  std::signal(SIGTERM, OnInterrupt);
+  CatchInterrupts();
   while (!g_interrupted) {
     auto push = s.client().NextPush(200);
     if (!push.ok()) {
@@ -496,7 +419,7 @@ int Watch(const TraderTarget& t, const std::string& type, const std::string& con
     std::string event = body.value().StringOr("event", "update");
     if (emit(event.c_str(), o.value(), body.value().StringOr("reason", ""))) return 0;
   }
-  return 130;
+  return kExitInterrupted;
 }
 
 }  // namespace ardus::cli

@@ -7,24 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "cli/rex_session.h"
+
 namespace ardus::cli {
 
-inline constexpr const char* kRexExitCodes =
-    "Exit codes: 0 done; 1 the server refused the request (the error name is printed, e.g. "
-    "unknown_type); 2 bad usage; 3 cannot reach the server; 4 the server broke the protocol; "
-    "130 interrupted.";
-
-struct TraderTarget {
-  std::string address;  // HOST:PORT
-  bool json = false;
-  int timeout_ms = 5000;
-};
-
-int AddType(const TraderTarget& t, const std::string& name, const std::vector<std::string>& supers,
+int AddType(const RexTarget& t, const std::string& name, const std::vector<std::string>& supers,
             const std::vector<std::string>& props);
-int DescribeType(const TraderTarget& t, const std::string& name);
-int ListTypes(const TraderTarget& t);
-int RemoveType(const TraderTarget& t, const std::string& name);
+int DescribeType(const RexTarget& t, const std::string& name);
+int ListTypes(const RexTarget& t);
+int RemoveType(const RexTarget& t, const std::string& name);
 
 struct ExportArgs {
   std::string type;
@@ -32,12 +23,12 @@ struct ExportArgs {
   std::uint32_t lease = 0;
   bool keepalive = false;  // stay, renew the lease, withdraw on SIGINT/SIGTERM
 };
-int Export(const TraderTarget& t, const ExportArgs& a);
-int Withdraw(const TraderTarget& t, std::uint64_t id);
-int Modify(const TraderTarget& t, std::uint64_t id, const std::vector<std::string>& assignments,
+int Export(const RexTarget& t, const ExportArgs& a);
+int Withdraw(const RexTarget& t, std::uint64_t id);
+int Modify(const RexTarget& t, std::uint64_t id, const std::vector<std::string>& assignments,
            const std::vector<std::string>& remove);
-int Describe(const TraderTarget& t, std::uint64_t id);
-int Renew(const TraderTarget& t, std::uint64_t id);
+int Describe(const RexTarget& t, std::uint64_t id);
+int Renew(const RexTarget& t, std::uint64_t id);
 
 struct QueryArgs {
   std::string type;
@@ -47,8 +38,8 @@ struct QueryArgs {
   std::uint32_t search_card = 0, match_card = 0, return_card = 0;
   bool exact = false;
 };
-int Query(const TraderTarget& t, const QueryArgs& a);
-int Watch(const TraderTarget& t, const std::string& type, const std::string& constraint,
+int Query(const RexTarget& t, const QueryArgs& a);
+int Watch(const RexTarget& t, const std::string& type, const std::string& constraint,
           std::uint64_t count);
 
 }  // namespace ardus::cli

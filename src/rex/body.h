@@ -77,6 +77,17 @@ class BodyWriter {
     v ? P().pack_true() : P().pack_false();
     return *this;
   }
+  BodyWriter& Bin(std::span<const std::uint8_t> b) {
+    P().pack_bin(static_cast<std::uint32_t>(b.size()));
+    P().pack_bin_body(reinterpret_cast<const char*>(b.data()),
+                      static_cast<std::uint32_t>(b.size()));
+    return *this;
+  }
+  // Appends bytes that already are one encoded MessagePack object.
+  BodyWriter& Raw(std::span<const std::uint8_t> encoded) {
+    buf_.write(reinterpret_cast<const char*>(encoded.data()), encoded.size());
+    return *this;
+  }
   BodyWriter& Nil() {
     P().pack_nil();
     return *this;

@@ -1,5 +1,5 @@
-// rexd: the ANSA REX daemon. Hosts the Trader (TCP 124) with its state in
-// SQLite under --data.
+// rexd: the ANSA REX daemon. Hosts the Trader (TCP 124) and Notify (TCP 116)
+// with their state in SQLite under --data.
 #include <fmt/core.h>
 #include <sys/stat.h>
 
@@ -8,6 +8,8 @@
 #include <csignal>
 #include <random>
 
+#include "notify/notify_wire.h"
+#include "rexd/notify_journal.h"
 #include "rexd/server.h"
 #include "rexd/sqlite_journal.h"
 
@@ -34,11 +36,15 @@ int main(int argc, char** argv) {
   app.footer(kExitCodes);
   app.set_version_flag("--version", "rexd 0.1.0 (REX version 1)");
   ardus::rexd::ServerConfig config;
+  // Room for a 1 MiB event body plus its header and fields.
+  config.limits.max_body = ardus::notify::kMaxBodyBytes + (64 << 10);
   std::string data_dir = "/var/lib/rexd";
   bool quiet = false;
   app.add_option("--listen", config.listen, "IPv4 address to listen on (default 0.0.0.0)");
   app.add_option("--trader-port", config.trader_port,
                  "Trader TCP port (default 124, ansatrader; 0 picks a free port)");
+  app.add_option("--notify-port", config.notify_port,
+                 "Notify TCP port (default 116, ansanotify; 0 picks a free port)");
   app.add_option("--data", data_dir, "Directory for the SQLite store (created if missing)");
   app.add_option("--max-frame", config.limits.max_body, "Largest frame body accepted, bytes")
       ->capture_default_str();
@@ -63,7 +69,18 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "rexd: loading {}: {}\n", data_dir, s.message());
     return 4;
   }
-  auto server = ardus::rexd::Server::Start(config, trader, *journal.value());
+  auto notify_journal = ardus::rexd::NotifyJournal::Open(data_dir);
+  if (!notify_journal.ok()) {
+    fmt::print(stderr, "rexd: {}\n", notify_journal.status().message());
+    return 4;
+  }
+  ardus::notify::Broker broker(ardus::notify::EncodeEvent);
+  if (auto s = notify_journal.value()->Load(broker); !s.ok()) {
+    fmt::print(stderr, "rexd: loading {}: {}\n", data_dir, s.message());
+    return 4;
+  }
+  auto server = ardus::rexd::Server::Start(
+      config, {trader, *journal.value(), broker, *notify_journal.value()});
   if (!server.ok()) {
     fmt::print(stderr, "rexd: {}\n", server.status().message());
     return 4;
@@ -72,8 +89,11 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
   if (!quiet) {
-    fmt::print(stderr, "rexd: trader on {}:{}, data in {} ({} offers, {} types loaded)\n",
-               config.listen, server.value()->trader_port(), data_dir, trader.OfferCount(),
+    fmt::print(stderr,
+               "rexd: trader on {}:{}, notify on {}:{}, data in {} ({} offers, {} types "
+               "loaded)\n",
+               config.listen, server.value()->trader_port(), config.listen,
+               server.value()->notify_port(), data_dir, trader.OfferCount(),
                trader.ListTypes().size());
   }
   auto s = server.value()->Run(&g_stop);

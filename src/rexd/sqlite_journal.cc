@@ -10,87 +10,53 @@ namespace ardus::rexd {
 namespace {
 
 constexpr const char* kSchema = R"(
-  PRAGMA journal_mode=WAL;
-  PRAGMA synchronous=FULL;
   CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS types(name TEXT PRIMARY KEY, body BLOB NOT NULL);
   CREATE TABLE IF NOT EXISTS offers(id INTEGER PRIMARY KEY, body BLOB NOT NULL);
 )";
 
-struct Statement {
-  sqlite3_stmt* s;
-  ~Statement() { sqlite3_finalize(s); }
+struct Query {
+  sqlite3_stmt* s = nullptr;
+  ~Query() { sqlite3_finalize(s); }
 };
+
+std::span<const std::uint8_t> Blob(sqlite3_stmt* s, int col) {
+  return {static_cast<const std::uint8_t*>(sqlite3_column_blob(s, col)),
+          static_cast<std::size_t>(sqlite3_column_bytes(s, col))};
+}
 
 }  // namespace
 
 Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::string& dir) {
-  std::string path = dir + "/trader.db";
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    return Status::Error(ErrorKind::kLocalIo, fmt::format("cannot open {}: {}", path, msg));
-  }
-  std::unique_ptr<SqliteJournal> j(new SqliteJournal(db));
-  sqlite3_busy_timeout(db, 2000);
-  if (auto s = j->Exec(kSchema); !s.ok()) return s;
+  auto db = SqliteDb::Open(dir + "/trader.db", kSchema);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<SqliteJournal> j(new SqliteJournal(std::move(db).value()));
   if (auto s = j->Prepare(); !s.ok()) return s;
   return j;
 }
 
-SqliteJournal::~SqliteJournal() {
-  for (auto* s : {put_type_, delete_type_, put_offer_, delete_offer_, put_meta_}) {
-    sqlite3_finalize(s);
-  }
-  sqlite3_close(db_);
-}
-
-Status SqliteJournal::Error(const char* what) {
-  int code = sqlite3_errcode(db_);
-  ErrorKind kind = code == SQLITE_FULL ? ErrorKind::kNoSpace : ErrorKind::kLocalIo;
-  return Status::Error(kind, fmt::format("{}: {}", what, sqlite3_errmsg(db_)));
-}
-
-Status SqliteJournal::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Status::Error(ErrorKind::kLocalIo, fmt::format("sqlite: {}", msg));
-  }
-  return Status::Ok();
-}
-
 Status SqliteJournal::Prepare() {
-  struct {
-    sqlite3_stmt** stmt;
-    const char* sql;
-  } all[] = {
+  std::pair<sqlite3_stmt**, const char*> all[] = {
       {&put_type_, "INSERT OR REPLACE INTO types(name, body) VALUES(?, ?)"},
       {&delete_type_, "DELETE FROM types WHERE name = ?"},
       {&put_offer_, "INSERT OR REPLACE INTO offers(id, body) VALUES(?, ?)"},
       {&delete_offer_, "DELETE FROM offers WHERE id = ?"},
-      {&put_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)"},
+      {&put_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES('next_offer_id', ?)"},
   };
-  for (auto& a : all) {
-    if (sqlite3_prepare_v3(db_, a.sql, -1, SQLITE_PREPARE_PERSISTENT, a.stmt, nullptr) !=
-        SQLITE_OK) {
-      return Error("prepare");
-    }
+  for (auto& [stmt, sql] : all) {
+    auto p = db_->Prepare(sql);
+    if (!p.ok()) return p.status();
+    *stmt = p.value();
   }
   return Status::Ok();
 }
 
 Status SqliteJournal::Load(trader::Trader& t, std::int64_t now_ms) {
   // Types in insertion order: a type is added only after its super-types.
-  Statement types{nullptr};
-  sqlite3_prepare_v2(db_, "SELECT name, body FROM types ORDER BY rowid", -1, &types.s, nullptr);
+  Query types;
+  sqlite3_prepare_v2(db_->handle(), "SELECT body FROM types ORDER BY rowid", -1, &types.s, nullptr);
   while (sqlite3_step(types.s) == SQLITE_ROW) {
-    auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(types.s, 1));
-    auto body =
-        rex::BodyReader::Parse({data, static_cast<std::size_t>(sqlite3_column_bytes(types.s, 1))});
+    auto body = rex::BodyReader::Parse(Blob(types.s, 0));
     if (!body.ok()) return Status::Error(ErrorKind::kIntegrity, "a stored type does not decode");
     auto type = trader::DecodeServiceType(body.value());
     if (!type.ok()) return Status::Error(ErrorKind::kIntegrity, type.error().message);
@@ -98,93 +64,69 @@ Status SqliteJournal::Load(trader::Trader& t, std::int64_t now_ms) {
       return Status::Error(ErrorKind::kIntegrity, s.error().message);
     }
   }
-  Statement offers{nullptr};
-  sqlite3_prepare_v2(db_, "SELECT body FROM offers ORDER BY id", -1, &offers.s, nullptr);
+  Query offers;
+  sqlite3_prepare_v2(db_->handle(), "SELECT body FROM offers ORDER BY id", -1, &offers.s, nullptr);
   while (sqlite3_step(offers.s) == SQLITE_ROW) {
-    auto* data = static_cast<const char*>(sqlite3_column_blob(offers.s, 0));
-    std::size_t size = static_cast<std::size_t>(sqlite3_column_bytes(offers.s, 0));
-    trader::Offer offer;
+    auto blob = Blob(offers.s, 0);
     try {
-      auto handle = msgpack::unpack(data, size);
-      auto decoded = trader::DecodeOffer(handle.get());
-      if (!decoded.ok()) return Status::Error(ErrorKind::kIntegrity, decoded.error().message);
-      offer = std::move(decoded).value();
+      auto handle = msgpack::unpack(reinterpret_cast<const char*>(blob.data()), blob.size());
+      auto offer = trader::DecodeOffer(handle.get());
+      if (!offer.ok()) return Status::Error(ErrorKind::kIntegrity, offer.error().message);
+      if (auto s = t.RestoreOffer(now_ms, std::move(offer).value()); !s.ok()) {
+        return Status::Error(ErrorKind::kIntegrity, s.error().message);
+      }
     } catch (const std::exception& e) {
       return Status::Error(ErrorKind::kIntegrity, fmt::format("a stored offer: {}", e.what()));
     }
-    if (auto s = t.RestoreOffer(now_ms, std::move(offer)); !s.ok()) {
-      return Status::Error(ErrorKind::kIntegrity, s.error().message);
-    }
   }
-  Statement meta{nullptr};
-  sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = 'next_offer_id'", -1, &meta.s,
-                     nullptr);
+  Query meta;
+  sqlite3_prepare_v2(db_->handle(), "SELECT value FROM meta WHERE key = 'next_offer_id'", -1,
+                     &meta.s, nullptr);
   if (sqlite3_step(meta.s) == SQLITE_ROW) {
     t.RestoreNextOfferId(static_cast<std::uint64_t>(sqlite3_column_int64(meta.s, 0)));
   }
   return Status::Ok();
 }
 
+Status SqliteJournal::Apply(const trader::Mutation& m) {
+  rex::BodyWriter w;
+  sqlite3_stmt* st = nullptr;
+  switch (m.kind) {
+    case trader::Mutation::kPutType:
+      trader::EncodeServiceType(w, m.type);
+      st = put_type_;
+      sqlite3_bind_text(st, 1, m.type.name.data(), static_cast<int>(m.type.name.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_blob(st, 2, w.bytes().data(), static_cast<int>(w.bytes().size()), SQLITE_STATIC);
+      break;
+    case trader::Mutation::kDeleteType:
+      st = delete_type_;
+      sqlite3_bind_text(st, 1, m.name.data(), static_cast<int>(m.name.size()), SQLITE_STATIC);
+      break;
+    case trader::Mutation::kPutOffer:
+      trader::EncodeOffer(w, m.offer);
+      st = put_offer_;
+      sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(m.offer.id));
+      sqlite3_bind_blob(st, 2, w.bytes().data(), static_cast<int>(w.bytes().size()), SQLITE_STATIC);
+      break;
+    case trader::Mutation::kDeleteOffer:
+      st = delete_offer_;
+      sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(m.id));
+      break;
+  }
+  return db_->Run(st) ? Status::Ok() : db_->Error("commit");
+}
+
 Status SqliteJournal::Commit(const std::vector<trader::Mutation>& batch,
                              std::uint64_t next_offer_id) {
   if (batch.empty()) return Status::Ok();
-  if (auto s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  auto step = [](sqlite3_stmt* st) {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE;
-  };
-  bool ok = true;
-  for (const auto& m : batch) {
-    rex::BodyWriter w;
-    switch (m.kind) {
-      case trader::Mutation::kPutType: {
-        trader::EncodeServiceType(w, m.type);
-        auto b = w.bytes();
-        sqlite3_bind_text(put_type_, 1, m.type.name.data(), static_cast<int>(m.type.name.size()),
-                          SQLITE_STATIC);
-        sqlite3_bind_blob(put_type_, 2, b.data(), static_cast<int>(b.size()), SQLITE_STATIC);
-        ok = step(put_type_);
-        break;
-      }
-      case trader::Mutation::kDeleteType:
-        sqlite3_bind_text(delete_type_, 1, m.name.data(), static_cast<int>(m.name.size()),
-                          SQLITE_STATIC);
-        ok = step(delete_type_);
-        break;
-      case trader::Mutation::kPutOffer: {
-        trader::EncodeOffer(w, m.offer);
-        auto b = w.bytes();
-        sqlite3_bind_int64(put_offer_, 1, static_cast<sqlite3_int64>(m.offer.id));
-        sqlite3_bind_blob(put_offer_, 2, b.data(), static_cast<int>(b.size()), SQLITE_STATIC);
-        ok = step(put_offer_);
-        break;
-      }
-      case trader::Mutation::kDeleteOffer:
-        sqlite3_bind_int64(delete_offer_, 1, static_cast<sqlite3_int64>(m.id));
-        ok = step(delete_offer_);
-        break;
+  return db_->Transaction([&] {
+    for (const auto& m : batch) {
+      if (auto s = Apply(m); !s.ok()) return s;
     }
-    if (!ok) break;
-  }
-  if (ok) {
-    sqlite3_bind_text(put_meta_, 1, "next_offer_id", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(put_meta_, 2, static_cast<sqlite3_int64>(next_offer_id));
-    ok = step(put_meta_);
-  }
-  if (!ok) {
-    Status failed = Error("commit");
-    (void)Exec("ROLLBACK");
-    return failed;
-  }
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Status failed = Error("commit");
-    (void)Exec("ROLLBACK");
-    return failed;
-  }
-  ++commits_;
-  return Status::Ok();
+    sqlite3_bind_int64(put_meta_, 1, static_cast<sqlite3_int64>(next_offer_id));
+    return db_->Run(put_meta_) ? Status::Ok() : db_->Error("commit");
+  });
 }
 
 }  // namespace ardus::rexd

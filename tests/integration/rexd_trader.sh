@@ -14,7 +14,7 @@ cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm
 trap cleanup EXIT
 
 start_rexd() {
-  $REXD --listen 127.0.0.1 --trader-port "$port" --data "$work/data" --quiet &
+  $REXD --listen 127.0.0.1 --trader-port "$port" --notify-port $((port + 1)) --data "$work/data" --quiet &
   rexd_pid=$!
   pids+=("$rexd_pid")
   for _ in $(seq 50); do $REX trader list-types >/dev/null 2>&1 && return; sleep 0.1; done
@@ -110,7 +110,7 @@ if [[ $(id -u) -eq 0 ]]; then
   tiny="$work/tiny"
   mkdir -p "$tiny" && mount -t tmpfs -o size=256k tmpfs "$tiny"
   trap 'umount "$tiny" 2>/dev/null || true; cleanup' EXIT
-  $REXD --listen 127.0.0.1 --trader-port "$port" --data "$tiny/data" --quiet &
+  $REXD --listen 127.0.0.1 --trader-port "$port" --notify-port $((port + 1)) --data "$tiny/data" --quiet &
   rexd_pid=$!
   pids+=("$rexd_pid")
   sleep 0.5
@@ -128,7 +128,7 @@ if [[ $(id -u) -eq 0 ]]; then
   [[ $code -eq 1 && $out == *storage_failed* ]] || fail "full disk: rex exited $code: $out"
   [[ $rexd_code -eq 5 ]] || fail "full disk: rexd exited $rexd_code, expected 5"
   mount -o remount,size=8m "$tiny"
-  $REXD --listen 127.0.0.1 --trader-port "$port" --data "$tiny/data" --quiet &
+  $REXD --listen 127.0.0.1 --trader-port "$port" --notify-port $((port + 1)) --data "$tiny/data" --quiet &
   rexd_pid=$!
   pids+=("$rexd_pid")
   sleep 0.5

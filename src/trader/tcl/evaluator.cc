@@ -123,10 +123,15 @@ Evaluation Run(const Program& p, const PropertyReader& props, std::uint64_t limi
         stack[sp++].i = *v;
         break;
       }
-      case Code::kLoadFloat: {
-        auto* v = Scalar<double>(props.Get(in.arg));
-        if (!v) return result;
-        stack[sp++].f = *v;
+      case Code::kLoadFloat: {  // widens an int (Notify fields are not declared)
+        const trader::Value* v = props.Get(in.arg);
+        if (auto* d = Scalar<double>(v)) {
+          stack[sp++].f = *d;
+        } else if (auto* i = Scalar<std::int64_t>(v)) {
+          stack[sp++].f = static_cast<double>(*i);
+        } else {
+          return result;
+        }
         break;
       }
       case Code::kLoadBool: {

@@ -134,9 +134,31 @@ bool LexOperator(std::string_view src, std::size_t& i, Token& t) {
   return true;
 }
 
+// `$name`, `$.name` (Notify dialect): an identifier token.
+Result<Token> LexVariable(std::string_view src, std::size_t& i, int column) {
+  ++i;  // '$'
+  bool dotted = i < src.size() && src[i] == '.';
+  if (dotted) ++i;
+  std::size_t start = i;
+  while (i < src.size() && (IsLetter(src[i]) || IsDigit(src[i]) || src[i] == '_')) ++i;
+  if (i == start || !IsLetter(src[start])) {
+    return LexError(column, "a field name must follow '$' or '$.'");
+  }
+  std::string name(src.substr(start, i - start));
+  static const char* kHeader[] = {"domain_name", "type_name", "event_name", "priority"};
+  Token t{Tok::kIdent, column};
+  t.text = name;
+  if (!dotted) {
+    for (const char* h : kHeader) {
+      if (name == h) t.text = "$" + name;
+    }
+  }
+  return t;
+}
+
 }  // namespace
 
-Result<std::vector<Token>> Lex(std::string_view src) {
+Result<std::vector<Token>> Lex(std::string_view src, Dialect dialect) {
   if (src.size() > kMaxConstraintBytes) {
     return Status::Error(
         ErrorKind::kLimitExceeded,
@@ -161,6 +183,10 @@ Result<std::vector<Token>> Lex(std::string_view src) {
       out.push_back(std::move(t));
     } else if (IsDigit(c) || (c == '.' && i + 1 < src.size() && IsDigit(src[i + 1]))) {
       auto t = LexNumber(src, i, column);
+      if (!t.ok()) return t.status();
+      out.push_back(std::move(t).value());
+    } else if (c == '$' && dialect == Dialect::kNotify) {
+      auto t = LexVariable(src, i, column);
       if (!t.ok()) return t.status();
       out.push_back(std::move(t).value());
     } else if (c == '\'') {

@@ -57,13 +57,19 @@ struct Token {
   double float_value = 0;
 };
 
+// The trader's TCL, or the Notification service's extension of it, which adds
+// run-time variables: `$.field` and `$field` name an event's field, and
+// `$domain_name`, `$type_name`, `$event_name`, `$priority` its header. They
+// lex as identifiers: "field", or "$domain_name" for the header names.
+enum class Dialect : std::uint8_t { kTrader, kNotify };
+
 // Constraints longer than this are refused before lexing (limit_exceeded).
 inline constexpr std::size_t kMaxConstraintBytes = 8192;
 
 // Splits `src` into tokens ending with kEnd. Errors are kInvalidArgument with
 // "column N: ..." messages: an unterminated string, an integer that does not
 // fit 64 bits, an unknown character.
-Result<std::vector<Token>> Lex(std::string_view src);
+Result<std::vector<Token>> Lex(std::string_view src, Dialect dialect = Dialect::kTrader);
 
 // How a token kind is written, for messages ("'=='", "identifier").
 const char* TokName(Tok t);

@@ -265,8 +265,8 @@ class Parser {
 
 }  // namespace
 
-Result<std::unique_ptr<Node>> ParseConstraint(std::string_view text) {
-  auto toks = Lex(text);
+Result<std::unique_ptr<Node>> ParseConstraint(std::string_view text, Dialect dialect) {
+  auto toks = Lex(text, dialect);
   if (!toks.ok()) return toks.status();
   if (toks.value().size() == 1) {  // only kEnd: empty constraint means TRUE
     auto n = std::make_unique<Node>();

@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "trader/tcl/ast.h"
+#include "trader/tcl/lexer.h"
 
 namespace ardus::tcl {
 
@@ -22,7 +23,8 @@ inline constexpr int kMaxNodes = 2048;
 // Parses a constraint. Empty text (or only blanks) means TRUE and yields a
 // TRUE literal. Errors: kInvalidArgument, "column N: ..." for syntax errors and
 // for exceeding kMaxConstraintBytes, kMaxDepth or kMaxNodes.
-Result<std::unique_ptr<Node>> ParseConstraint(std::string_view text);
+Result<std::unique_ptr<Node>> ParseConstraint(std::string_view text,
+                                              Dialect dialect = Dialect::kTrader);
 
 // Parses a preference: "min e", "max e", "with e", "random", "first"; empty
 // text means first. Errors as ParseConstraint.

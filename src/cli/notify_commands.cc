@@ -1,0 +1,218 @@
+#include "cli/notify_commands.h"
+
+#include <fmt/core.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "notify/notify_wire.h"
+#include "trader/trader_wire.h"
+
+namespace ardus::cli {
+
+namespace {
+
+using json = nlohmann::json;
+using notify::Method;
+
+constexpr std::uint16_t M(Method m) { return static_cast<std::uint16_t>(m); }
+// Pushes granted at a time; the subscriber grants more as it prints.
+constexpr std::uint32_t kCredit = 256;
+
+// A field value from the command line: an integer, a finite number,
+// true/false, or else the text itself.
+trader::Value FieldValue(const std::string& text) {
+  std::int64_t i;
+  auto [ie, iec] = std::from_chars(text.data(), text.data() + text.size(), i);
+  if (iec == std::errc() && ie == text.data() + text.size() && !text.empty()) return i;
+  double d;
+  auto [de, dec] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (dec == std::errc() && de == text.data() + text.size() && std::isfinite(d)) return d;
+  if (text == "true") return true;
+  if (text == "false") return false;
+  return text;
+}
+
+std::string EventLine(const notify::Event& e) {
+  std::string line = fmt::format("{} {}/{}/{}", e.seq, e.domain, e.type, e.name);
+  for (const auto& [k, v] : e.fields) line += fmt::format(" {}={}", k, trader::FormatValue(v));
+  if (!e.body.empty()) line += " " + e.body;
+  return line;
+}
+
+json EventJson(const notify::Event& e) {
+  json fields = json::object();
+  for (const auto& [k, v] : e.fields) fields[k] = ToJson(v);
+  return {{"seq", e.seq},           {"domain", e.domain},
+          {"type", e.type},         {"name", e.name},
+          {"fields", fields},       {"body", e.body},
+          {"priority", e.priority}, {"published_ms", e.published_ms}};
+}
+
+}  // namespace
+
+int CreateChannel(const RexTarget& t, const ChannelArgs& a) {
+  Session s(t);
+  if (!s.ok()) return s.exit;
+  rex::BodyWriter w;
+  w.Map(4);
+  w.Key("channel").Str(a.channel);
+  w.Key("persistent").Bool(a.persistent);
+  w.Key("retain_count").Uint(a.retain_count);
+  w.Key("retain_age_s").Uint(a.retain_age_s);
+  if (!s.Call(M(Method::kCreateChannel), w)) return s.exit;
+  return s.PrintOk(
+      fmt::format("channel {} ({})", a.channel, a.persistent ? "persistent" : "best-effort"),
+      {{"channel", a.channel}, {"persistent", a.persistent}});
+}
+
+int Publish(const RexTarget& t, const PublishArgs& a) {
+  Session s(t);
+  if (!s.ok()) return s.exit;
+  std::string domain, type, name;
+  {
+    auto first = a.event.find('/');
+    auto second = first == std::string::npos ? first : a.event.find('/', first + 1);
+    if (second == std::string::npos) {
+      s.Report("usage", fmt::format("--event '{}' is not DOMAIN/TYPE/NAME", a.event));
+      return kExitUsage;
+    }
+    domain = a.event.substr(0, first);
+    type = a.event.substr(first + 1, second - first - 1);
+    name = a.event.substr(second + 1);
+  }
+  trader::Properties fields;
+  for (const auto& f : a.assignments) {
+    auto eq = f.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      s.Report("usage", fmt::format("'{}' is not FIELD=VALUE", f));
+      return kExitUsage;
+    }
+    fields[f.substr(0, eq)] = FieldValue(f.substr(eq + 1));
+  }
+  std::string body = a.body;
+  if (!body.empty() && body[0] == '@') {
+    std::ifstream in(body.substr(1), std::ios::binary);
+    if (!in) {
+      s.Report("usage", fmt::format("cannot read the body file {}", body.substr(1)));
+      return kExitUsage;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    body = ss.str();
+  }
+  rex::BodyWriter w;
+  w.Map(8);
+  w.Key("channel").Str(a.channel);
+  w.Key("domain").Str(domain);
+  w.Key("type").Str(type);
+  w.Key("name").Str(name);
+  w.Key("fields");
+  trader::EncodeProperties(w, fields);
+  w.Key("body").Bin({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
+  w.Key("priority").Int(a.priority);
+  w.Key("timeout_ms").Uint(a.timeout_ms);
+  auto reply = s.Call(M(Method::kPublish), w);
+  if (!reply) return s.exit;
+  std::uint64_t seq = reply->UintOr("seq", 0);
+  return s.PrintOk(std::to_string(seq), {{"seq", seq}});
+}
+
+int Subscribe(const RexTarget& t, const SubscribeArgs& a) {
+  Session s(t);
+  if (!s.ok()) return s.exit;
+  rex::BodyWriter w;
+  w.Map(7);
+  w.Key("channel").Str(a.channel);
+  w.Key("filter").Str(a.filter);
+  w.Key("durable").Str(a.durable);
+  w.Key("from").Str(a.from);
+  w.Key("credit").Uint(kCredit);
+  w.Key("max_queue").Uint(a.max_queue);
+  w.Key("discard").Str(a.discard);
+  auto reply = s.Call(M(Method::kSubscribe), w);
+  if (!reply) return s.exit;
+  std::uint64_t sub = reply->UintOr("subscription", 0);
+  CatchInterrupts();
+  std::uint64_t printed = 0, since_credit = 0;
+  rex::Client& c = s.client();
+  auto send = [&](Method m, auto&& fill) {
+    rex::BodyWriter b;
+    fill(b);
+    return c.Send(M(m), b.bytes()).ok();
+  };
+  while (!g_interrupted) {
+    auto f = c.Receive(200);
+    if (!f.ok()) {
+      if (f.status().kind() == ErrorKind::kTimeout) continue;
+      if (f.status().kind() == ErrorKind::kCancelled) break;
+      s.Report("protocol", f.status().message());
+      return kExitProtocol;
+    }
+    const rex::Frame& frame = f.value();
+    if (frame.kind == rex::Kind::kError) {
+      rex::Error e = rex::ParseErrorBody(frame.body);
+      s.Report(rex::CodeName(e.code), e.message);
+      return kExitRefused;
+    }
+    if (frame.kind != rex::Kind::kPush || frame.id != sub) continue;  // ack/credit replies
+    auto body = rex::BodyReader::Parse(frame.body);
+    if (!body.ok()) continue;
+    if (frame.method == M(Method::kGap)) {
+      std::uint64_t missed = body.value().UintOr("missed", 0);
+      if (t.json) {
+        fmt::print("{}\n", json{{"missed", missed}}.dump());
+      } else {
+        fmt::print(stderr, "rex: {} events were dropped or trimmed before the next one\n", missed);
+      }
+      continue;
+    }
+    try {
+      auto handle =
+          msgpack::unpack(reinterpret_cast<const char*>(frame.body.data()), frame.body.size());
+      auto e = notify::DecodeEvent(handle.get());
+      if (!e.ok()) continue;
+      fmt::print("{}\n", t.json ? EventJson(e.value()).dump() : EventLine(e.value()));
+      std::fflush(stdout);
+      ++printed;
+      bool last = a.count != 0 && printed >= a.count;
+      rex::BodyWriter ack;
+      ack.Map(2).Key("subscription").Uint(sub).Key("seq").Uint(e.value().seq);
+      if (last) {  // wait for the last ack: a resumed subscription starts right after it
+        return s.Call(M(Method::kAck), ack) ? 0 : s.exit;
+      }
+      if (!c.Send(M(Method::kAck), ack.bytes()).ok()) return kExitProtocol;
+      if (++since_credit == kCredit / 2) {
+        since_credit = 0;
+        send(Method::kCredit, [&](rex::BodyWriter& b) {
+          b.Map(2).Key("subscription").Uint(sub).Key("n").Uint(kCredit / 2);
+        });
+      }
+    } catch (const std::exception&) {
+      continue;
+    }
+  }
+  return kExitInterrupted;
+}
+
+int Types(const RexTarget& t, const std::string& channel) {
+  Session s(t);
+  if (!s.ok()) return s.exit;
+  rex::BodyWriter w;
+  w.Map(1).Key("channel").Str(channel);
+  auto reply = s.Call(M(Method::kTypes), w);
+  if (!reply) return s.exit;
+  auto offered = reply->Strings("offered");
+  auto subscribed = reply->Strings("subscribed");
+  std::vector<std::string> o = offered.ok() ? offered.value() : std::vector<std::string>{};
+  std::vector<std::string> sub = subscribed.ok() ? subscribed.value() : std::vector<std::string>{};
+  std::string human = "offered:";
+  for (const auto& x : o) human += " " + x;
+  human += "\nsubscribed:";
+  for (const auto& x : sub) human += " " + x;
+  return s.PrintOk(human, {{"offered", o}, {"subscribed", sub}});
+}
+
+}  // namespace ardus::cli

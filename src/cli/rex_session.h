@@ -1,0 +1,60 @@
+// What every `rex` subcommand shares: the server it talks to, one REX
+// connection with uniform error reporting, and the exit codes.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rex/body.h"
+#include "rex/client.h"
+#include "trader/value.h"
+
+namespace ardus::cli {
+
+inline constexpr const char* kRexExitCodes =
+    "Exit codes: 0 done; 1 the server refused the request (the error name is printed, e.g. "
+    "unknown_type); 2 bad usage; 3 cannot reach the server; 4 the server broke the protocol; "
+    "130 interrupted.";
+inline constexpr int kExitRefused = 1, kExitUsage = 2, kExitUnreachable = 3, kExitProtocol = 4,
+                     kExitInterrupted = 130;
+
+struct RexTarget {
+  std::string address;  // HOST:PORT
+  bool json = false;
+  int timeout_ms = 5000;
+};
+
+// Set by SIGINT/SIGTERM once CatchInterrupts() ran.
+extern volatile std::sig_atomic_t g_interrupted;
+void CatchInterrupts();
+
+// One connection plus uniform error reporting: a failed step prints the
+// error (JSON with --json), records the exit code in `exit`, returns nullopt.
+class Session {
+ public:
+  explicit Session(const RexTarget& t);
+  bool ok() const { return client_ != nullptr; }
+
+  // Calls and parses the reply body.
+  std::optional<rex::BodyReader> Call(std::uint16_t method, const rex::BodyWriter& body);
+  rex::Client& client() { return *client_; }
+  void Report(const std::string& name, const std::string& message);
+  // Prints success: `human` as text, or `j` plus "ok": true with --json.
+  int PrintOk(const std::string& human, nlohmann::json j = nlohmann::json::object());
+
+  int exit = 0;
+
+ private:
+  const RexTarget& target_;
+  std::unique_ptr<rex::Client> client_;
+  std::vector<std::uint8_t> raw_;
+};
+
+nlohmann::json ToJson(const trader::Value& v);
+
+}  // namespace ardus::cli

@@ -1,0 +1,178 @@
+// The Notify broker: a sans-IO engine for channels, filtered subscriptions,
+// bounded per-consumer queues, credit-based push and durable cursors.
+//
+// Like the Trader it takes `now_ms` on every timed call and never touches a
+// socket or disk. Effects leave through queues the I/O layer drains:
+//   - TakeMutations(): what must be durable (persistent channels' events,
+//     durable cursors, channel definitions). rexd commits them before it
+//     acknowledges the batch's publishes;
+//   - TakeDeliveries(): events to push, already within each subscriber's
+//     credit.
+//
+// Delivery, by subscription kind:
+//   - plain: each matching event is queued for the subscriber (at most
+//     max_queue; when full, the discard policy drops one and the drop is
+//     reported to the subscriber as a gap) and pushed while credit lasts;
+//   - durable (persistent channels only): the subscription has a name and a
+//     server-side cursor, the last sequence number acked. It reads the
+//     channel's retained log from the cursor, so a reconnect, or a restart of
+//     rexd, resumes right after the last ack: nothing is lost, and only
+//     unacked events may come twice. If retention removed events before they
+//     were acked, the subscriber is told how many it missed.
+//
+// Errors are rex::Error values; none of them changes state.
+// Thread-safety: none; one thread drives a Broker.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "notify/event.h"
+#include "notify/filter.h"
+#include "rex/error_code.h"
+
+namespace ardus::notify {
+
+struct ChannelConfig {
+  bool persistent = false;
+  std::uint64_t retain_count = 100'000;  // events kept in the log
+  std::int64_t retain_age_ms = 0;        // 0: no age limit
+  std::uint64_t retain_bytes = 256 << 20;
+  bool operator==(const ChannelConfig&) const = default;
+};
+
+enum class Discard : std::uint8_t { kOldest, kNewest, kPriority, kDeadline };
+
+struct SubscribeRequest {
+  std::string channel;
+  std::string filter;
+  std::string durable;       // empty: not durable
+  bool from_first = true;    // a new durable subscription starts at the first retained event
+  std::uint32_t credit = 0;  // pushes allowed before the subscriber grants more (0: pull only)
+  std::uint32_t max_queue = 1000;  // MaxEventsPerConsumer
+  Discard discard = Discard::kOldest;
+};
+
+struct Subscribed {
+  std::uint64_t subscription = 0;
+  std::uint64_t resume_after = 0;  // the cursor a durable subscription resumed from
+};
+
+struct Delivery {
+  std::uint64_t owner = 0;
+  std::uint64_t subscription = 0;
+  EventPtr event;
+  std::uint64_t missed = 0;  // events dropped or trimmed before this one (a gap)
+};
+
+struct Mutation {
+  enum Kind : std::uint8_t { kPutChannel, kAppend, kTrim, kPutCursor } kind;
+  std::string channel;
+  ChannelConfig config;   // kPutChannel
+  EventPtr event;         // kAppend
+  std::uint64_t seq = 0;  // kTrim: events up to seq are gone; kPutCursor: acked seq
+  std::string durable;    // kPutCursor
+};
+
+struct TypeSets {
+  std::vector<std::string> offered;     // "domain/type" published on the channel
+  std::vector<std::string> subscribed;  // "domain/type" filters ask for ("*" = any)
+};
+
+struct BrokerLimits {
+  std::uint32_t max_queue = 100'000;   // ceiling on a subscriber's max_queue
+  std::uint32_t max_credit = 100'000;  // ceiling on outstanding credit
+  std::size_t max_subscriptions_per_owner = 1024;
+  std::size_t max_channels = 10'000;
+  std::size_t max_offered_types = 1'000;  // per channel, for offer changes
+};
+
+// Encodes an event's PUSH body once, at publish (see Event::wire). The broker
+// stays free of the wire format; rexd passes notify_wire's encoder.
+using EventEncoder = std::function<std::vector<std::uint8_t>(const Event&)>;
+
+class Broker {
+ public:
+  explicit Broker(EventEncoder encoder, BrokerLimits limits = {});
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Creates a channel, or accepts an identical re-creation. Errors:
+  // kBadRequest (bad name, or it exists with another configuration).
+  rex::Ack CreateChannel(const std::string& name, const ChannelConfig& config);
+  rex::Outcome<ChannelConfig> DescribeChannel(const std::string& name) const;
+
+  // Publishes; a channel used before it is created is best-effort. Returns
+  // the event's sequence number. Errors: kBadRequest, kLimitExceeded (body).
+  rex::Outcome<std::uint64_t> Publish(std::int64_t now_ms, const std::string& channel, Event event);
+
+  // Errors: kIllegalConstraint (filter), kBadRequest (durable on a
+  // best-effort channel, or a durable name already attached), kLimitExceeded.
+  rex::Outcome<Subscribed> Subscribe(std::int64_t now_ms, std::uint64_t owner,
+                                     const SubscribeRequest& r);
+  // Cumulative: everything up to `seq` is done. For durable subscriptions
+  // this moves the cursor (journalled); for others it is accepted and ignored.
+  rex::Ack AckUpTo(std::uint64_t owner, std::uint64_t subscription, std::uint64_t seq);
+  rex::Ack GrantCredit(std::int64_t now_ms, std::uint64_t owner, std::uint64_t subscription,
+                       std::uint32_t n);
+  // Pull mode: up to `max` events now (they count against nothing).
+  rex::Outcome<std::vector<Delivery>> Pull(std::int64_t now_ms, std::uint64_t owner,
+                                           std::uint64_t subscription, std::uint32_t max);
+  rex::Ack Unsubscribe(std::uint64_t owner, std::uint64_t subscription);
+  void DropOwner(std::uint64_t owner);
+
+  rex::Outcome<TypeSets> Types(const std::string& channel) const;
+
+  // Age-based retention and event expiry.
+  void Tick(std::int64_t now_ms);
+  std::int64_t NextDeadline() const;
+
+  std::vector<Mutation> TakeMutations();
+  std::vector<Delivery> TakeDeliveries();
+
+  // The next sequence number of a channel (1 if it does not exist).
+  std::uint64_t next_seq(const std::string& channel) const;
+
+  // Start-up: channels first, then their events in order, then cursors.
+  // `next_seq` keeps sequence numbers rising even when every event was trimmed.
+  void RestoreChannel(const std::string& name, const ChannelConfig& config, std::uint64_t next_seq);
+  void RestoreEvent(const std::string& channel, EventPtr event);
+  void RestoreCursor(const std::string& channel, const std::string& durable, std::uint64_t acked);
+
+  // Counters for tests and operators.
+  std::uint64_t dropped() const { return dropped_; }
+  std::size_t queued_events() const;
+
+ private:
+  struct Channel;
+  struct Subscription;
+  Channel& ChannelFor(const std::string& name);
+  void Route(std::int64_t now_ms, Channel& ch, const EventPtr& e);
+  EventPtr Finish(Event e) const;
+  void Enqueue(Subscription& s, const EventPtr& e);
+  void Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget, std::vector<Delivery>& out);
+  void Trim(Channel& ch, std::int64_t now_ms);
+  void Index(Subscription& s, bool add);
+
+  EventEncoder encoder_;
+  BrokerLimits limits_;
+  std::map<std::string, std::unique_ptr<Channel>> channels_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Subscription>> subs_;
+  std::uint64_t next_sub_ = 1;
+  std::vector<Mutation> mutations_;
+  std::vector<Delivery> deliveries_;
+  std::uint64_t dropped_ = 0;
+};
+
+// "oldest", "newest", "priority", "deadline".
+std::optional<Discard> ParseDiscard(const std::string& name);
+
+}  // namespace ardus::notify

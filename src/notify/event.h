@@ -1,0 +1,40 @@
+// A structured event, as the OMG Notification service defines one: a fixed
+// header (domain, type, event name), typed filterable fields, and an opaque
+// body, plus the QoS a publisher may set (priority, expiry).
+//
+// Thread-safety: immutable once published; shared between the channel's log
+// and subscriber queues through EventPtr.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "trader/offer_index.h"  // trader::Properties
+#include "trader/value.h"
+
+namespace ardus::notify {
+
+struct Event {
+  std::uint64_t seq = 0;  // per channel, from 1, assigned at publish
+  std::string domain, type, name;
+  trader::Properties fields;
+  std::string body;
+  std::int32_t priority = 0;
+  std::int64_t published_ms = 0;
+  std::int64_t expires_ms = 0;  // 0: never
+  // The header values as trader::Values, so filters read them like fields.
+  trader::Value domain_value, type_value, name_value, priority_value;
+  // The PUSH body, encoded once and sent to every subscriber.
+  std::vector<std::uint8_t> wire;
+
+  std::size_t bytes() const { return body.size() + wire.size() + 64; }
+};
+
+using EventPtr = std::shared_ptr<const Event>;
+
+// Default and hard limits on one event.
+inline constexpr std::size_t kMaxBodyBytes = 1 << 20;
+
+}  // namespace ardus::notify

@@ -1,0 +1,37 @@
+// Notify's REX methods and event encoding (docs/rex-protocol.md, "Notify
+// methods"). Events travel as one MessagePack map:
+//   {seq, domain, type, name, fields: {name: value}, body: bin, priority,
+//    published_ms, expires_ms}
+// in PUSH frames (method kEvent, id = subscription) and in pull replies.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <msgpack.hpp>
+#include <vector>
+
+#include "notify/broker.h"
+#include "rex/body.h"
+
+namespace ardus::notify {
+
+enum class Method : std::uint16_t {
+  kCreateChannel = 100,
+  kDescribeChannel = 101,
+  kPublish = 110,
+  kSubscribe = 120,
+  kAck = 121,
+  kCredit = 122,
+  kPull = 123,
+  kUnsubscribe = 124,
+  kTypes = 125,
+  kEvent = 130,  // PUSH: one event
+  kGap = 131,    // PUSH before an event: {"missed": n} events were dropped or trimmed
+};
+
+std::vector<std::uint8_t> EncodeEvent(const Event& e);
+// Errors: kBadRequest naming the field.
+rex::Outcome<Event> DecodeEvent(const msgpack::object& o);
+
+}  // namespace ardus::notify
