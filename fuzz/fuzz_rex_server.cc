@@ -1,11 +1,14 @@
 // Fuzzes everything a REX client can send to rexd short of the disk: the
-// frame parser, the handshake, MessagePack bodies and every Trader method.
-// The input is split into TCP segments at arbitrary points.
+// frame parser, the handshake, MessagePack bodies and every Trader and Notify
+// method (the first byte picks the service). The input is split into TCP
+// segments at arbitrary points.
 #include <cstddef>
 #include <cstdint>
 
+#include "notify/notify_wire.h"
 #include "rex/body.h"
 #include "rex/server_connection.h"
+#include "rexd/notify_service.h"
 #include "rexd/trader_service.h"
 
 using namespace ardus;
@@ -21,6 +24,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)tr->Export(0, "printer", {{"ppm", std::int64_t{3}}}, 5);
     return tr;
   }();
+  static notify::Broker* broker = [] {
+    auto* b = new notify::Broker(notify::EncodeEvent);
+    notify::ChannelConfig persistent;
+    persistent.persistent = true;
+    persistent.retain_count = 50;
+    (void)b->CreateChannel("p", persistent);
+    return b;
+  }();
+  if (size == 0) return 0;
+  bool notify_side = data[0] & 1;
   rex::ServerConnection conn("fuzz", {"trader"}, rex::ConnectionLimits{4096, 1 << 16});
   // A valid HELLO first so that most inputs reach the methods.
   std::vector<std::uint8_t> hello;
@@ -30,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<rex::Frame> requests;
   conn.OnBytes(hello, requests);
   rexd::TraderService service(*t);
+  rexd::NotifyService notify_service(*broker);
   std::size_t pos = 0;
   std::int64_t now = 0;
   while (pos < size) {
@@ -37,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     conn.OnBytes({data + pos, n}, requests);
     pos += n;
     for (const auto& r : requests) {
-      auto reply = service.Handle(now, 1, r);
+      auto reply = notify_side ? notify_service.Handle(now, 1, r) : service.Handle(now, 1, r);
       if (reply.ok()) {
         conn.Reply(r, reply.value());
       } else {
@@ -50,6 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     conn.Consumed(conn.pending().size());
   }
   t->TakeMutations();
+  broker->TakeMutations();
+  broker->TakeDeliveries();
+  broker->DropOwner(1);
   t->TakeWatchEvents();
   t->DropOwner(1);
   return 0;

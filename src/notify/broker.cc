@@ -46,6 +46,7 @@ struct Broker::Subscription {
 struct Broker::Channel {
   std::string name;
   ChannelConfig config;
+  bool declared = false;     // created explicitly; otherwise best-effort by first use
   std::deque<EventPtr> log;  // retained events, ascending seq
   std::uint64_t log_bytes = 0;
   std::uint64_t next_seq = 1;
@@ -76,15 +77,18 @@ rex::Ack Broker::CreateChannel(const std::string& name, const ChannelConfig& con
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", name));
   }
   auto it = channels_.find(name);
-  if (it != channels_.end()) {
+  if (it != channels_.end() && it->second->declared) {
     if (it->second->config == config) return rex::Ok();
     return rex::Fail(Code::kBadRequest,
                      fmt::format("channel '{}' exists with another configuration", name));
   }
-  if (channels_.size() >= limits_.max_channels) {
+  if (it == channels_.end() && channels_.size() >= limits_.max_channels) {
     return rex::Fail(Code::kLimitExceeded, fmt::format("over {} channels", limits_.max_channels));
   }
-  ChannelFor(name).config = config;
+  // A channel so far only used (best-effort) takes the declared configuration.
+  Channel& ch = ChannelFor(name);
+  ch.config = config;
+  ch.declared = true;
   mutations_.push_back({Mutation::kPutChannel, name, config});
   return rex::Ok();
 }
@@ -125,10 +129,14 @@ rex::Outcome<std::uint64_t> Broker::Publish(std::int64_t now_ms, const std::stri
   event.seq = ch.next_seq++;
   event.published_ms = now_ms;
   EventPtr e = Finish(std::move(event));
-  ch.log.push_back(e);
-  ch.log_bytes += e->bytes();
   if (ch.offered.size() < limits_.max_offered_types) ch.offered.insert(e->domain + "/" + e->type);
-  if (ch.config.persistent) mutations_.push_back({Mutation::kAppend, channel, {}, e});
+  // Only persistent channels keep a log: it serves durable subscriptions,
+  // which best-effort channels do not have.
+  if (ch.config.persistent) {
+    ch.log.push_back(e);
+    ch.log_bytes += e->bytes();
+    mutations_.push_back({Mutation::kAppend, channel, {}, e});
+  }
   Route(now_ms, ch, e);
   Trim(ch, now_ms);
   return e->seq;
@@ -431,6 +439,7 @@ void Broker::RestoreChannel(const std::string& name, const ChannelConfig& config
                             std::uint64_t next_seq) {
   Channel& ch = ChannelFor(name);
   ch.config = config;
+  ch.declared = true;
   ch.next_seq = std::max(ch.next_seq, next_seq);
 }
 

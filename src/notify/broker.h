@@ -40,6 +40,7 @@
 
 namespace ardus::notify {
 
+// Retention applies to persistent channels, the only ones with a log.
 struct ChannelConfig {
   bool persistent = false;
   std::uint64_t retain_count = 100'000;  // events kept in the log
@@ -105,8 +106,9 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
-  // Creates a channel, or accepts an identical re-creation. Errors:
-  // kBadRequest (bad name, or it exists with another configuration).
+  // Creates a channel, accepts an identical re-creation, and gives a channel
+  // so far only used (best-effort) its declared configuration. Errors:
+  // kBadRequest (bad name, or created before with another configuration).
   rex::Ack CreateChannel(const std::string& name, const ChannelConfig& config);
   rex::Outcome<ChannelConfig> DescribeChannel(const std::string& name) const;
 

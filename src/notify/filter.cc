@@ -152,9 +152,12 @@ Result<std::shared_ptr<const Filter>> Filter::Compile(const std::string& text) {
                                      "a literal",
                                      u->column, u->name));
   }
+  // Every field operand has a type now; a name still unknown is used only by
+  // `exist`, where its type does not matter.
   auto checked = tcl::CheckConstraint(*ast.value(), [&](std::string_view name) {
     auto it = types.find(std::string(name));
-    return it == types.end() ? std::nullopt : std::optional<PropertyType>(it->second);
+    return std::optional<PropertyType>(it == types.end() ? PropertyType{BaseType::kString, false}
+                                                         : it->second);
   });
   if (!checked.ok()) return checked;
   auto f = std::make_shared<Filter>();

@@ -1,5 +1,6 @@
 // Subscription filters: the trader constraint language in its Notify dialect
-// (`$domain_name`, `$type_name`, `$event_name`, `$priority`, `$.field`),
+// (`$domain_name`, `$type_name`, `$event_name`, `$priority`, `$.field`; a bare
+// name is a field too),
 // compiled by the same checker and compiler and run by the same evaluator.
 //
 // Event fields are not declared anywhere, so a filter's field types are

@@ -8,8 +8,10 @@ namespace {
 
 // Bounds on what one body may declare, well above any legitimate request.
 msgpack::unpack_limit Limits() {
-  return msgpack::unpack_limit(/*array=*/1 << 16, /*map=*/1 << 12, /*str=*/1 << 20,
-                               /*bin=*/1 << 20, /*ext=*/0, /*depth=*/16);
+  // Strings and binaries are bounded by the frame itself; the per-method
+  // checks give the precise error (e.g. an event body over 1 MiB).
+  return msgpack::unpack_limit(/*array=*/1 << 16, /*map=*/1 << 12, /*str=*/64 << 20,
+                               /*bin=*/64 << 20, /*ext=*/0, /*depth=*/16);
 }
 
 }  // namespace

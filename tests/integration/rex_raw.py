@@ -17,14 +17,28 @@ def mp_str(s):
     b = s.encode()
     if len(b) < 32:
         return bytes([0xA0 | len(b)]) + b
-    return b"\xda" + struct.pack(">H", len(b)) + b
+    return b"\xdb" + struct.pack(">I", len(b)) + b
+
+
+def mp(v):
+    """MessagePack for the few types the tests send."""
+    if isinstance(v, bool):
+        return b"\xc3" if v else b"\xc2"
+    if isinstance(v, int):
+        return b"\xcf" + struct.pack(">Q", v) if v >= 0 else b"\xd3" + struct.pack(">q", v)
+    if isinstance(v, str):
+        return mp_str(v)
+    if isinstance(v, bytes):
+        return b"\xc6" + struct.pack(">I", len(v)) + v
+    if isinstance(v, dict):
+        return mp_map(v)
+    raise TypeError(v)
 
 
 def mp_map(d):
-    out = bytes([0x80 | len(d)])
+    out = b"\xde" + struct.pack(">H", len(d))
     for k, v in d.items():
-        out += mp_str(k)
-        out += mp_str(v) if isinstance(v, str) else bytes([v])  # small ints only
+        out += mp_str(k) + mp(v)
     return out
 
 
@@ -133,7 +147,61 @@ def case_hostile_query(port):
         assert f[0] == ERROR and error_name(f[3]) == "limit_exceeded", (constraint[:20], f)
 
 
+PUBLISH, SUBSCRIBE = 110, 120
+
+
+def publish_many(port, channel, count, body_bytes=0, start=0):
+    """Pipelines `count` publishes of events with field n = start.. and waits
+    for every acknowledgement."""
+    s = connect(port)
+    hello(s)
+    body = b"x" * body_bytes
+    window = 64
+    sent = acked = 0
+    while acked < count:
+        while sent < count and sent - acked < window:
+            s.sendall(frame(REQUEST, PUBLISH, sent + 1, mp_map({
+                "channel": channel, "domain": "test", "type": "t%d" % ((start + sent) % 2),
+                "name": "e", "fields": {"n": start + sent}, "body": body})))
+            sent += 1
+        f = read_frame(s)
+        assert f and f[0] == REPLY, f
+        acked += 1
+
+
+def case_slow_consumer(port):
+    """A subscriber that grants credit but never reads: rexd must cut it off
+    or drop for it, not grow. Prints rexd's peak RSS growth to check."""
+    slow = connect(port)
+    hello(slow)
+    slow.sendall(frame(REQUEST, SUBSCRIBE, 1, mp_map({
+        "channel": "flood", "filter": "", "credit": 100000, "max_queue": 1000})))
+    publish_many(port, "flood", 20000, body_bytes=16384)  # 320 MiB of bodies
+
+
+def case_bad_publish(port):
+    s = connect(port)
+    hello(s)
+    s.sendall(frame(REQUEST, PUBLISH, 1, mp_map({"channel": "../x", "domain": "d"})))
+    f = read_frame(s)
+    assert f[0] == ERROR and error_name(f[3]) == "bad_request", f
+    s.sendall(frame(REQUEST, PUBLISH, 2, mp_map({"channel": "ok", "fields": {"n": "x" * 10},
+                                                 "body": b"y" * ((1 << 20) + 1)})))
+    f = read_frame(s)
+    assert f[0] == ERROR and error_name(f[3]) == "limit_exceeded", f
+    s.sendall(frame(REQUEST, SUBSCRIBE, 3, mp_map({"channel": "ok", "filter": "$.a == $.b"})))
+    f = read_frame(s)
+    assert f[0] == ERROR and error_name(f[3]) == "illegal_constraint", f
+    s.sendall(frame(REQUEST, PUBLISH, 4, b"\x81\xa1"))  # truncated map
+    f = read_frame(s)
+    assert f[0] == ERROR and error_name(f[3]) == "bad_request", f
+
+
 if __name__ == "__main__":
+    if sys.argv[2] == "publish":
+        publish_many(int(sys.argv[1]), sys.argv[3], int(sys.argv[4]),
+                     start=int(sys.argv[5]) if len(sys.argv) > 5 else 0)
+        sys.exit(0)
     port, case = int(sys.argv[1]), sys.argv[2]
     try:
         globals()["case_" + case](port)

@@ -1,0 +1,228 @@
+// Notify: filter compilation and routing, queues, credit, durable cursors.
+#include <gtest/gtest.h>
+
+#include "notify/broker.h"
+#include "notify/filter.h"
+
+namespace ardus::notify {
+namespace {
+
+using rex::Code;
+
+std::vector<std::uint8_t> NoWire(const Event&) { return {}; }
+
+Event Make(std::string domain, std::string type, trader::Properties fields = {},
+           std::int32_t priority = 0) {
+  Event e;
+  e.domain = std::move(domain);
+  e.type = std::move(type);
+  e.name = "n";
+  e.fields = std::move(fields);
+  e.priority = priority;
+  return e;
+}
+
+bool Match(const std::string& filter, Event e) {
+  auto f = Filter::Compile(filter);
+  EXPECT_TRUE(f.ok()) << filter << ": " << f.status().message();
+  e.domain_value = e.domain;
+  e.type_value = e.type;
+  e.name_value = e.name;
+  e.priority_value = std::int64_t{e.priority};
+  tcl::Budget b{100000};
+  return f.ok() && f.value()->Matches(e, b);
+}
+
+TEST(NotifyFilter, HeaderAndFieldsWithInferredTypes) {
+  Event e = Make(
+      "ardus", "transfer",
+      {{"bytes", std::int64_t{5000}}, {"host", std::string("h1")}, {"ok", true}, {"ratio", 1.04}});
+  EXPECT_TRUE(Match("$domain_name == 'ardus' and $type_name == 'transfer'", e));
+  EXPECT_TRUE(Match("$.bytes > 4999.5 and 'h' ~ $.host", e));
+  EXPECT_TRUE(Match("$bytes / 1000 == 5 and $.ok", e));  // $x is $.x unless a header name
+  EXPECT_TRUE(Match("$.ratio < 1.1 and $priority == 0", e));
+  EXPECT_TRUE(Match("exist $.host and not exist $.missing", e));
+  EXPECT_FALSE(Match("$.host == 5", e));  // a string field read as a number: undefined
+  EXPECT_FALSE(Match("$.missing == 'x'", e));
+  EXPECT_TRUE(Match("", e));
+}
+
+TEST(NotifyFilter, ErrorsAndRoutingKeys) {
+  auto untyped = Filter::Compile("$.a == $.b");
+  EXPECT_EQ(untyped.status().message(),
+            "column 1: cannot tell the type of '$.a'; compare it with a literal");
+  EXPECT_FALSE(Filter::Compile("$.x > 'a' and $.x < 3").ok());  // one field, two types
+  EXPECT_FALSE(Filter::Compile("$ == 1").ok());
+  EXPECT_TRUE(Filter::Compile("ppm > 1").ok());  // a bare name is a field, as $.ppm
+  auto f = Filter::Compile("$.x > 1 and 'ardus' == $domain_name and $type_name == 'transfer'");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f.value()->domain(), "ardus");
+  EXPECT_EQ(f.value()->type(), "transfer");
+  auto any = Filter::Compile("$domain_name == 'a' or $type_name == 'b'");
+  EXPECT_FALSE(any.value()->domain());
+}
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  SubscribeRequest Sub(std::string filter, std::uint32_t credit = 100) {
+    SubscribeRequest r;
+    r.channel = "c";
+    r.filter = std::move(filter);
+    r.credit = credit;
+    return r;
+  }
+  std::vector<std::uint64_t> Seqs() {
+    std::vector<std::uint64_t> out;
+    for (const auto& d : b.TakeDeliveries()) out.push_back(d.event->seq);
+    return out;
+  }
+  Broker b{NoWire};
+  std::int64_t now = 1000;
+};
+
+TEST_F(BrokerTest, RoutesByFilterAndDomainTypeIndex) {
+  auto t = b.Subscribe(now, 1, Sub("$type_name == 't1'")).value().subscription;
+  auto d = b.Subscribe(now, 2, Sub("$domain_name == 'd2' and $.n > 1")).value().subscription;
+  auto all = b.Subscribe(now, 3, Sub("")).value().subscription;
+  ASSERT_TRUE(b.Publish(now, "c", Make("d1", "t1")).ok());
+  ASSERT_TRUE(b.Publish(now, "c", Make("d2", "t2", {{"n", std::int64_t{2}}})).ok());
+  ASSERT_TRUE(b.Publish(now, "c", Make("d2", "t1", {{"n", std::int64_t{0}}})).ok());
+  std::map<std::uint64_t, std::vector<std::uint64_t>> got;
+  for (const auto& x : b.TakeDeliveries()) got[x.subscription].push_back(x.event->seq);
+  EXPECT_EQ(got[t], (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_EQ(got[d], (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(got[all], (std::vector<std::uint64_t>{1, 2, 3}));
+  auto types = std::move(b.Types("c")).value();
+  EXPECT_EQ(types.offered, (std::vector<std::string>{"d1/t1", "d2/t1", "d2/t2"}));
+  EXPECT_EQ(types.subscribed, (std::vector<std::string>{"*/*", "*/t1", "d2/*"}));
+}
+
+TEST_F(BrokerTest, CreditBoundsPushesAndTheQueueBoundsMemory) {
+  auto r = Sub("", 2);
+  r.max_queue = 3;
+  auto s = b.Subscribe(now, 1, r).value().subscription;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Publish(now, "c", Make("d", "t")).ok());
+  EXPECT_EQ(Seqs(), (std::vector<std::uint64_t>{1, 2}));  // credit 2
+  EXPECT_EQ(b.queued_events(), 3u);                       // the newest 3 wait
+  EXPECT_EQ(b.dropped(), 5u);
+  ASSERT_TRUE(b.GrantCredit(now, 1, s, 10).ok());
+  auto d = b.TakeDeliveries();
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].event->seq, 8u);
+  EXPECT_EQ(d[0].missed, 5u);  // the gap is reported with the next delivery
+  EXPECT_EQ(d[1].missed, 0u);
+}
+
+TEST_F(BrokerTest, DiscardPolicies) {
+  auto run = [&](Discard policy) {
+    Broker broker(NoWire);
+    SubscribeRequest r = Sub("", 0);
+    r.max_queue = 2;
+    r.discard = policy;
+    auto s = broker.Subscribe(now, 1, r).value().subscription;
+    Event a = Make("d", "t", {}, 5), bb = Make("d", "t", {}, 1), c = Make("d", "t", {}, 3);
+    a.expires_ms = now + 10'000;
+    bb.expires_ms = now + 20'000;
+    c.expires_ms = now + 5'000;
+    (void)broker.Publish(now, "c", a);
+    (void)broker.Publish(now, "c", bb);
+    (void)broker.Publish(now, "c", c);
+    std::vector<std::uint64_t> seqs;
+    auto pulled = broker.Pull(now, 1, s, 10);
+    for (const auto& d : pulled.value()) seqs.push_back(d.event->seq);
+    return seqs;
+  };
+  EXPECT_EQ(run(Discard::kOldest), (std::vector<std::uint64_t>{2, 3}));
+  EXPECT_EQ(run(Discard::kNewest), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(run(Discard::kPriority), (std::vector<std::uint64_t>{1, 3}));  // drops priority 1
+  EXPECT_EQ(run(Discard::kDeadline), (std::vector<std::uint64_t>{1, 2}));  // drops soonest expiry
+}
+
+TEST_F(BrokerTest, ExpiredEventsAreNotDelivered) {
+  auto s = b.Subscribe(now, 1, Sub("", 0)).value().subscription;
+  Event e = Make("d", "t");
+  e.expires_ms = now + 100;
+  (void)b.Publish(now, "c", e);
+  (void)b.Publish(now, "c", Make("d", "t"));
+  auto pulled = std::move(b.Pull(now + 100, 1, s, 10)).value();
+  ASSERT_EQ(pulled.size(), 1u);
+  EXPECT_EQ(pulled[0].event->seq, 2u);
+}
+
+TEST_F(BrokerTest, DurableSubscriptionsResumeAfterTheirLastAck) {
+  EXPECT_EQ(b.Subscribe(now, 1,
+                        [&] {
+                          auto r = Sub("");
+                          r.durable = "x";
+                          return r;
+                        }())
+                .error()
+                .code,
+            Code::kBadRequest);  // best-effort channel
+  ChannelConfig persistent;
+  persistent.persistent = true;
+  persistent.retain_count = 5;
+  ASSERT_TRUE(b.CreateChannel("c", persistent).ok());
+  for (int i = 0; i < 3; ++i) (void)b.Publish(now, "c", Make("d", "t"));
+  auto r = Sub("", 2);
+  r.durable = "worker";
+  auto s = b.Subscribe(now, 7, r).value();
+  EXPECT_EQ(s.resume_after, 0u);
+  EXPECT_EQ(Seqs(), (std::vector<std::uint64_t>{1, 2}));
+  ASSERT_TRUE(b.AckUpTo(7, s.subscription, 99).ok());  // clamped to what was delivered
+  EXPECT_EQ(b.Subscribe(now, 8, r).error().code, Code::kBadRequest);  // attached elsewhere
+  b.DropOwner(7);
+  // Persisted: the channel, 3 events, the cursor at 0 (new) then at 2.
+  auto m = b.TakeMutations();
+  ASSERT_EQ(m.size(), 6u);
+  EXPECT_EQ(m.back().kind, Mutation::kPutCursor);
+  EXPECT_EQ(m.back().seq, 2u);
+
+  // A restarted broker fed the journal resumes at 3.
+  Broker again(NoWire);
+  again.RestoreChannel("c", persistent, 4);
+  for (const auto& x : m) {
+    if (x.kind == Mutation::kAppend) again.RestoreEvent("c", x.event);
+  }
+  again.RestoreCursor("c", "worker", 2);
+  auto resumed = again.Subscribe(now, 9, r).value();
+  EXPECT_EQ(resumed.resume_after, 2u);
+  auto d = again.TakeDeliveries();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].event->seq, 3u);
+  EXPECT_EQ(again.Publish(now, "c", Make("d", "t")).value(), 4u);
+}
+
+TEST_F(BrokerTest, RetentionTrimsAndDurableSubscribersSeeTheGap) {
+  ChannelConfig c;
+  c.persistent = true;
+  c.retain_count = 3;
+  ASSERT_TRUE(b.CreateChannel("c", c).ok());
+  auto r = Sub("", 0);
+  r.durable = "slow";
+  auto s = b.Subscribe(now, 1, r).value().subscription;
+  for (int i = 0; i < 8; ++i) (void)b.Publish(now, "c", Make("d", "t"));
+  auto pulled = std::move(b.Pull(now, 1, s, 10)).value();
+  ASSERT_EQ(pulled.size(), 3u);
+  EXPECT_EQ(pulled[0].event->seq, 6u);
+  EXPECT_EQ(pulled[0].missed, 5u);
+  bool trimmed = false;
+  for (const auto& m : b.TakeMutations()) trimmed |= m.kind == Mutation::kTrim;
+  EXPECT_TRUE(trimmed);
+}
+
+TEST_F(BrokerTest, AgeRetentionRunsOnTick) {
+  ChannelConfig c;
+  c.persistent = true;
+  c.retain_age_ms = 1000;
+  ASSERT_TRUE(b.CreateChannel("c", c).ok());
+  (void)b.Publish(now, "c", Make("d", "t"));
+  EXPECT_EQ(b.NextDeadline(), now + 1000);
+  b.Tick(now + 1000);
+  EXPECT_EQ(b.NextDeadline(), INT64_MAX);
+  EXPECT_EQ(b.TakeMutations().back().kind, Mutation::kTrim);
+  EXPECT_FALSE(b.CreateChannel("c", ChannelConfig{}).ok());  // a different configuration
+}
+
+}  // namespace
+}  // namespace ardus::notify
