@@ -20,6 +20,7 @@ enum class Method : std::uint16_t {
   kCreateChannel = 100,
   kDescribeChannel = 101,
   kPublish = 110,
+  kPublishBatch = 111,  // {channel, events: [event]}: one reply {first_seq, count}
   kSubscribe = 120,
   kAck = 121,
   kCredit = 122,

@@ -46,6 +46,13 @@ Outcome<BodyReader> BodyReader::Parse(std::span<const std::uint8_t> bytes) {
   }
 }
 
+Outcome<BodyReader> BodyReader::View(const msgpack::object& o) {
+  if (o.type != msgpack::type::MAP) return Fail(Code::kBadRequest, "a map was expected");
+  BodyReader r;
+  r.map_ = &o.via.map;
+  return r;
+}
+
 const msgpack::object* BodyReader::Find(std::string_view key) const {
   for (std::uint32_t i = 0; i < map_->size; ++i) {
     const auto& kv = map_->ptr[i];

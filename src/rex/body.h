@@ -25,6 +25,9 @@ class BodyReader {
   // Errors: kBadRequest if the bytes are not exactly one MessagePack map
   // within the limits. An empty body reads as an empty map.
   static Outcome<BodyReader> Parse(std::span<const std::uint8_t> bytes);
+  // A reader over a map nested in another body; it must not outlive the
+  // body it came from. Errors: kBadRequest if `o` is not a map.
+  static Outcome<BodyReader> View(const msgpack::object& o);
 
   // nullptr if absent.
   const msgpack::object* Find(std::string_view key) const;

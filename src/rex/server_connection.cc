@@ -84,7 +84,7 @@ void ServerConnection::Consumed(std::size_t n) {
   if (out_sent_ == out_.size()) {
     out_.clear();
     out_sent_ = 0;
-  } else if (out_sent_ > (1 << 20)) {
+  } else if (out_sent_ > (1 << 20) && out_sent_ >= out_.size() / 2) {  // amortised O(1)
     out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_sent_));
     out_sent_ = 0;
   }

@@ -33,9 +33,8 @@ std::uint32_t Clamp32(std::uint64_t v) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, UINT32_MAX));
 }
 
-Reply Publish(notify::Broker& broker, std::int64_t now_ms, const BodyReader& b) {
-  auto channel = b.String("channel");
-  if (!channel.ok()) return channel.error();
+// One event as a publisher describes it (the fields of a publish request).
+rex::Outcome<notify::Event> DecodePublished(std::int64_t now_ms, const BodyReader& b) {
   notify::Event e;
   e.domain = b.StringOr("domain", "");
   e.type = b.StringOr("type", "");
@@ -59,14 +58,50 @@ Reply Publish(notify::Broker& broker, std::int64_t now_ms, const BodyReader& b) 
       return rex::Fail(Code::kBadRequest, "'priority' must be an integer from -32767 to 32767");
     }
   }
-  std::uint64_t timeout_ms = b.UintOr("timeout_ms", 0);
-  if (timeout_ms)
+  if (std::uint64_t timeout_ms = b.UintOr("timeout_ms", 0)) {
     e.expires_ms =
         now_ms + static_cast<std::int64_t>(std::min<std::uint64_t>(timeout_ms, 1ull << 40));
-  auto seq = broker.Publish(now_ms, channel.value(), std::move(e));
+  }
+  return e;
+}
+
+Reply Publish(notify::Broker& broker, std::int64_t now_ms, const BodyReader& b) {
+  auto channel = b.String("channel");
+  if (!channel.ok()) return channel.error();
+  auto e = DecodePublished(now_ms, b);
+  if (!e.ok()) return e.error();
+  auto seq = broker.Publish(now_ms, channel.value(), std::move(e).value());
   if (!seq.ok()) return seq.error();
   BodyWriter w;
   w.Map(1).Key("seq").Uint(seq.value());
+  return Bytes(w);
+}
+
+// Many events in one request: decoded first, so a bad one publishes none.
+Reply PublishBatch(notify::Broker& broker, std::int64_t now_ms, const BodyReader& b) {
+  auto channel = b.String("channel");
+  if (!channel.ok()) return channel.error();
+  const msgpack::object* list = b.Find("events");
+  if (!list || list->type != msgpack::type::ARRAY) {
+    return rex::Fail(Code::kBadRequest, "'events' must be an array of event maps");
+  }
+  std::vector<notify::Event> events;
+  events.reserve(list->via.array.size);
+  for (std::uint32_t i = 0; i < list->via.array.size; ++i) {
+    auto view = BodyReader::View(list->via.array.ptr[i]);
+    if (!view.ok()) return view.error();
+    auto e = DecodePublished(now_ms, view.value());
+    if (!e.ok()) return e.error();
+    events.push_back(std::move(e).value());
+  }
+  std::uint64_t first = 0;
+  for (auto& e : events) {
+    auto seq = broker.Publish(now_ms, channel.value(), std::move(e));
+    if (!seq.ok()) return seq.error();
+    if (!first) first = seq.value();
+  }
+  BodyWriter w;
+  w.Map(2).Key("first_seq").Uint(first).Key("count").Uint(events.size());
   return Bytes(w);
 }
 
@@ -134,6 +169,8 @@ Reply NotifyService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex:
     }
     case Method::kPublish:
       return Publish(broker_, now_ms, b);
+    case Method::kPublishBatch:
+      return PublishBatch(broker_, now_ms, b);
     case Method::kSubscribe:
       return Subscribe(broker_, now_ms, owner, b);
     case Method::kAck: {

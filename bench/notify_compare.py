@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Notify benchmark: rexd against nats-server and mosquitto, same machine,
+same run (issue 5).
+
+  * fan-out throughput: 1 publisher, 128-byte messages, 1 / 5 / 50
+    subscribers, about 1,000,000 deliveries per case; median of 3 rounds.
+    Best-effort everywhere: rexd best-effort channel, NATS core, MQTT QoS 0;
+  * latency at equal load: every system paced to 20,000 deliveries/s;
+    publish-to-receive p50/p99 (the send time travels in the payload),
+    median of 3 rounds;
+  * durable publishing: rexd persistent channel, each batch acknowledged
+    after its SQLite commit.
+
+Writes the table between <!-- notify-compare:begin/end --> in
+docs/benchmarks.md and the raw JSON lines to bench/results-DATE-notify.log.
+Installs nats-server, mosquitto and their client libraries if missing.
+"""
+import datetime
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from trader_compare import ROOT, BUILD, wait_port  # noqa: E402
+from compare import write_section  # noqa: E402
+
+REX_PORT, NATS_PORT, MQTT_PORT = 21216, 24222, 24883
+ROUNDS, DELIVERIES, PACED_DELIVERIES_PER_S, PACED_SECONDS = 3, 1_000_000, 20_000, 3
+SUBS = (1, 5, 50)
+SYSTEMS = {"rex": REX_PORT, "nats": NATS_PORT, "mosquitto": MQTT_PORT}
+
+
+def ensure_tools():
+    need = [p for p, probe in [("nats-server", "nats-server"), ("mosquitto", "mosquitto")]
+            if not shutil.which(probe) and not os.path.exists(f"/usr/sbin/{probe}")]
+    need += [p for p, h in [("libnats-dev", "/usr/include/nats/nats.h"),
+                            ("libmosquitto-dev", "/usr/include/mosquitto.h")] if not os.path.exists(h)]
+    if need:
+        print("installing", *need, file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *need], check=True,
+                       stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "-S", ROOT, "-B", BUILD], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", BUILD, "--target", "notify_bench", "rexd"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def start(argv, port):
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p
+
+
+def bench(log, system, subs, messages, rate):
+    argv = [os.path.join(BUILD, "bench", "notify_bench"), system,
+            f"127.0.0.1:{SYSTEMS.get(system, REX_PORT)}", str(subs), str(messages), str(rate)]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=300).stdout
+    line = out.strip().splitlines()[-1]
+    log.write(f"rate={rate} {line}\n")
+    log.flush()
+    return json.loads(line)
+
+
+def main():
+    ensure_tools()
+    data = tempfile.mkdtemp(prefix="notify-bench-", dir="/var/tmp")
+    servers = [
+        start([os.path.join(BUILD, "rexd"), "--listen", "127.0.0.1", "--trader-port", "0",
+               "--notify-port", str(REX_PORT), "--data", data, "--quiet"], REX_PORT),
+        start(["nats-server", "-a", "127.0.0.1", "-p", str(NATS_PORT)], NATS_PORT),
+        start(["mosquitto", "-p", str(MQTT_PORT)], MQTT_PORT),
+    ]
+    nats_version = subprocess.run(["nats-server", "--version"], capture_output=True,
+                                  text=True).stdout.split()[-1]
+    day = datetime.date.today().isoformat()
+    log_path = os.path.join(ROOT, "bench", f"results-{day}-notify.log")
+    thr, lat = {}, {}
+    try:
+        with open(log_path, "w") as log:
+            for subs in SUBS:
+                messages = max(DELIVERIES // subs, 20_000)
+                for _ in range(ROUNDS):
+                    for system in SYSTEMS:
+                        r = bench(log, system, subs, messages, 0)
+                        thr.setdefault((system, subs), []).append(r)
+                rate = PACED_DELIVERIES_PER_S / subs
+                for _ in range(ROUNDS):
+                    for system in SYSTEMS:
+                        r = bench(log, system, subs, int(rate * PACED_SECONDS), rate)
+                        lat.setdefault((system, subs), []).append(r)
+            durable = [bench(log, "rex-durable", 0, 1_000_000, 0) for _ in range(ROUNDS)]
+    finally:
+        for s in servers:
+            s.send_signal(signal.SIGTERM)
+            s.wait(timeout=20)
+        shutil.rmtree(data)
+
+    def med(system, subs, key):
+        return statistics.median(r[key] for r in thr[(system, subs)])
+
+    lines = [
+        f"Run {day} by `python3 bench/notify_compare.py` (raw lines: "
+        f"`bench/results-{day}-notify.log`). 2 cores, loopback, 128-byte messages, "
+        f"nats-server {nats_version}, mosquitto 2.0.11; clients: `build/bench/notify_bench`.\n",
+        "| subscribers | rexd deliveries/s | nats-server | mosquitto | rexd / nats | rexd / mosquitto "
+        "| delivered (rexd, nats, mosquitto; of each round's total) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for subs in SUBS:
+        r, n, m = (med(s, subs, "per_second") for s in SYSTEMS)
+        want = max(DELIVERIES // subs, 20_000) * subs
+        got = ", ".join(f"{min(x['delivered'] for x in thr[(s, subs)]) / want:.0%}" for s in SYSTEMS)
+        lines.append(f"| {subs} | {r:,.0f} | {n:,.0f} | {m:,.0f} | {r / n:.2f}x | {r / m:.1f}x | "
+                     f"{got} |")
+    lines += ["", f"Latency, publish to receive, every system paced to "
+              f"{PACED_DELIVERIES_PER_S:,} deliveries/s for {PACED_SECONDS} s; median of "
+              f"{ROUNDS} rounds of each percentile (NATS publisher with SendAsap, so that its "
+              f"client's flusher does not add delay):", "",
+              "| subscribers | rexd p50 / p99 µs | nats-server p50 / p99 µs | "
+              "mosquitto p50 / p99 µs |", "|---|---|---|---|"]
+    for subs in SUBS:
+        def pct(s, key):
+            return statistics.median(r[key] for r in lat[(s, subs)])
+        cells = " | ".join(f"{pct(s, 'p50_us'):.0f} / {pct(s, 'p99_us'):.0f}" for s in SYSTEMS)
+        lines.append(f"| {subs} | {cells} |")
+    d = statistics.median(x["per_second"] for x in durable)
+    lines += ["", f"Durable publishing (persistent channel, 1,000,000 events in batches of 64, "
+              f"32 batches in flight, each acknowledged after its SQLite commit): "
+              f"**{d:,.0f} events/s** (median of {ROUNDS})."]
+    table = "\n".join(lines) + "\n"
+    print(table)
+    write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "notify-compare", table)
+
+
+if __name__ == "__main__":
+    main()
