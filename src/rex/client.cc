@@ -112,7 +112,16 @@ Result<std::uint32_t> Client::Send(std::uint16_t method, std::span<const std::ui
   std::uint32_t id = next_id_++;
   std::vector<std::uint8_t> out;
   AppendFrame(Kind::kRequest, method, id, body, out);
-  if (auto s = WriteAll(out); !s.ok()) return s;
+  if (auto s = WriteAll(out); !s.ok()) {
+    // The server may have said why before it closed (e.g. frame_too_large).
+    auto why = Receive(500);
+    if (why.ok() && why.value().kind == Kind::kError) {
+      Error e = ParseErrorBody(why.value().body);
+      return Status::Error(ErrorKind::kPeerProtocol,
+                           fmt::format("{}: {}", CodeName(e.code), e.message));
+    }
+    return s;
+  }
   return id;
 }
 

@@ -197,6 +197,31 @@ def case_bad_publish(port):
     assert f[0] == ERROR and error_name(f[3]) == "bad_request", f
 
 
+def mp_array(items):
+    return b"\xdd" + struct.pack(">I", len(items)) + b"".join(items)
+
+
+def case_batch(port):
+    """publish_batch: all events or none."""
+    s = connect(port)
+    hello(s)
+    s.sendall(frame(REQUEST, 100, 1, mp_map({"channel": "batch", "persistent": True})))
+    assert read_frame(s)[0] == REPLY
+    good = [mp_map({"domain": "d", "type": "t", "name": "e", "fields": {"n": i}}) for i in range(3)]
+    req = b"\xde" + struct.pack(">H", 2) + mp_str("channel") + mp_str("batch") + mp_str("events")
+    s.sendall(frame(REQUEST, 111, 2, req + mp_array(good)))
+    f = read_frame(s)
+    assert f[0] == REPLY and b"first_seq" in f[3], f
+    bad = good + [mp_map({"domain": "d", "priority": 99999})]
+    s.sendall(frame(REQUEST, 111, 3, req + mp_array(bad)))
+    f = read_frame(s)
+    assert f[0] == ERROR and error_name(f[3]) == "bad_request", f
+    s.sendall(frame(REQUEST, 101, 4, mp_map({"channel": "batch"})))
+    f = read_frame(s)
+    assert f[0] == REPLY and b"next_seq\xcf" + struct.pack(">Q", 4) in f[3] or \
+        b"next_seq\x04" in f[3], f  # 3 events published, none of the bad batch
+
+
 if __name__ == "__main__":
     if sys.argv[2] == "publish":
         publish_many(int(sys.argv[1]), sys.argv[3], int(sys.argv[4]),
