@@ -20,3 +20,12 @@ send_flags() {
 
 # json_field FILE KEY: a top-level scalar from a one-line JSON report.
 json_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+
+# expect_exit CODE PATTERN -- command...: the command exits CODE and its
+# output (stdout and stderr) matches the extended regex PATTERN.
+expect_exit() {
+  local want=$1 pattern=$2; shift 3
+  set +e; out=$("$@" 2>&1); got=$?; set -e
+  [[ $got -eq $want ]] || fail "'$*' exited $got, expected $want: $out"
+  grep -qE -e "$pattern" <<<"$out" || fail "'$*' output lacks /$pattern/: $out"
+}

@@ -14,12 +14,6 @@ export REX_NOTIFY=127.0.0.1:$nport
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-expect_exit() {  # expect_exit CODE PATTERN -- command...
-  local want=$1 pattern=$2; shift 3
-  set +e; out=$("$@" 2>&1); got=$?; set -e
-  [[ $got -eq $want ]] || fail "'$*' exited $got, expected $want: $out"
-  grep -qE -e "$pattern" <<<"$out" || fail "'$*' output lacks /$pattern/: $out"
-}
 start_rexd() {
   $REXD --listen 127.0.0.1 --trader-port "$port" --notify-port "$nport" --data "$work/data" --quiet &
   rexd_pid=$!

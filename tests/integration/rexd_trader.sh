@@ -21,12 +21,6 @@ start_rexd() {
   fail "rexd did not come up on port $port"
 }
 count() { $REX trader query "$@" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])"; }
-expect_exit() {  # expect_exit CODE PATTERN -- command...
-  local want=$1 pattern=$2; shift 3
-  set +e; out=$("$@" 2>&1); got=$?; set -e
-  [[ $got -eq $want ]] || fail "'$*' exited $got, expected $want: $out"
-  grep -qE -e "$pattern" <<<"$out" || fail "'$*' output lacks /$pattern/: $out"
-}
 
 expect_exit 0 "--trader-port" -- $REXD --help
 expect_exit 0 "--pref" -- $REX trader query --help
