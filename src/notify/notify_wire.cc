@@ -20,8 +20,7 @@ std::vector<std::uint8_t> EncodeEvent(const Event& e) {
   w.Key("priority").Int(e.priority);
   w.Key("published_ms").Int(e.published_ms);
   w.Key("expires_ms").Int(e.expires_ms);
-  auto b = w.bytes();
-  return {b.begin(), b.end()};
+  return w.Take();
 }
 
 namespace {

@@ -46,9 +46,19 @@ class BodyReader {
 // Reads a msgpack string object; false if `o` is not a string.
 bool AsString(const msgpack::object& o, std::string* out);
 
+// A msgpack output stream straight into a byte vector (no intermediate
+// buffer, so a finished body can be moved out with Take()).
+struct ByteSink {
+  std::vector<std::uint8_t> bytes;
+  void write(const char* p, std::size_t n) {
+    bytes.insert(bytes.end(), reinterpret_cast<const std::uint8_t*>(p),
+                 reinterpret_cast<const std::uint8_t*>(p) + n);
+  }
+};
+
 class BodyWriter {
  public:
-  BodyWriter() = default;
+  BodyWriter() { sink_.bytes.reserve(256); }
   // Starts a map of `entries` key/value pairs (the caller then writes them).
   BodyWriter& Map(std::uint32_t entries) {
     P().pack_map(entries);
@@ -88,21 +98,21 @@ class BodyWriter {
   }
   // Appends bytes that already are one encoded MessagePack object.
   BodyWriter& Raw(std::span<const std::uint8_t> encoded) {
-    buf_.write(reinterpret_cast<const char*>(encoded.data()), encoded.size());
+    sink_.write(reinterpret_cast<const char*>(encoded.data()), encoded.size());
     return *this;
   }
   BodyWriter& Nil() {
     P().pack_nil();
     return *this;
   }
-  std::span<const std::uint8_t> bytes() const {
-    return {reinterpret_cast<const std::uint8_t*>(buf_.data()), buf_.size()};
-  }
+  std::span<const std::uint8_t> bytes() const { return sink_.bytes; }
+  // Moves the encoded body out; the writer is empty afterwards.
+  std::vector<std::uint8_t> Take() { return std::move(sink_.bytes); }
 
  private:
-  // A packer is two pointers; making one per call keeps BodyWriter movable.
-  msgpack::packer<msgpack::sbuffer> P() { return msgpack::packer<msgpack::sbuffer>(buf_); }
-  msgpack::sbuffer buf_;
+  // A packer is one pointer; making one per call keeps BodyWriter movable.
+  msgpack::packer<ByteSink> P() { return msgpack::packer<ByteSink>(sink_); }
+  ByteSink sink_;
 };
 
 // The body of an ERROR frame: {code, name, message}.

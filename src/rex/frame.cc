@@ -43,7 +43,7 @@ void FrameParser::Feed(std::span<const std::uint8_t> bytes) {
   if (pos_ > 0 && pos_ == buf_.size()) {
     buf_.clear();
     pos_ = 0;
-  } else if (pos_ > 65536) {
+  } else if (pos_ > 65536 && pos_ >= buf_.size() / 2) {  // amortised O(1) per byte
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
     pos_ = 0;
   }
