@@ -39,6 +39,7 @@ struct Broker::Subscription {
   std::uint32_t credit = 0, max_queue = 0;
   Discard discard = Discard::kOldest;
   std::deque<EventPtr> queue;  // plain subscriptions
+  std::uint64_t queue_bytes = 0;
   std::uint64_t missed = 0;    // reported with the next delivery
   std::uint64_t next_seq = 0;  // durable: the next log entry to examine
 };
@@ -161,9 +162,24 @@ void Broker::Route(std::int64_t now_ms, Channel& ch, const EventPtr& e) {
   }
 }
 
+void Broker::Queue(Subscription& s, EventPtr e) {
+  s.queue_bytes += e->bytes();
+  queued_bytes_ += e->bytes();
+  s.queue.push_back(std::move(e));
+}
+
+EventPtr Broker::Unqueue(Subscription& s, std::deque<EventPtr>::iterator it) {
+  EventPtr e = std::move(*it);
+  s.queue.erase(it);
+  s.queue_bytes -= e->bytes();
+  queued_bytes_ -= e->bytes();
+  return e;
+}
+
 void Broker::Enqueue(Subscription& s, const EventPtr& e) {
-  if (s.queue.size() < s.max_queue) {
-    s.queue.push_back(e);
+  bool full = s.queue.size() >= s.max_queue || s.queue_bytes + e->bytes() > limits_.max_queue_bytes;
+  if (!full) {
+    Queue(s, e);
   } else {
     ++s.missed;
     ++dropped_;
@@ -178,7 +194,7 @@ void Broker::Enqueue(Subscription& s, const EventPtr& e) {
         victim = std::min_element(s.queue.begin(), s.queue.end(), [](const auto& a, const auto& b) {
           return a->priority < b->priority;
         });
-        if ((*victim)->priority >= e->priority) victim = s.queue.end();
+        if (victim != s.queue.end() && (*victim)->priority >= e->priority) victim = s.queue.end();
         break;
       case Discard::kDeadline: {
         auto deadline = [](const EventPtr& x) {
@@ -187,14 +203,20 @@ void Broker::Enqueue(Subscription& s, const EventPtr& e) {
         victim = std::min_element(
             s.queue.begin(), s.queue.end(),
             [&](const auto& a, const auto& b) { return deadline(a) < deadline(b); });
-        if (deadline(*victim) > deadline(e)) victim = s.queue.end();
+        if (victim != s.queue.end() && deadline(*victim) > deadline(e)) victim = s.queue.end();
         break;
       }
     }
     if (victim != s.queue.end()) {
-      s.queue.erase(victim);
-      s.queue.push_back(e);
+      Unqueue(s, victim);
+      if (s.queue_bytes + e->bytes() <= limits_.max_queue_bytes) Queue(s, e);
     }
+  }
+  // Past the broker-wide bound, the oldest queued event of this subscriber goes.
+  while (queued_bytes_ > limits_.max_total_queued_bytes && !s.queue.empty()) {
+    Unqueue(s, s.queue.begin());
+    ++s.missed;
+    ++dropped_;
   }
   if (s.credit) Pump(e->published_ms, s, s.credit, deliveries_);
 }
@@ -205,8 +227,7 @@ void Broker::Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget,
   std::uint32_t sent = 0;
   if (s.durable.empty()) {
     while (sent < budget && !s.queue.empty()) {
-      EventPtr e = std::move(s.queue.front());
-      s.queue.pop_front();
+      EventPtr e = Unqueue(s, s.queue.begin());
       if (Expired(*e, now_ms)) continue;
       out.push_back({s.owner, s.id, std::move(e), std::exchange(s.missed, 0)});
       ++sent;
@@ -364,6 +385,7 @@ rex::Ack Broker::Unsubscribe(std::uint64_t owner, std::uint64_t subscription) {
   Subscription* s = FindOwned(subs_, owner, subscription);
   if (!s) return NoSubscription(subscription);
   Index(*s, false);
+  queued_bytes_ -= s->queue_bytes;
   if (!s->durable.empty()) s->channel->attached.erase(s->durable);
   subs_.erase(subscription);
   return rex::Ok();

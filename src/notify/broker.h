@@ -11,8 +11,10 @@
 //
 // Delivery, by subscription kind:
 //   - plain: each matching event is queued for the subscriber (at most
-//     max_queue; when full, the discard policy drops one and the drop is
-//     reported to the subscriber as a gap) and pushed while credit lasts;
+//     max_queue events and max_queue_bytes; when full, the discard policy
+//     drops one and the drop is reported to the subscriber as a gap) and
+//     pushed while credit lasts. All queues together stay under
+//     max_total_queued_bytes;
 //   - durable (persistent channels only): the subscription has a name and a
 //     server-side cursor, the last sequence number acked. It reads the
 //     channel's retained log from the cursor, so a reconnect, or a restart of
@@ -88,8 +90,10 @@ struct TypeSets {
 };
 
 struct BrokerLimits {
-  std::uint32_t max_queue = 100'000;   // ceiling on a subscriber's max_queue
-  std::uint32_t max_credit = 100'000;  // ceiling on outstanding credit
+  std::uint32_t max_queue = 100'000;                  // ceiling on a subscriber's max_queue
+  std::uint32_t max_credit = 100'000;                 // ceiling on outstanding credit
+  std::uint64_t max_queue_bytes = 64 << 20;           // one subscriber's queue
+  std::uint64_t max_total_queued_bytes = 1ull << 30;  // all queues together
   std::size_t max_subscriptions_per_owner = 1024;
   std::size_t max_channels = 10'000;
   std::size_t max_offered_types = 1'000;  // per channel, for offer changes
@@ -160,6 +164,8 @@ class Broker {
   void Route(std::int64_t now_ms, Channel& ch, const EventPtr& e);
   EventPtr Finish(Event e) const;
   void Enqueue(Subscription& s, const EventPtr& e);
+  void Queue(Subscription& s, EventPtr e);
+  EventPtr Unqueue(Subscription& s, std::deque<EventPtr>::iterator it);
   void Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget, std::vector<Delivery>& out);
   void Trim(Channel& ch, std::int64_t now_ms);
   void Index(Subscription& s, bool add);
@@ -172,6 +178,7 @@ class Broker {
   std::vector<Mutation> mutations_;
   std::vector<Delivery> deliveries_;
   std::uint64_t dropped_ = 0;
+  std::uint64_t queued_bytes_ = 0;  // over all plain subscriptions' queues
 };
 
 // "oldest", "newest", "priority", "deadline".

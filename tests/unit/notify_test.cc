@@ -113,6 +113,30 @@ TEST_F(BrokerTest, CreditBoundsPushesAndTheQueueBoundsMemory) {
   EXPECT_EQ(d[1].missed, 0u);
 }
 
+TEST_F(BrokerTest, QueuesAreBoundedInBytesPerSubscriberAndInTotal) {
+  BrokerLimits limits;
+  limits.max_queue_bytes = 100'000;
+  limits.max_total_queued_bytes = 150'000;
+  Broker small(NoWire, limits);
+  auto r = Sub("", 0);
+  r.max_queue = 100'000;  // the byte bound, not the count, must stop it
+  auto a = small.Subscribe(now, 1, r).value().subscription;
+  auto b2 = small.Subscribe(now, 2, r).value().subscription;
+  Event big = Make("d", "t");
+  big.body.assign(10'000, 'x');
+  for (int i = 0; i < 100; ++i) (void)small.Publish(now, "c", big);
+  std::size_t per_event = 10'000 + 64;
+  EXPECT_LE(small.queued_events() * per_event, 150'000u);
+  EXPECT_GT(small.dropped(), 150u);
+  // Both subscribers still get the newest events.
+  for (auto s : {a, b2}) {
+    auto pulled = std::move(small.Pull(now, s == a ? 1 : 2, s, 1000)).value();
+    ASSERT_FALSE(pulled.empty());
+    EXPECT_EQ(pulled.back().event->seq, 100u);
+    EXPECT_GT(pulled.front().missed, 0u);
+  }
+}
+
 TEST_F(BrokerTest, DiscardPolicies) {
   auto run = [&](Discard policy) {
     Broker broker(NoWire);
