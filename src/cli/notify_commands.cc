@@ -57,11 +57,12 @@ int CreateChannel(const RexTarget& t, const ChannelArgs& a) {
   Session s(t);
   if (!s.ok()) return s.exit;
   rex::BodyWriter w;
-  w.Map(4);
+  w.Map(5);
   w.Key("channel").Str(a.channel);
   w.Key("persistent").Bool(a.persistent);
   w.Key("retain_count").Uint(a.retain_count);
   w.Key("retain_age_s").Uint(a.retain_age_s);
+  w.Key("retain_bytes").Uint(a.retain_bytes);
   if (!s.Call(M(Method::kCreateChannel), w)) return s.exit;
   return s.PrintOk(
       fmt::format("channel {} ({})", a.channel, a.persistent ? "persistent" : "best-effort"),

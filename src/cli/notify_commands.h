@@ -15,6 +15,7 @@ struct ChannelArgs {
   bool persistent = false;
   std::uint64_t retain_count = 100'000;
   std::uint64_t retain_age_s = 0;
+  std::uint64_t retain_bytes = 256 << 20;
 };
 int CreateChannel(const RexTarget& t, const ChannelArgs& a);
 

@@ -111,8 +111,10 @@ int main(int argc, char** argv) {
   create->add_option("channel", ch.channel, "Channel name")->required();
   create->add_flag("--persistent", ch.persistent,
                    "Store events before acknowledging publishes; allows durable subscriptions");
-  create->add_option("--retain-count", ch.retain_count, "Keep at most N events (100000)");
+  create->add_option("--retain-count", ch.retain_count,
+                     "Persistent channels keep at most N events (100000)");
   create->add_option("--retain-age", ch.retain_age_s, "Keep events at most SECS (0: no limit)");
+  create->add_option("--retain-bytes", ch.retain_bytes, "Keep at most this many bytes (256 MiB)");
 
   PublishArgs pub;
   auto* publish = ncommon(notify->add_subcommand("publish", "Publish one structured event"));
