@@ -198,12 +198,12 @@ int Subscribe(const RexTarget& t, const SubscribeArgs& a) {
   return kExitInterrupted;
 }
 
-int Types(const RexTarget& t, const std::string& channel) {
+int Types(const RexTarget& t, const std::string& channel, bool watch, std::uint64_t count) {
   Session s(t);
   if (!s.ok()) return s.exit;
   rex::BodyWriter w;
   w.Map(1).Key("channel").Str(channel);
-  auto reply = s.Call(M(Method::kTypes), w);
+  auto reply = s.Call(M(watch ? Method::kWatchTypes : Method::kTypes), w);
   if (!reply) return s.exit;
   auto offered = reply->Strings("offered");
   auto subscribed = reply->Strings("subscribed");
@@ -213,7 +213,34 @@ int Types(const RexTarget& t, const std::string& channel) {
   for (const auto& x : o) human += " " + x;
   human += "\nsubscribed:";
   for (const auto& x : sub) human += " " + x;
-  return s.PrintOk(human, {{"offered", o}, {"subscribed", sub}});
+  s.PrintOk(human, {{"offered", o}, {"subscribed", sub}});
+  if (!watch) return 0;
+  std::fflush(stdout);
+  CatchInterrupts();
+  std::uint64_t seen = 0;
+  while (!g_interrupted) {
+    auto push = s.client().NextPush(200);
+    if (!push.ok()) {
+      if (push.status().kind() == ErrorKind::kTimeout) continue;
+      if (push.status().kind() == ErrorKind::kCancelled) break;
+      s.Report("protocol", push.status().message());
+      return kExitProtocol;
+    }
+    if (push.value().method != M(Method::kTypeChange)) continue;
+    auto body = rex::BodyReader::Parse(push.value().body);
+    if (!body.ok()) continue;
+    std::string change = body.value().StringOr("change", ""),
+                type = body.value().StringOr("type", "");
+    if (t.json) {
+      fmt::print("{}\n", json{{"change", change}, {"type", type}}.dump());
+    } else {
+      fmt::print("{}{} {}\n", change == "unsubscribed" ? "-" : "+",
+                 change == "offered" ? "offered" : "subscribed", type);
+    }
+    std::fflush(stdout);
+    if (count && ++seen >= count) return 0;
+  }
+  return kExitInterrupted;
 }
 
 }  // namespace ardus::cli

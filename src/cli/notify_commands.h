@@ -39,6 +39,7 @@ struct SubscribeArgs {
   std::string discard = "oldest";
 };
 int Subscribe(const RexTarget& t, const SubscribeArgs& a);
-int Types(const RexTarget& t, const std::string& channel);
+// With `watch`, keeps printing changes (`count` of them, or until interrupted).
+int Types(const RexTarget& t, const std::string& channel, bool watch, std::uint64_t count);
 
 }  // namespace ardus::cli

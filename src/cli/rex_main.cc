@@ -146,6 +146,11 @@ int main(int argc, char** argv) {
   auto* types = ncommon(notify->add_subcommand(
       "types", "Event types offered on a channel and the types its subscribers filter for"));
   types->add_option("channel", types_channel, "Channel")->required();
+  bool types_watch = false;
+  std::uint64_t types_count = 0;
+  types->add_flag("--watch", types_watch,
+                  "Then print each change: +offered, +subscribed, -subscribed DOMAIN/TYPE");
+  types->add_option("--count", types_count, "With --watch, exit after N changes");
 
   try {
     app.parse(argc, argv);
@@ -166,6 +171,6 @@ int main(int argc, char** argv) {
   if (create->parsed()) return CreateChannel(notify_target, ch);
   if (publish->parsed()) return Publish(notify_target, pub);
   if (subscribe->parsed()) return Subscribe(notify_target, sa);
-  if (types->parsed()) return Types(notify_target, types_channel);
+  if (types->parsed()) return Types(notify_target, types_channel, types_watch, types_count);
   return 2;
 }

@@ -59,6 +59,8 @@ struct Broker::Channel {
   std::map<std::string, std::uint64_t> cursors;   // durable name -> last acked seq
   std::map<std::string, std::uint64_t> attached;  // durable name -> subscription id
   std::set<std::string> offered;
+  std::map<std::string, std::size_t> wanted;  // "domain/type" -> subscriptions asking
+  std::set<std::uint64_t> type_watchers;      // owners told of changes
 };
 
 Broker::Broker(EventEncoder encoder, BrokerLimits limits)
@@ -130,7 +132,10 @@ rex::Outcome<std::uint64_t> Broker::Publish(std::int64_t now_ms, const std::stri
   event.seq = ch.next_seq++;
   event.published_ms = now_ms;
   EventPtr e = Finish(std::move(event));
-  if (ch.offered.size() < limits_.max_offered_types) ch.offered.insert(e->domain + "/" + e->type);
+  if (ch.offered.size() < limits_.max_offered_types) {
+    std::string type = e->domain + "/" + e->type;
+    if (ch.offered.insert(type).second) TypesChanged(ch, TypeChange::kOffered, type);
+  }
   // Only persistent channels keep a log: it serves durable subscriptions,
   // which best-effort channels do not have.
   if (ch.config.persistent) {
@@ -267,11 +272,22 @@ void Broker::Index(Subscription& s, bool add) {
   } else {
     bucket = &ch.any;
   }
+  std::string wanted = s.filter->domain().value_or("*") + "/" + s.filter->type().value_or("*");
   if (add) {
     bucket->insert(&s);
+    if (++ch.wanted[wanted] == 1) TypesChanged(ch, TypeChange::kSubscribed, wanted);
   } else {
     bucket->erase(&s);
+    if (--ch.wanted[wanted] == 0) {
+      ch.wanted.erase(wanted);
+      TypesChanged(ch, TypeChange::kUnsubscribed, wanted);
+    }
   }
+}
+
+void Broker::TypesChanged(Channel& ch, TypeChange::Kind kind, const std::string& type) {
+  for (std::uint64_t owner : ch.type_watchers)
+    type_changes_.push_back({kind, owner, ch.name, type});
 }
 
 rex::Outcome<Subscribed> Broker::Subscribe(std::int64_t now_ms, std::uint64_t owner,
@@ -397,6 +413,7 @@ void Broker::DropOwner(std::uint64_t owner) {
     if (s->owner == owner) mine.push_back(id);
   }
   for (auto id : mine) (void)Unsubscribe(owner, id);
+  for (auto& [name, ch] : channels_) ch->type_watchers.erase(owner);
 }
 
 rex::Outcome<TypeSets> Broker::Types(const std::string& channel) const {
@@ -406,13 +423,16 @@ rex::Outcome<TypeSets> Broker::Types(const std::string& channel) const {
   }
   TypeSets t;
   t.offered.assign(it->second->offered.begin(), it->second->offered.end());
-  std::set<std::string> wanted;
-  for (const auto& [id, s] : subs_) {
-    if (s->channel != it->second.get()) continue;
-    wanted.insert(s->filter->domain().value_or("*") + "/" + s->filter->type().value_or("*"));
-  }
-  t.subscribed.assign(wanted.begin(), wanted.end());
+  for (const auto& [type, n] : it->second->wanted) t.subscribed.push_back(type);
   return t;
+}
+
+rex::Outcome<TypeSets> Broker::WatchTypes(std::uint64_t owner, const std::string& channel) {
+  if (!trader::ValidName(channel)) {
+    return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", channel));
+  }
+  ChannelFor(channel).type_watchers.insert(owner);
+  return Types(channel);
 }
 
 void Broker::Trim(Channel& ch, std::int64_t now_ms) {
@@ -450,6 +470,7 @@ std::int64_t Broker::NextDeadline() const {
 
 std::vector<Mutation> Broker::TakeMutations() { return std::exchange(mutations_, {}); }
 std::vector<Delivery> Broker::TakeDeliveries() { return std::exchange(deliveries_, {}); }
+std::vector<TypeChange> Broker::TakeTypeChanges() { return std::exchange(type_changes_, {}); }
 
 std::size_t Broker::queued_events() const {
   std::size_t n = 0;
@@ -476,7 +497,7 @@ void Broker::RestoreEvent(const std::string& channel, EventPtr event) {
   EventPtr e = Finish(std::move(copy));
   ch.next_seq = std::max(ch.next_seq, e->seq + 1);
   ch.log_bytes += e->bytes();
-  ch.offered.insert(e->domain + "/" + e->type);
+  if (ch.offered.size() < limits_.max_offered_types) ch.offered.insert(e->domain + "/" + e->type);
   ch.log.push_back(std::move(e));
 }
 

@@ -84,6 +84,15 @@ struct Mutation {
   std::string durable;    // kPutCursor
 };
 
+// OMG offer_change / subscription_change: a channel gained an offered type,
+// or the set of types its subscribers ask for gained or lost one.
+struct TypeChange {
+  enum Kind : std::uint8_t { kOffered, kSubscribed, kUnsubscribed } kind;
+  std::uint64_t owner = 0;  // the connection watching
+  std::string channel;
+  std::string type;  // "domain/type", "*" for any
+};
+
 struct TypeSets {
   std::vector<std::string> offered;     // "domain/type" published on the channel
   std::vector<std::string> subscribed;  // "domain/type" filters ask for ("*" = any)
@@ -136,6 +145,9 @@ class Broker {
   void DropOwner(std::uint64_t owner);
 
   rex::Outcome<TypeSets> Types(const std::string& channel) const;
+  // Types() now, then a TypeChange whenever either set changes, until the
+  // owner is dropped. Errors: kBadRequest (bad channel name).
+  rex::Outcome<TypeSets> WatchTypes(std::uint64_t owner, const std::string& channel);
 
   // Age-based retention and event expiry.
   void Tick(std::int64_t now_ms);
@@ -143,6 +155,7 @@ class Broker {
 
   std::vector<Mutation> TakeMutations();
   std::vector<Delivery> TakeDeliveries();
+  std::vector<TypeChange> TakeTypeChanges();
 
   // The next sequence number of a channel (1 if it does not exist).
   std::uint64_t next_seq(const std::string& channel) const;
@@ -169,6 +182,7 @@ class Broker {
   void Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget, std::vector<Delivery>& out);
   void Trim(Channel& ch, std::int64_t now_ms);
   void Index(Subscription& s, bool add);
+  void TypesChanged(Channel& ch, TypeChange::Kind kind, const std::string& type);
 
   EventEncoder encoder_;
   BrokerLimits limits_;
@@ -177,6 +191,7 @@ class Broker {
   std::uint64_t next_sub_ = 1;
   std::vector<Mutation> mutations_;
   std::vector<Delivery> deliveries_;
+  std::vector<TypeChange> type_changes_;
   std::uint64_t dropped_ = 0;
   std::uint64_t queued_bytes_ = 0;  // over all plain subscriptions' queues
 };

@@ -27,8 +27,10 @@ enum class Method : std::uint16_t {
   kPull = 123,
   kUnsubscribe = 124,
   kTypes = 125,
-  kEvent = 130,  // PUSH: one event
-  kGap = 131,    // PUSH before an event: {"missed": n} events were dropped or trimmed
+  kWatchTypes = 126,
+  kEvent = 130,       // PUSH: one event
+  kGap = 131,         // PUSH before an event: {"missed": n} events were dropped or trimmed
+  kTypeChange = 132,  // PUSH: {"channel", "change": offered|subscribed|unsubscribed, "type"}
 };
 
 std::vector<std::uint8_t> EncodeEvent(const Event& e);

@@ -205,10 +205,13 @@ Reply NotifyService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex:
       if (!id.ok()) return id.error();
       return Acknowledge(broker_.Unsubscribe(owner, id.value()));
     }
-    case Method::kTypes: {
+    case Method::kTypes:
+    case Method::kWatchTypes: {
       auto name = b.String("channel");
       if (!name.ok()) return name.error();
-      auto t = broker_.Types(name.value());
+      auto t = static_cast<Method>(req.method) == Method::kTypes
+                   ? broker_.Types(name.value())
+                   : broker_.WatchTypes(owner, name.value());
       if (!t.ok()) return t.error();
       BodyWriter w;
       w.Map(2);

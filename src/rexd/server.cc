@@ -186,6 +186,15 @@ void Server::Release(const Status& committed) {
     }
     rex.Push(static_cast<std::uint16_t>(notify::Method::kEvent), id, d.event->wire);
   }
+  for (const auto& c : e_.broker.TakeTypeChanges()) {
+    auto it = conns_.find(c.owner);
+    if (it == conns_.end()) continue;
+    static constexpr const char* kChange[] = {"offered", "subscribed", "unsubscribed"};
+    rex::BodyWriter w;
+    w.Map(3).Key("channel").Str(c.channel).Key("change").Str(kChange[c.kind]);
+    w.Key("type").Str(c.type);
+    it->second->rex.Push(static_cast<std::uint16_t>(notify::Method::kTypeChange), 0, w.bytes());
+  }
 }
 
 Status Server::Run(const volatile std::sig_atomic_t* stop) {

@@ -51,6 +51,25 @@ for k in range(20):
 PY
 echo "fan-out to 20 filtered subscribers: ok"
 
+# Offer and subscription changes reach a publisher watching the channel.
+$REX notify types news --watch --count 2 --json >"$work/types.out" &
+types_pid=$!
+pids+=("$types_pid")
+sleep 0.5
+$REX notify subscribe news "\$domain_name == 'ardus'" --count 1 >/dev/null &
+pids+=($!)
+sleep 0.5
+$REX notify publish news --event ardus/transfer/done >/dev/null
+wait "$types_pid" || fail "types --watch failed"
+python3 - "$work/types.out" <<'PY' || fail "type changes: $(cat "$work/types.out")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["offered"] == [] and lines[0]["subscribed"] == [], lines[0]
+assert lines[1:] == [{"change": "subscribed", "type": "ardus/*"},
+                     {"change": "offered", "type": "ardus/transfer"}], lines
+PY
+echo "offer and subscription changes: ok"
+
 # A slow consumer: 320 MiB published while it reads nothing.
 before=$(rss_kib VmRSS)
 python3 "$here/rex_raw.py" "$nport" slow_consumer || fail "slow consumer run"

@@ -97,6 +97,27 @@ TEST_F(BrokerTest, RoutesByFilterAndDomainTypeIndex) {
   EXPECT_EQ(types.subscribed, (std::vector<std::string>{"*/*", "*/t1", "d2/*"}));
 }
 
+TEST_F(BrokerTest, TypeWatchersHearOfferAndSubscriptionChanges) {
+  auto first = b.WatchTypes(9, "c");
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first.value().offered.empty());
+  auto s1 = b.Subscribe(now, 1, Sub("$domain_name == 'ardus'")).value().subscription;
+  auto s2 = b.Subscribe(now, 2, Sub("$domain_name == 'ardus' and $.x > 1")).value().subscription;
+  (void)b.Publish(now, "c", Make("ardus", "done"));
+  (void)b.Publish(now, "c", Make("ardus", "done"));  // already offered: no change
+  ASSERT_TRUE(b.Unsubscribe(1, s1).ok());
+  ASSERT_TRUE(b.Unsubscribe(2, s2).ok());  // the last one asking for ardus/*
+  std::vector<std::string> seen;
+  for (const auto& c : b.TakeTypeChanges()) {
+    EXPECT_EQ(c.owner, 9u);
+    seen.push_back(std::to_string(int(c.kind)) + " " + c.type);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"1 ardus/*", "0 ardus/done", "2 ardus/*"}));
+  b.DropOwner(9);
+  (void)b.Publish(now, "c", Make("other", "t"));
+  EXPECT_TRUE(b.TakeTypeChanges().empty());
+}
+
 TEST_F(BrokerTest, CreditBoundsPushesAndTheQueueBoundsMemory) {
   auto r = Sub("", 2);
   r.max_queue = 3;
