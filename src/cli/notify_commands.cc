@@ -170,29 +170,23 @@ int Subscribe(const RexTarget& t, const SubscribeArgs& a) {
       }
       continue;
     }
-    try {
-      auto handle =
-          msgpack::unpack(reinterpret_cast<const char*>(frame.body.data()), frame.body.size());
-      auto e = notify::DecodeEvent(handle.get());
-      if (!e.ok()) continue;
-      fmt::print("{}\n", t.json ? EventJson(e.value()).dump() : EventLine(e.value()));
-      std::fflush(stdout);
-      ++printed;
-      bool last = a.count != 0 && printed >= a.count;
-      rex::BodyWriter ack;
-      ack.Map(2).Key("subscription").Uint(sub).Key("seq").Uint(e.value().seq);
-      if (last) {  // wait for the last ack: a resumed subscription starts right after it
-        return s.Call(M(Method::kAck), ack) ? 0 : s.exit;
-      }
-      if (!c.Send(M(Method::kAck), ack.bytes()).ok()) return kExitProtocol;
-      if (++since_credit == kCredit / 2) {
-        since_credit = 0;
-        send(Method::kCredit, [&](rex::BodyWriter& b) {
-          b.Map(2).Key("subscription").Uint(sub).Key("n").Uint(kCredit / 2);
-        });
-      }
-    } catch (const std::exception&) {
-      continue;
+    auto e = notify::DecodeEvent(body.value().AsObject());
+    if (!e.ok()) continue;
+    fmt::print("{}\n", t.json ? EventJson(e.value()).dump() : EventLine(e.value()));
+    std::fflush(stdout);
+    ++printed;
+    bool last = a.count != 0 && printed >= a.count;
+    rex::BodyWriter ack;
+    ack.Map(2).Key("subscription").Uint(sub).Key("seq").Uint(e.value().seq);
+    if (last) {  // wait for the last ack: a resumed subscription starts right after it
+      return s.Call(M(Method::kAck), ack) ? 0 : s.exit;
+    }
+    if (!c.Send(M(Method::kAck), ack.bytes()).ok()) return kExitProtocol;
+    if (++since_credit == kCredit / 2) {
+      since_credit = 0;
+      send(Method::kCredit, [&](rex::BodyWriter& b) {
+        b.Map(2).Key("subscription").Uint(sub).Key("n").Uint(kCredit / 2);
+      });
     }
   }
   return kExitInterrupted;

@@ -287,26 +287,14 @@ int Modify(const RexTarget& t, std::uint64_t id, const std::vector<std::string>&
 int Describe(const RexTarget& t, std::uint64_t id) {
   Session s(t);
   if (!s.ok()) return s.exit;
-  rex::Client& c = s.client();
-  auto r = c.Call(static_cast<std::uint16_t>(Method::kDescribe), IdBody(id).bytes());
-  if (!r.ok()) {
-    s.Report("protocol", r.status().message());
+  auto reply = s.Call(M(Method::kDescribe), IdBody(id));
+  if (!reply) return s.exit;
+  auto offer = trader::DecodeOffer(reply->AsObject());
+  if (!offer.ok()) {
+    s.Report("protocol", offer.error().message);
     return kExitProtocol;
   }
-  if (!r.value().ok()) {
-    s.Report(rex::CodeName(r.value().error().code), r.value().error().message);
-    return kExitRefused;
-  }
-  try {
-    const auto& bytes = r.value().value();
-    auto handle = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    auto offer = trader::DecodeOffer(handle.get());
-    if (!offer.ok()) throw std::runtime_error(offer.error().message);
-    return s.PrintOk(OfferLine(offer.value()), {{"offer", OfferJson(offer.value())}});
-  } catch (const std::exception& e) {
-    s.Report("protocol", e.what());
-    return kExitProtocol;
-  }
+  return s.PrintOk(OfferLine(offer.value()), {{"offer", OfferJson(offer.value())}});
 }
 
 int Renew(const RexTarget& t, std::uint64_t id) {

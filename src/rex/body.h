@@ -31,6 +31,13 @@ class BodyReader {
 
   // nullptr if absent.
   const msgpack::object* Find(std::string_view key) const;
+  // The whole map as a msgpack object (valid while this reader lives).
+  msgpack::object AsObject() const {
+    msgpack::object o;
+    o.type = msgpack::type::MAP;
+    o.via.map = *map_;
+    return o;
+  }
   Outcome<std::string> String(std::string_view key) const;
   Outcome<std::uint64_t> Uint(std::string_view key) const;
   std::string StringOr(std::string_view key, std::string fallback) const;
