@@ -44,6 +44,15 @@ expect_exit 1 "illegal_constraint: column 5" -- $REX trader query printer "ppm >
 expect_exit 1 "missing_property" -- $REX trader export printer location=x
 expect_exit 1 "type_in_use" -- $REX trader remove-type printer
 expect_exit 3 "cannot_connect" -- $REX trader --trader 127.0.0.1:1 list-types
+mid=$($REX trader export printer ppm=8 location=Annex --lease 60)
+$REX trader modify "$mid" ppm=9 --delete location >/dev/null
+$REX trader describe "$mid" --json | python3 -c "
+import json, sys
+o = json.load(sys.stdin)['offer']
+assert o['props'] == {'ppm': 9} and o['lease'] == 60, o" || fail "modify/describe"
+$REX trader renew "$mid" >/dev/null || fail "renew"
+$REX trader withdraw "$mid" >/dev/null
+expect_exit 1 "unknown_offer" -- $REX trader describe "$mid"
 echo "types, offers, queries: ok"
 
 # A watch sees an export, a withdrawal and a lease expiry.
