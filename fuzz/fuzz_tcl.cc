@@ -5,10 +5,10 @@
 #include <map>
 #include <string>
 
-#include "trader/offer_index.h"
 #include "trader/tcl/checker.h"
 #include "trader/tcl/parser.h"
 #include "trader/tcl/program.h"
+#include "trader/value.h"
 
 using namespace ardus;
 

@@ -136,60 +136,42 @@ int Subscribe(const RexTarget& t, const SubscribeArgs& a) {
   auto reply = s.Call(M(Method::kSubscribe), w);
   if (!reply) return s.exit;
   std::uint64_t sub = reply->UintOr("subscription", 0);
-  CatchInterrupts();
   std::uint64_t printed = 0, since_credit = 0;
-  rex::Client& c = s.client();
-  auto send = [&](Method m, auto&& fill) {
-    rex::BodyWriter b;
-    fill(b);
-    return c.Send(M(m), b.bytes()).ok();
-  };
-  while (!g_interrupted) {
-    auto f = c.Receive(200);
-    if (!f.ok()) {
-      if (f.status().kind() == ErrorKind::kTimeout) continue;
-      if (f.status().kind() == ErrorKind::kCancelled) break;
-      s.Report("protocol", f.status().message());
-      return kExitProtocol;
-    }
-    const rex::Frame& frame = f.value();
-    if (frame.kind == rex::Kind::kError) {
-      rex::Error e = rex::ParseErrorBody(frame.body);
-      s.Report(rex::CodeName(e.code), e.message);
-      return kExitRefused;
-    }
-    if (frame.kind != rex::Kind::kPush || frame.id != sub) continue;  // ack/credit replies
-    auto body = rex::BodyReader::Parse(frame.body);
-    if (!body.ok()) continue;
+  int code = s.ForEachPush([&](const rex::Frame& frame, const rex::BodyReader& body) {
+    if (frame.id != sub) return false;
     if (frame.method == M(Method::kGap)) {
-      std::uint64_t missed = body.value().UintOr("missed", 0);
+      std::uint64_t missed = body.UintOr("missed", 0);
       if (t.json) {
         fmt::print("{}\n", json{{"missed", missed}}.dump());
       } else {
         fmt::print(stderr, "rex: {} events were dropped or trimmed before the next one\n", missed);
       }
-      continue;
+      return false;
     }
-    auto e = notify::DecodeEvent(body.value().AsObject());
-    if (!e.ok()) continue;
+    auto e = notify::DecodeEvent(body.AsObject());
+    if (!e.ok()) return false;
     fmt::print("{}\n", t.json ? EventJson(e.value()).dump() : EventLine(e.value()));
     std::fflush(stdout);
-    ++printed;
-    bool last = a.count != 0 && printed >= a.count;
     rex::BodyWriter ack;
     ack.Map(2).Key("subscription").Uint(sub).Key("seq").Uint(e.value().seq);
-    if (last) {  // wait for the last ack: a resumed subscription starts right after it
-      return s.Call(M(Method::kAck), ack) ? 0 : s.exit;
+    if (a.count != 0 && ++printed >= a.count) {
+      // Wait for the last ack: a resumed subscription starts right after it.
+      s.Call(M(Method::kAck), ack);
+      return true;
     }
-    if (!c.Send(M(Method::kAck), ack.bytes()).ok()) return kExitProtocol;
+    if (!s.client().Send(M(Method::kAck), ack.bytes()).ok()) {
+      s.exit = kExitProtocol;
+      return true;
+    }
     if (++since_credit == kCredit / 2) {
       since_credit = 0;
-      send(Method::kCredit, [&](rex::BodyWriter& b) {
-        b.Map(2).Key("subscription").Uint(sub).Key("n").Uint(kCredit / 2);
-      });
+      rex::BodyWriter credit;
+      credit.Map(2).Key("subscription").Uint(sub).Key("n").Uint(kCredit / 2);
+      (void)s.client().Send(M(Method::kCredit), credit.bytes());
     }
-  }
-  return kExitInterrupted;
+    return false;
+  });
+  return code != 0 ? code : s.exit;
 }
 
 int Types(const RexTarget& t, const std::string& channel, bool watch, std::uint64_t count) {
@@ -210,21 +192,10 @@ int Types(const RexTarget& t, const std::string& channel, bool watch, std::uint6
   s.PrintOk(human, {{"offered", o}, {"subscribed", sub}});
   if (!watch) return 0;
   std::fflush(stdout);
-  CatchInterrupts();
   std::uint64_t seen = 0;
-  while (!g_interrupted) {
-    auto push = s.client().NextPush(200);
-    if (!push.ok()) {
-      if (push.status().kind() == ErrorKind::kTimeout) continue;
-      if (push.status().kind() == ErrorKind::kCancelled) break;
-      s.Report("protocol", push.status().message());
-      return kExitProtocol;
-    }
-    if (push.value().method != M(Method::kTypeChange)) continue;
-    auto body = rex::BodyReader::Parse(push.value().body);
-    if (!body.ok()) continue;
-    std::string change = body.value().StringOr("change", ""),
-                type = body.value().StringOr("type", "");
+  return s.ForEachPush([&](const rex::Frame& frame, const rex::BodyReader& body) {
+    if (frame.method != M(Method::kTypeChange)) return false;
+    std::string change = body.StringOr("change", ""), type = body.StringOr("type", "");
     if (t.json) {
       fmt::print("{}\n", json{{"change", change}, {"type", type}}.dump());
     } else {
@@ -232,9 +203,8 @@ int Types(const RexTarget& t, const std::string& channel, bool watch, std::uint6
                  change == "offered" ? "offered" : "subscribed", type);
     }
     std::fflush(stdout);
-    if (count && ++seen >= count) return 0;
-  }
-  return kExitInterrupted;
+    return count != 0 && ++seen >= count;
+  });
 }
 
 }  // namespace ardus::cli

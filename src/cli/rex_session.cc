@@ -56,6 +56,30 @@ void Session::Report(const std::string& name, const std::string& message) {
   }
 }
 
+int Session::ForEachPush(
+    const std::function<bool(const rex::Frame&, const rex::BodyReader&)>& on_push) {
+  CatchInterrupts();
+  while (!g_interrupted) {
+    auto f = client_->NextFrame(200);
+    if (!f.ok()) {
+      if (f.status().kind() == ErrorKind::kTimeout) continue;
+      if (f.status().kind() == ErrorKind::kCancelled) break;
+      Report("protocol", f.status().message());
+      return kExitProtocol;
+    }
+    const rex::Frame& frame = f.value();
+    if (frame.kind == rex::Kind::kError) {
+      rex::Error e = rex::ParseErrorBody(frame.body);
+      Report(rex::CodeName(e.code), e.message);
+      return kExitRefused;
+    }
+    if (frame.kind != rex::Kind::kPush) continue;
+    auto body = rex::BodyReader::Parse(frame.body);
+    if (body.ok() && on_push(frame, body.value())) return 0;
+  }
+  return kExitInterrupted;
+}
+
 int Session::PrintOk(const std::string& human, json j) {
   if (target_.json) {
     j["ok"] = true;

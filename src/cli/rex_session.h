@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -44,6 +45,11 @@ class Session {
   std::optional<rex::BodyReader> Call(std::uint16_t method, const rex::BodyWriter& body);
   rex::Client& client() { return *client_; }
   void Report(const std::string& name, const std::string& message);
+  // Hands every PUSH to `on_push` until it returns true (then 0), SIGINT or
+  // SIGTERM (130), an ERROR from the server (1, printed) or a broken
+  // connection (4, printed). Replies to requests sent with Client::Send are
+  // skipped.
+  int ForEachPush(const std::function<bool(const rex::Frame&, const rex::BodyReader&)>& on_push);
   // Prints success: `human` as text, or `j` plus "ok": true with --json.
   int PrintOk(const std::string& human, nlohmann::json j = nlohmann::json::object());
 

@@ -389,25 +389,13 @@ int Watch(const RexTarget& t, const std::string& type, const std::string& constr
   for (const auto& o : Offers(*reply, "matching")) {
     if (emit("enter", o, "")) return 0;
   }
-  CatchInterrupts();
-  while (!g_interrupted) {
-    auto push = s.client().NextPush(200);
-    if (!push.ok()) {
-      if (push.status().kind() == ErrorKind::kTimeout) continue;
-      if (push.status().kind() == ErrorKind::kCancelled) break;
-      s.Report("protocol", push.status().message());
-      return kExitProtocol;
-    }
-    auto body = rex::BodyReader::Parse(push.value().body);
-    if (!body.ok()) continue;
-    const msgpack::object* offer = body.value().Find("offer");
-    if (!offer) continue;
+  return s.ForEachPush([&](const rex::Frame&, const rex::BodyReader& body) {
+    const msgpack::object* offer = body.Find("offer");
+    if (!offer) return false;
     auto o = trader::DecodeOffer(*offer);
-    if (!o.ok()) continue;
-    std::string event = body.value().StringOr("event", "update");
-    if (emit(event.c_str(), o.value(), body.value().StringOr("reason", ""))) return 0;
-  }
-  return kExitInterrupted;
+    if (!o.ok()) return false;
+    return emit(body.StringOr("event", "update").c_str(), o.value(), body.StringOr("reason", ""));
+  });
 }
 
 }  // namespace ardus::cli

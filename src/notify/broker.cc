@@ -89,11 +89,16 @@ rex::Ack Broker::CreateChannel(const std::string& name, const ChannelConfig& con
     return rex::Fail(Code::kLimitExceeded, fmt::format("over {} channels", limits_.max_channels));
   }
   // A channel so far only used (best-effort) takes the declared configuration.
-  Channel& ch = ChannelFor(name);
-  ch.config = config;
-  ch.declared = true;
+  Declare(ChannelFor(name), config);
   mutations_.push_back({Mutation::kPutChannel, name, config});
   return rex::Ok();
+}
+
+void Broker::Declare(Channel& ch, const ChannelConfig& config) {
+  ch.config = config;
+  ch.declared = true;
+  // Only persistent channels have a log for age retention to trim.
+  if (config.persistent && config.retain_age_ms > 0) aged_.insert(&ch);
 }
 
 rex::Outcome<ChannelConfig> Broker::DescribeChannel(const std::string& name) const {
@@ -453,15 +458,13 @@ void Broker::Trim(Channel& ch, std::int64_t now_ms) {
 }
 
 void Broker::Tick(std::int64_t now_ms) {
-  for (auto& [name, ch] : channels_) {
-    if (ch->config.retain_age_ms > 0) Trim(*ch, now_ms);
-  }
+  for (Channel* ch : aged_) Trim(*ch, now_ms);
 }
 
 std::int64_t Broker::NextDeadline() const {
   std::int64_t next = std::numeric_limits<std::int64_t>::max();
-  for (const auto& [name, ch] : channels_) {
-    if (ch->config.retain_age_ms > 0 && !ch->log.empty()) {
+  for (const Channel* ch : aged_) {
+    if (!ch->log.empty()) {
       next = std::min(next, ch->log.front()->published_ms + ch->config.retain_age_ms);
     }
   }
@@ -481,8 +484,7 @@ std::size_t Broker::queued_events() const {
 void Broker::RestoreChannel(const std::string& name, const ChannelConfig& config,
                             std::uint64_t next_seq) {
   Channel& ch = ChannelFor(name);
-  ch.config = config;
-  ch.declared = true;
+  Declare(ch, config);
   ch.next_seq = std::max(ch.next_seq, next_seq);
 }
 

@@ -174,6 +174,7 @@ class Broker {
   struct Channel;
   struct Subscription;
   Channel& ChannelFor(const std::string& name);
+  void Declare(Channel& ch, const ChannelConfig& config);
   void Route(std::int64_t now_ms, Channel& ch, const EventPtr& e);
   EventPtr Finish(Event e) const;
   void Enqueue(Subscription& s, const EventPtr& e);
@@ -187,6 +188,9 @@ class Broker {
   EventEncoder encoder_;
   BrokerLimits limits_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;
+  // Channels with age retention: rexd ticks every loop turn, so Tick and
+  // NextDeadline look at these, not at every channel.
+  std::set<Channel*> aged_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Subscription>> subs_;
   std::uint64_t next_sub_ = 1;
   std::vector<Mutation> mutations_;

@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "trader/offer_index.h"  // trader::Properties
 #include "trader/value.h"
 
 namespace ardus::notify {

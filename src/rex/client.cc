@@ -167,16 +167,13 @@ Result<Reply> Client::Call(std::uint16_t method, std::span<const std::uint8_t> b
   }
 }
 
-Result<Frame> Client::NextPush(int timeout_ms) {
+Result<Frame> Client::NextFrame(int timeout_ms) {
   if (!pushes_.empty()) {
     Frame f = std::move(pushes_.front());
     pushes_.erase(pushes_.begin());
     return f;
   }
-  while (true) {
-    auto f = Receive(timeout_ms);
-    if (!f.ok() || f.value().kind == Kind::kPush) return f;
-  }
+  return Receive(timeout_ms);
 }
 
 }  // namespace ardus::rex

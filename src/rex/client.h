@@ -31,14 +31,15 @@ class Client {
   ~Client();
 
   // Sends a request and waits for its reply. PUSH frames that arrive in
-  // between are queued for NextPush.
+  // between are queued for NextFrame.
   Result<Reply> Call(std::uint16_t method, std::span<const std::uint8_t> body);
   // Pipelining: send now, collect with Receive (replies come in order).
   Result<std::uint32_t> Send(std::uint16_t method, std::span<const std::uint8_t> body);
   // The next frame of any kind; timeout_ms < 0 waits forever. kTimeout if none.
   Result<Frame> Receive(int timeout_ms);
-  // The next PUSH frame (queued ones first).
-  Result<Frame> NextPush(int timeout_ms);
+  // The next frame: PUSH frames queued during a Call first, then whatever
+  // arrives (replies to Send, ERRORs, pushes).
+  Result<Frame> NextFrame(int timeout_ms);
 
  private:
   explicit Client(int fd) : fd_(fd) {}

@@ -28,7 +28,6 @@
 namespace ardus::trader {
 
 using OfferId = std::uint64_t;
-using Properties = std::map<std::string, Value>;
 
 class OfferIndex {
  public:

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ struct PropertyType {
 
 using Value = std::variant<std::int64_t, double, bool, std::string, std::vector<std::int64_t>,
                            std::vector<double>, std::vector<bool>, std::vector<std::string>>;
+
+// An offer's or an event's named values.
+using Properties = std::map<std::string, Value>;
 
 // The type a value has ("int", "float[]", ...).
 PropertyType TypeOf(const Value& v);

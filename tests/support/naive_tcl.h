@@ -6,8 +6,8 @@
 
 #include <optional>
 
-#include "trader/offer_index.h"
 #include "trader/tcl/ast.h"
+#include "trader/value.h"
 
 namespace ardus::testing {
 
