@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "trader/service_type.h"  // ValidName
 
@@ -59,6 +60,7 @@ struct Broker::Channel {
   std::map<std::string, std::uint64_t> cursors;   // durable name -> last acked seq
   std::map<std::string, std::uint64_t> attached;  // durable name -> subscription id
   std::set<std::string> offered;
+  std::optional<std::pair<std::string, std::string>> last_offered;  // domain, type
   std::map<std::string, std::size_t> wanted;  // "domain/type" -> subscriptions asking
   std::set<std::uint64_t> type_watchers;      // owners told of changes
 };
@@ -109,35 +111,39 @@ rex::Outcome<ChannelConfig> Broker::DescribeChannel(const std::string& name) con
   return it->second->config;
 }
 
-EventPtr Broker::Finish(Event e) const {
-  e.domain_value = e.domain;
-  e.type_value = e.type;
-  e.name_value = e.name;
-  e.priority_value = std::int64_t{e.priority};
-  e.wire = encoder_(e);
-  return std::make_shared<const Event>(std::move(e));
+EventPtr Broker::Finish(std::shared_ptr<Event> e) const {
+  e->domain_value = e->domain;
+  e->type_value = e->type;
+  e->name_value = e->name;
+  e->priority_value = std::int64_t{e->priority};
+  e->wire = encoder_(*e);
+  return e;
 }
 
 rex::Outcome<std::uint64_t> Broker::Publish(std::int64_t now_ms, const std::string& channel,
-                                            Event event) {
+                                            std::shared_ptr<Event> event) {
   if (!trader::ValidName(channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", channel));
   }
-  if (event.body.size() > kMaxBodyBytes) {
+  if (event->body.size() > kMaxBodyBytes) {
     return rex::Fail(Code::kLimitExceeded, fmt::format("the body is {} bytes; the limit is {}",
-                                                       event.body.size(), kMaxBodyBytes));
+                                                       event->body.size(), kMaxBodyBytes));
   }
-  if (event.fields.size() > kMaxFields) {
+  if (event->fields.size() > kMaxFields) {
     return rex::Fail(Code::kLimitExceeded, fmt::format("over {} fields", kMaxFields));
   }
   if (!channels_.count(channel) && channels_.size() >= limits_.max_channels) {
     return rex::Fail(Code::kLimitExceeded, fmt::format("over {} channels", limits_.max_channels));
   }
   Channel& ch = ChannelFor(channel);
-  event.seq = ch.next_seq++;
-  event.published_ms = now_ms;
+  event->seq = ch.next_seq++;
+  event->published_ms = now_ms;
   EventPtr e = Finish(std::move(event));
-  if (ch.offered.size() < limits_.max_offered_types) {
+  // Publishers mostly repeat one type; only a new one needs the set.
+  bool same =
+      ch.last_offered && ch.last_offered->first == e->domain && ch.last_offered->second == e->type;
+  if (!same && ch.offered.size() < limits_.max_offered_types) {
+    ch.last_offered.emplace(e->domain, e->type);
     std::string type = e->domain + "/" + e->type;
     if (ch.offered.insert(type).second) TypesChanged(ch, TypeChange::kOffered, type);
   }
@@ -161,8 +167,9 @@ void Broker::Route(std::int64_t now_ms, Channel& ch, const EventPtr& e) {
       if (s->filter->Matches(*e, budget)) Enqueue(*s, e);
     }
   };
-  if (auto it = ch.by_domain_type.find({e->domain, e->type}); it != ch.by_domain_type.end()) {
-    offer(it->second);
+  if (!ch.by_domain_type.empty()) {
+    auto it = ch.by_domain_type.find({e->domain, e->type});
+    if (it != ch.by_domain_type.end()) offer(it->second);
   }
   if (auto it = ch.by_domain.find(e->domain); it != ch.by_domain.end()) offer(it->second);
   if (auto it = ch.by_type.find(e->type); it != ch.by_type.end()) offer(it->second);
@@ -495,8 +502,7 @@ std::uint64_t Broker::next_seq(const std::string& channel) const {
 
 void Broker::RestoreEvent(const std::string& channel, EventPtr event) {
   Channel& ch = ChannelFor(channel);
-  Event copy = *event;
-  EventPtr e = Finish(std::move(copy));
+  EventPtr e = Finish(std::make_shared<Event>(*event));
   ch.next_seq = std::max(ch.next_seq, e->seq + 1);
   ch.log_bytes += e->bytes();
   if (ch.offered.size() < limits_.max_offered_types) ch.offered.insert(e->domain + "/" + e->type);

@@ -127,7 +127,15 @@ class Broker {
 
   // Publishes; a channel used before it is created is best-effort. Returns
   // the event's sequence number. Errors: kBadRequest, kLimitExceeded (body).
-  rex::Outcome<std::uint64_t> Publish(std::int64_t now_ms, const std::string& channel, Event event);
+  // The event is taken over in place (seq, publish time and wire encoding
+  // are filled in), so a caller that decodes straight into a fresh Event
+  // moves nothing.
+  rex::Outcome<std::uint64_t> Publish(std::int64_t now_ms, const std::string& channel,
+                                      std::shared_ptr<Event> event);
+  rex::Outcome<std::uint64_t> Publish(std::int64_t now_ms, const std::string& channel,
+                                      Event event) {
+    return Publish(now_ms, channel, std::make_shared<Event>(std::move(event)));
+  }
 
   // Errors: kIllegalConstraint (filter), kBadRequest (durable on a
   // best-effort channel, or a durable name already attached), kLimitExceeded.
@@ -176,7 +184,7 @@ class Broker {
   Channel& ChannelFor(const std::string& name);
   void Declare(Channel& ch, const ChannelConfig& config);
   void Route(std::int64_t now_ms, Channel& ch, const EventPtr& e);
-  EventPtr Finish(Event e) const;
+  EventPtr Finish(std::shared_ptr<Event> e) const;
   void Enqueue(Subscription& s, const EventPtr& e);
   void Queue(Subscription& s, EventPtr e);
   EventPtr Unqueue(Subscription& s, std::deque<EventPtr>::iterator it);

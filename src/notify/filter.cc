@@ -162,13 +162,14 @@ Result<std::shared_ptr<const Filter>> Filter::Compile(const std::string& text) {
   if (!checked.ok()) return checked;
   auto f = std::make_shared<Filter>();
   f->text_ = text;
+  f->match_all_ = text.find_first_not_of(" \t\r\n") == std::string::npos;
   f->program_ = tcl::Compile(*ast.value());
   HeaderEqualities(*ast.value(), f->domain_, f->type_);
   return std::shared_ptr<const Filter>(std::move(f));
 }
 
 bool Filter::Matches(const Event& e, tcl::Budget& budget) const {
-  return tcl::Evaluate(program_, EventReader(program_, e), budget).truth();
+  return match_all_ || tcl::Evaluate(program_, EventReader(program_, e), budget).truth();
 }
 
 }  // namespace ardus::notify

@@ -37,6 +37,7 @@ class Filter {
 
  private:
   std::string text_;
+  bool match_all_ = false;  // an empty filter: routing needs no evaluation
   tcl::Program program_;
   std::optional<std::string> domain_, type_;
 };

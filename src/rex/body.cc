@@ -14,6 +14,8 @@ msgpack::unpack_limit Limits() {
                                /*bin=*/64 << 20, /*ext=*/0, /*depth=*/16);
 }
 
+bool Reference(msgpack::type::object_type, std::size_t, void*) { return true; }
+
 }  // namespace
 
 bool AsString(const msgpack::object& o, std::string* out) {
@@ -23,6 +25,15 @@ bool AsString(const msgpack::object& o, std::string* out) {
 }
 
 Outcome<BodyReader> BodyReader::Parse(std::span<const std::uint8_t> bytes) {
+  return Unpack(bytes, nullptr);
+}
+
+Outcome<BodyReader> BodyReader::ParseInPlace(std::span<const std::uint8_t> bytes) {
+  return Unpack(bytes, Reference);
+}
+
+Outcome<BodyReader> BodyReader::Unpack(std::span<const std::uint8_t> bytes,
+                                       msgpack::unpack_reference_func reference) {
   BodyReader r;
   if (bytes.empty()) {
     static const msgpack::object_map kEmpty{0, nullptr};
@@ -32,8 +43,8 @@ Outcome<BodyReader> BodyReader::Parse(std::span<const std::uint8_t> bytes) {
   try {
     std::size_t offset = 0;
     auto handle = std::make_shared<msgpack::object_handle>(
-        msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset, nullptr,
-                        nullptr, Limits()));
+        msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset,
+                        reference, nullptr, Limits()));
     if (offset != bytes.size()) return Fail(Code::kBadRequest, "bytes follow the body's map");
     if (handle->get().type != msgpack::type::MAP) {
       return Fail(Code::kBadRequest, "the body is not a MessagePack map");

@@ -33,44 +33,58 @@ std::uint32_t Clamp32(std::uint64_t v) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, UINT32_MAX));
 }
 
-// One event as a publisher describes it (the fields of a publish request).
-rex::Outcome<notify::Event> DecodePublished(std::int64_t now_ms, const BodyReader& b) {
-  notify::Event e;
-  e.domain = b.StringOr("domain", "");
-  e.type = b.StringOr("type", "");
-  e.name = b.StringOr("name", "");
-  auto fields = trader::DecodeProperties(b.Find("fields"));
-  if (!fields.ok()) return fields.error();
-  e.fields = std::move(fields).value();
-  if (const msgpack::object* body = b.Find("body")) {
-    if (body->type == msgpack::type::BIN) {
-      e.body.assign(body->via.bin.ptr, body->via.bin.size);
-    } else if (!rex::AsString(*body, &e.body)) {
-      return rex::Fail(Code::kBadRequest, "'body' must be bytes or a string");
+// Decodes one event as a publisher describes it (the fields of a publish
+// request) into `e`, in one pass over the map: this runs once per event.
+// Header strings that are absent or not strings read as empty.
+rex::Ack DecodePublished(std::int64_t now_ms, const msgpack::object& map, notify::Event& e) {
+  if (map.type != msgpack::type::MAP) return rex::Fail(Code::kBadRequest, "an event is a map");
+  const msgpack::object* fields = nullptr;
+  for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
+    const msgpack::object& k = map.via.map.ptr[i].key;
+    const msgpack::object& v = map.via.map.ptr[i].val;
+    if (k.type != msgpack::type::STR) continue;
+    std::string_view key(k.via.str.ptr, k.via.str.size);
+    if (key == "domain") {
+      rex::AsString(v, &e.domain);
+    } else if (key == "type") {
+      rex::AsString(v, &e.type);
+    } else if (key == "name") {
+      rex::AsString(v, &e.name);
+    } else if (key == "fields") {
+      fields = &v;
+    } else if (key == "body") {
+      if (v.type == msgpack::type::BIN) {
+        e.body.assign(v.via.bin.ptr, v.via.bin.size);
+      } else if (!rex::AsString(v, &e.body)) {
+        return rex::Fail(Code::kBadRequest, "'body' must be bytes or a string");
+      }
+    } else if (key == "priority") {
+      if (v.type == msgpack::type::POSITIVE_INTEGER && v.via.u64 <= 32767) {
+        e.priority = static_cast<std::int32_t>(v.via.u64);
+      } else if (v.type == msgpack::type::NEGATIVE_INTEGER && v.via.i64 >= -32767) {
+        e.priority = static_cast<std::int32_t>(v.via.i64);
+      } else {
+        return rex::Fail(Code::kBadRequest, "'priority' must be an integer from -32767 to 32767");
+      }
+    } else if (key == "timeout_ms" && v.type == msgpack::type::POSITIVE_INTEGER && v.via.u64) {
+      e.expires_ms =
+          now_ms + static_cast<std::int64_t>(std::min<std::uint64_t>(v.via.u64, 1ull << 40));
     }
   }
-  if (const msgpack::object* p = b.Find("priority")) {
-    if (p->type == msgpack::type::POSITIVE_INTEGER && p->via.u64 <= 32767) {
-      e.priority = static_cast<std::int32_t>(p->via.u64);
-    } else if (p->type == msgpack::type::NEGATIVE_INTEGER && p->via.i64 >= -32767) {
-      e.priority = static_cast<std::int32_t>(p->via.i64);
-    } else {
-      return rex::Fail(Code::kBadRequest, "'priority' must be an integer from -32767 to 32767");
-    }
+  if (fields) {
+    auto decoded = trader::DecodeProperties(fields);
+    if (!decoded.ok()) return decoded.error();
+    e.fields = std::move(decoded).value();
   }
-  if (std::uint64_t timeout_ms = b.UintOr("timeout_ms", 0)) {
-    e.expires_ms =
-        now_ms + static_cast<std::int64_t>(std::min<std::uint64_t>(timeout_ms, 1ull << 40));
-  }
-  return e;
+  return rex::Ok();
 }
 
 Reply Publish(notify::Broker& broker, std::int64_t now_ms, const BodyReader& b) {
   auto channel = b.String("channel");
   if (!channel.ok()) return channel.error();
-  auto e = DecodePublished(now_ms, b);
-  if (!e.ok()) return e.error();
-  auto seq = broker.Publish(now_ms, channel.value(), std::move(e).value());
+  auto e = std::make_shared<notify::Event>();
+  if (auto ok = DecodePublished(now_ms, b.AsObject(), *e); !ok.ok()) return ok.error();
+  auto seq = broker.Publish(now_ms, channel.value(), std::move(e));
   if (!seq.ok()) return seq.error();
   BodyWriter w;
   w.Map(1).Key("seq").Uint(seq.value());
@@ -85,14 +99,13 @@ Reply PublishBatch(notify::Broker& broker, std::int64_t now_ms, const BodyReader
   if (!list || list->type != msgpack::type::ARRAY) {
     return rex::Fail(Code::kBadRequest, "'events' must be an array of event maps");
   }
-  std::vector<notify::Event> events;
+  std::vector<std::shared_ptr<notify::Event>> events;
   events.reserve(list->via.array.size);
   for (std::uint32_t i = 0; i < list->via.array.size; ++i) {
-    auto view = BodyReader::View(list->via.array.ptr[i]);
-    if (!view.ok()) return view.error();
-    auto e = DecodePublished(now_ms, view.value());
-    if (!e.ok()) return e.error();
-    events.push_back(std::move(e).value());
+    events.push_back(std::make_shared<notify::Event>());
+    if (auto ok = DecodePublished(now_ms, list->via.array.ptr[i], *events.back()); !ok.ok()) {
+      return ok.error();
+    }
   }
   std::uint64_t first = 0;
   for (auto& e : events) {
@@ -137,7 +150,7 @@ Reply Subscribe(notify::Broker& broker, std::int64_t now_ms, std::uint64_t owner
 }  // namespace
 
 Reply NotifyService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& req) {
-  auto parsed = BodyReader::Parse(req.body);
+  auto parsed = BodyReader::ParseInPlace(req.body);  // req outlives every use
   if (!parsed.ok()) return parsed.error();
   const BodyReader& b = parsed.value();
   auto sub = [&] { return b.Uint("subscription"); };

@@ -181,6 +181,36 @@ TEST(RexBody, RejectsWhatIsNotOneMap) {
   EXPECT_FALSE(BodyReader::Parse(trailing).ok());
   std::uint8_t huge_array[] = {0xdd, 0xff, 0xff, 0xff, 0xff};  // claims 4G elements
   EXPECT_FALSE(BodyReader::Parse(huge_array).ok());
+  EXPECT_FALSE(BodyReader::ParseInPlace(huge_array).ok());
+  EXPECT_FALSE(BodyReader::ParseInPlace(truncated).ok());
+}
+
+TEST(RexBody, WriterGrowsPastItsFirstBufferAndTakesExactBytes) {
+  BodyWriter w;
+  std::string big(1000, 'z');
+  w.Map(2).Key("a").Str(big).Key("n").Uint(7);
+  auto copy = std::vector<std::uint8_t>(w.bytes().begin(), w.bytes().end());
+  auto taken = w.Take();
+  EXPECT_EQ(taken, copy);
+  auto r = BodyReader::Parse(taken);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().StringOr("a", ""), big);
+  EXPECT_EQ(r.value().UintOr("n", 0), 7u);
+  w.Map(0);  // usable again after Take
+  EXPECT_EQ(w.bytes().size(), 1u);
+}
+
+TEST(RexBody, InPlaceParsingReadsTheSameWithoutCopyingStrings) {
+  BodyWriter w;
+  w.Map(2).Key("channel").Str("prices").Key("body").Bin(std::vector<std::uint8_t>(300, 9));
+  auto bytes = w.Take();
+  auto r = BodyReader::ParseInPlace(bytes);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().StringOr("channel", ""), "prices");
+  const msgpack::object* body = r.value().Find("body");
+  ASSERT_NE(body, nullptr);
+  const auto* p = reinterpret_cast<const std::uint8_t*>(body->via.bin.ptr);
+  EXPECT_TRUE(p >= bytes.data() && p + 300 <= bytes.data() + bytes.size());
 }
 
 }  // namespace
