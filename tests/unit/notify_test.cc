@@ -54,6 +54,17 @@ TEST(NotifyFilter, ErrorsAndRoutingKeys) {
   EXPECT_FALSE(Filter::Compile("$.x > 'a' and $.x < 3").ok());  // one field, two types
   EXPECT_FALSE(Filter::Compile("$ == 1").ok());
   EXPECT_TRUE(Filter::Compile("ppm > 1").ok());  // a bare name is a field, as $.ppm
+  // ETCL's union test is named, not misreported as a stray identifier.
+  auto union_test = Filter::Compile("$.n > 1 and default $.u");
+  EXPECT_EQ(
+      union_test.status().message().rfind("column 13: 'default' tests which branch a union", 0), 0u)
+      << union_test.status().message();
+  EXPECT_TRUE(Filter::Compile("default == 1").ok());  // still a field's name
+  // An empty filter matches every event without evaluation.
+  auto all = Filter::Compile(" ");
+  ASSERT_TRUE(all.ok());
+  tcl::Budget budget{1};
+  EXPECT_TRUE(all.value()->Matches(Event{}, budget));
   auto f = Filter::Compile("$.x > 1 and 'ardus' == $domain_name and $type_name == 'transfer'");
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f.value()->domain(), "ardus");

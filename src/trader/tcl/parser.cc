@@ -211,6 +211,15 @@ class Parser {
         return n;
       }
       case Tok::kIdent: {
+        if (t.text == "default" && pos_ + 1 < toks_.size() && toks_[pos_ + 1].kind == Tok::kIdent) {
+          // ETCL's `default $.u` asks whether a union holds its default
+          // branch. Values here are never unions, so say that, rather than
+          // "unexpected identifier" at the operand.
+          Fail(
+              "'default' tests which branch a union holds, and event fields and properties are "
+              "never unions; test presence with 'exist'");
+          return nullptr;
+        }
         auto n = Make(Op::kProperty, t.column);
         n->name = toks_[pos_++].text;
         return n;
