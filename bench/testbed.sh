@@ -39,6 +39,12 @@ _testbed_plug() {
   ip link add eth0 netns "$tag-$host" type veth peer name "p-$host" netns "$tag-br"
   ip -n "$tag-br" link set "p-$host" master br0 up
   ip -n "$tag-$host" addr add "$addr/24" dev eth0
+  # A host's link carries frames, not the kernel's GSO super-packets: cap the
+  # segments per packet at 1 so that a GSO send is cut into frames before the
+  # veth, as a NIC would put them on a wire. Otherwise the veth, the bridge
+  # and the receivers' firewalls would see 64 KiB packets: loss would come in
+  # bursts and tx_bytes would count one header per super-packet.
+  ip -n "$tag-$host" link set eth0 gso_max_segs 1
   ip -n "$tag-$host" link set eth0 up
   ip -n "$tag-$host" link set lo up
   # Multicast leaves through eth0 even for tools that do not choose an interface.

@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "ardus/wire.h"
@@ -146,7 +148,11 @@ Result<Endpoint> UdpSocket::LocalEndpoint() const {
   return Endpoint{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
 }
 
-BatchSender::BatchSender() : buffers_(kBatch * kSlot), sizes_(kBatch), addrs_(kBatch) {}
+BatchSender::BatchSender()
+    : buffers_(kBatch * kSlot),
+      sizes_(kBatch),
+      addrs_(kBatch),
+      gso_(!std::getenv("ARDUS_NO_GSO")) {}
 
 Status BatchSender::Add(std::size_t size, const Endpoint& to, int fd) {
   sizes_[count_] = size;
@@ -155,26 +161,65 @@ Status BatchSender::Add(std::size_t size, const Endpoint& to, int fd) {
   return full() ? Flush(fd) : Status::Ok();
 }
 
+std::size_t BatchSender::RunLength(std::size_t first) const {
+  if (!gso_) return 1;
+  const std::size_t segment = sizes_[first];
+  std::size_t n = 1, bytes = segment;
+  while (first + n < count_ && n < kMaxGsoSegments && bytes + sizes_[first + n] <= kMaxGsoBytes &&
+         sizes_[first + n] <= segment &&
+         addrs_[first + n].sin_addr.s_addr == addrs_[first].sin_addr.s_addr &&
+         addrs_[first + n].sin_port == addrs_[first].sin_port) {
+    bytes += sizes_[first + n];
+    ++n;
+    if (sizes_[first + n - 1] < segment) break;  // only the last segment may be short
+  }
+  return n;
+}
+
 Status BatchSender::Flush(int fd) {
+  struct Message {
+    std::size_t first, count;
+  };
   mmsghdr msgs[kBatch];
   iovec iov[kBatch];
+  Message runs[kBatch];
+  alignas(cmsghdr) char control[kBatch][CMSG_SPACE(sizeof(std::uint16_t))];
   std::size_t done = 0;
   while (done < count_) {
-    const std::size_t n = count_ - done;
-    for (std::size_t i = 0; i < n; ++i) {
-      iov[i] = {buffers_.data() + (done + i) * kSlot, sizes_[done + i]};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_name = &addrs_[done + i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    std::size_t n = 0;
+    for (std::size_t d = done; d < count_; d += runs[n++].count) {
+      runs[n] = {d, RunLength(d)};
+      for (std::size_t k = 0; k < runs[n].count; ++k) {
+        iov[d + k] = {buffers_.data() + (d + k) * kSlot, sizes_[d + k]};
+      }
+      msgs[n] = {};
+      msgs[n].msg_hdr.msg_name = &addrs_[d];
+      msgs[n].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      msgs[n].msg_hdr.msg_iov = &iov[d];
+      msgs[n].msg_hdr.msg_iovlen = runs[n].count;
+      if (runs[n].count > 1) {
+        // UDP GSO: the kernel cuts the payload into segments of this size.
+        msgs[n].msg_hdr.msg_control = control[n];
+        msgs[n].msg_hdr.msg_controllen = sizeof control[n];
+        cmsghdr* c = CMSG_FIRSTHDR(&msgs[n].msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        auto segment = static_cast<std::uint16_t>(sizes_[d]);
+        std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+      }
     }
     int sent = sendmmsg(fd, msgs, static_cast<unsigned>(n), 0);
     if (sent < 0) {
       if (errno == EINTR) continue;
+      if (runs[0].count > 1 &&
+          (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
+        gso_ = false;  // this path cannot segment (e.g. a device without checksum offload)
+        continue;
+      }
       if (errno == ENOBUFS || errno == EAGAIN || errno == EPERM || errno == ECONNREFUSED) {
-        ++dropped_;  // EPERM: a local firewall rule; the protocol treats it as loss
-        ++done;
+        dropped_ += runs[0].count;  // EPERM: a local firewall rule; the protocol treats it as loss
+        done += runs[0].count;
         continue;
       }
       Endpoint to{ntohl(addrs_[done].sin_addr.s_addr), ntohs(addrs_[done].sin_port)};
@@ -183,8 +228,10 @@ Status BatchSender::Flush(int fd) {
                                                     strerror(errno) +
                                                     " (no route? choose one with --interface)");
     }
-    for (int i = 0; i < sent; ++i) sent_bytes_ += sizes_[done + static_cast<std::size_t>(i)];
-    done += static_cast<std::size_t>(sent);
+    for (int m = 0; m < sent; ++m) {
+      for (std::size_t k = 0; k < runs[m].count; ++k) sent_bytes_ += sizes_[runs[m].first + k];
+      done += runs[m].count;
+    }
   }
   count_ = 0;
   return Status::Ok();
