@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
                 "Unicast feedback port (default 1834, ardusuni)");
   s->add_option("--ttl", send.ttl, "Multicast TTL (default 1: this link only)")
       ->check(CLI::Range(1, 255));
+  s->add_flag("--multicast-loop", send.multicast_loop,
+              "Also deliver to receivers on this host (always on for the loopback interface "
+              "or when no --interface is given)");
   s->add_option("--progress-timeout", send.progress_timeout,
                 "Seconds without newly verified bytes after which a receiver is declared failed "
                 "(default 60)");

@@ -55,6 +55,7 @@ struct SendOptions {
   std::uint16_t data_port = 0;
   std::uint16_t feedback_port = 0;
   int ttl = 1;
+  bool multicast_loop = false;  // deliver to receivers on this host too
   double receiver_timeout = 15;
   double progress_timeout = 60;
 };

@@ -118,13 +118,13 @@ Status UdpSocket::JoinGroup(std::uint32_t group, const Interface& iface) {
   return Status::Ok();
 }
 
-Status UdpSocket::SetMulticastOutput(const Interface& iface, int ttl) {
+Status UdpSocket::SetMulticastOutput(const Interface& iface, int ttl, bool loop_to_host) {
   ip_mreqn mreq{};
   mreq.imr_address.s_addr = htonl(iface.address);
   mreq.imr_ifindex = static_cast<int>(iface.index);
-  int one = 1;
+  int loop = loop_to_host ? 1 : 0;
   if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0 ||
-      setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof one) != 0 ||
+      setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0 ||
       setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0) {
     return SysError("cannot set the multicast output interface");
   }

@@ -29,6 +29,8 @@ std::string FormatIpv4(std::uint32_t ip);
 struct Interface {
   std::uint32_t address = 0;  // INADDR_ANY when unspecified
   unsigned index = 0;         // 0 when unspecified
+  bool specified() const { return address != 0 || index != 0; }
+  bool loopback() const { return address >> 24 == 127; }
 };
 // Empty text: the kernel's default. Errors: kInvalidArgument naming the
 // interface, listing that it does not exist or has no IPv4 address.
@@ -49,7 +51,11 @@ class UdpSocket {
   static Result<UdpSocket> Bind(std::uint32_t addr, std::uint16_t port, bool shared);
 
   Status JoinGroup(std::uint32_t group, const Interface& iface);
-  Status SetMulticastOutput(const Interface& iface, int ttl);
+  // Multicast leaves through `iface` with `ttl`. `loop_to_host` also
+  // delivers every datagram to sockets on this host: needed when receivers
+  // run here, and a second trip through the receive path per datagram when
+  // none do. Errors: kLocalIo.
+  Status SetMulticastOutput(const Interface& iface, int ttl, bool loop_to_host);
   // Asks for `bytes` of kernel buffer each way; as root beyond rmem_max.
   void SetBuffers(int bytes);
   Result<Endpoint> LocalEndpoint() const;
