@@ -12,6 +12,10 @@ testbed_up() {
   local tag=$1 n=$2 loss=$3 cap=$4
   ip netns add "$tag-br" || return 1
   ip -n "$tag-br" link add br0 type bridge mcast_snooping 0
+  # A switch forwards without a firewall. Where br_netfilter is loaded (as on
+  # Docker hosts), bridged frames would go through iptables hooks per port.
+  ip netns exec "$tag-br" sysctl -q -w net.bridge.bridge-nf-call-iptables=0 \
+    net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
   ip -n "$tag-br" link set br0 up
   _testbed_plug "$tag" s 10.77.0.1
   if [[ $cap != none ]]; then
