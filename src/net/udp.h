@@ -85,6 +85,7 @@ class BatchSender {
   bool full() const { return count_ == kBatch; }
   std::uint64_t dropped() const { return dropped_; }
   std::uint64_t sent_bytes() const { return sent_bytes_; }
+  bool gso() const { return gso_; }  // false once the kernel refused it, or by ARDUS_NO_GSO
 
  private:
   static constexpr std::size_t kSlot = 1500;
