@@ -38,6 +38,11 @@ trader::Value FieldValue(const std::string& text) {
 std::string EventLine(const notify::Event& e) {
   std::string line = fmt::format("{} {}/{}/{}", e.seq, e.domain, e.type, e.name);
   for (const auto& [k, v] : e.fields) line += fmt::format(" {}={}", k, trader::FormatValue(v));
+  for (const auto& [k, u] : e.unions) {
+    line +=
+        fmt::format(" {}={}:{}{}", k, trader::FormatValue(u.discriminator),
+                    trader::FormatValue(u.value), std::get<bool>(u.is_default) ? ":default" : "");
+  }
   if (!e.body.empty()) line += " " + e.body;
   return line;
 }
@@ -45,6 +50,11 @@ std::string EventLine(const notify::Event& e) {
 json EventJson(const notify::Event& e) {
   json fields = json::object();
   for (const auto& [k, v] : e.fields) fields[k] = ToJson(v);
+  for (const auto& [k, u] : e.unions) {
+    fields[k] = {{"_d", ToJson(u.discriminator)},
+                 {"_v", ToJson(u.value)},
+                 {"_default", std::get<bool>(u.is_default)}};
+  }
   return {{"seq", e.seq},           {"domain", e.domain},
           {"type", e.type},         {"name", e.name},
           {"fields", fields},       {"body", e.body},
@@ -93,6 +103,18 @@ int Publish(const RexTarget& t, const PublishArgs& a) {
     }
     fields[f.substr(0, eq)] = FieldValue(f.substr(eq + 1));
   }
+  notify::UnionFields unions;
+  for (std::string f : a.unions) {
+    auto eq = f.find('='), colon = f.find(':', eq == std::string::npos ? 0 : eq);
+    if (eq == std::string::npos || eq == 0 || colon == std::string::npos) {
+      s.Report("usage", fmt::format("--union '{}' is not NAME=DISC:VALUE[:default]", f));
+      return kExitUsage;
+    }
+    bool is_default = f.size() > 8 && f.compare(f.size() - 8, 8, ":default") == 0;
+    if (is_default) f.resize(f.size() - 8);
+    unions[f.substr(0, eq)] = {FieldValue(f.substr(eq + 1, colon - eq - 1)),
+                               FieldValue(f.substr(colon + 1)), trader::Value(is_default)};
+  }
   std::string body = a.body;
   if (!body.empty() && body[0] == '@') {
     std::ifstream in(body.substr(1), std::ios::binary);
@@ -111,7 +133,7 @@ int Publish(const RexTarget& t, const PublishArgs& a) {
   w.Key("type").Str(type);
   w.Key("name").Str(name);
   w.Key("fields");
-  trader::EncodeProperties(w, fields);
+  notify::EncodeFields(w, fields, unions);
   w.Key("body").Bin({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
   w.Key("priority").Int(a.priority);
   w.Key("timeout_ms").Uint(a.timeout_ms);

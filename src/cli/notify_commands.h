@@ -23,6 +23,7 @@ struct PublishArgs {
   std::string channel;
   std::string event;                     // DOMAIN/TYPE/NAME
   std::vector<std::string> assignments;  // field=value: int, float, true/false, else string
+  std::vector<std::string> unions;       // field=DISC:VALUE[:default]
   std::string body;                      // text, or @FILE
   std::int32_t priority = 0;
   std::uint64_t timeout_ms = 0;

@@ -122,6 +122,11 @@ int main(int argc, char** argv) {
   publish->add_option("--event", pub.event, "DOMAIN/TYPE/NAME")->required();
   publish->add_option("fields", pub.assignments,
                       "FIELD=VALUE filterable fields (int, float, true/false, else string)");
+  publish
+      ->add_option("--union", pub.unions,
+                   "A union field NAME=DISC:VALUE, with ':default' when DISC selects the "
+                   "default branch (filters: $.NAME._d, $.NAME, default $.NAME)")
+      ->allow_extra_args(false);  // one per --union, so field=value may follow
   publish->add_option("--body", pub.body, "Opaque body: TEXT, or @FILE (at most 1 MiB)");
   publish->add_option("--priority", pub.priority, "Priority, -32767..32767 (0)");
   publish->add_option("--timeout-ms", pub.timeout_ms, "Drop the event if undelivered this long");

@@ -129,7 +129,7 @@ rex::Outcome<std::uint64_t> Broker::Publish(std::int64_t now_ms, const std::stri
     return rex::Fail(Code::kLimitExceeded, fmt::format("the body is {} bytes; the limit is {}",
                                                        event->body.size(), kMaxBodyBytes));
   }
-  if (event->fields.size() > kMaxFields) {
+  if (event->fields.size() + event->unions.size() > kMaxFields) {
     return rex::Fail(Code::kLimitExceeded, fmt::format("over {} fields", kMaxFields));
   }
   if (!channels_.count(channel) && channels_.size() >= limits_.max_channels) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,10 +16,23 @@
 
 namespace ardus::notify {
 
+// A union-valued field, as a CORBA any holding an IDL union carries it: the
+// discriminator, the active member's value, and whether the discriminator
+// selects the union's default branch (which only the union's type knows, so
+// the publisher states it). Filters read it as `$.u._d`, `$.u` (the active
+// value) and `default $.u`.
+struct UnionField {
+  trader::Value discriminator;
+  trader::Value value;
+  trader::Value is_default{false};  // a bool Value, so filters can point at it
+};
+using UnionFields = std::map<std::string, UnionField>;
+
 struct Event {
   std::uint64_t seq = 0;  // per channel, from 1, assigned at publish
   std::string domain, type, name;
   trader::Properties fields;
+  UnionFields unions;  // field names unique across fields and unions
   std::string body;
   std::int32_t priority = 0;
   std::int64_t published_ms = 0;

@@ -127,11 +127,25 @@ class EventReader final : public tcl::PropertyReader {
       if (name == "$event_name") return &e_.name_value;
       return &e_.priority_value;
     }
-    auto it = e_.fields.find(name);
-    return it == e_.fields.end() ? nullptr : &it->second;
+    if (auto it = e_.fields.find(name); it != e_.fields.end()) return &it->second;
+    return UnionPart(name);
   }
 
  private:
+  // `u` is a union's active value, `u._d` its discriminator, `u._default`
+  // whether that is the default branch (what `default $.u` tests).
+  const trader::Value* UnionPart(const std::string& name) const {
+    auto dot = name.rfind('.');
+    const std::string base = dot == std::string::npos ? name : name.substr(0, dot);
+    auto it = e_.unions.find(base);
+    if (it == e_.unions.end()) return nullptr;
+    if (dot == std::string::npos) return &it->second.value;
+    const std::string part = name.substr(dot + 1);
+    if (part == "_d") return &it->second.discriminator;
+    if (part == "_default") return &it->second.is_default;
+    return nullptr;
+  }
+
   const tcl::Program& p_;
   const Event& e_;
 };

@@ -2,6 +2,8 @@
 // methods"). Events travel as one MessagePack map:
 //   {seq, domain, type, name, fields: {name: value}, body: bin, priority,
 //    published_ms, expires_ms}
+// A field's value is a trader value, or a union: {"_d": discriminator,
+// "_v": value, "_default": bool (optional, false)}.
 // in PUSH frames (method kEvent, id = subscription) and in pull replies.
 //
 // Thread-safety: pure functions.
@@ -34,6 +36,11 @@ enum class Method : std::uint16_t {
 };
 
 std::vector<std::uint8_t> EncodeEvent(const Event& e);
+// Writes the "fields" map (plain and union fields) of an event.
+void EncodeFields(rex::BodyWriter& w, const trader::Properties& fields, const UnionFields& unions);
+// Reads a "fields" map; nullptr or nil is no fields. Errors: kBadRequest
+// naming the field (a wrong type, a non-finite number, a malformed union).
+rex::Ack DecodeFields(const msgpack::object* o, trader::Properties& fields, UnionFields& unions);
 // Errors: kBadRequest naming the field.
 rex::Outcome<Event> DecodeEvent(const msgpack::object& o);
 

@@ -71,12 +71,7 @@ rex::Ack DecodePublished(std::int64_t now_ms, const msgpack::object& map, notify
           now_ms + static_cast<std::int64_t>(std::min<std::uint64_t>(v.via.u64, 1ull << 40));
     }
   }
-  if (fields) {
-    auto decoded = trader::DecodeProperties(fields);
-    if (!decoded.ok()) return decoded.error();
-    e.fields = std::move(decoded).value();
-  }
-  return rex::Ok();
+  return notify::DecodeFields(fields, e.fields, e.unions);
 }
 
 Reply Publish(notify::Broker& broker, std::int64_t now_ms, const BodyReader& b) {

@@ -70,6 +70,24 @@ assert lines[1:] == [{"change": "subscribed", "type": "ardus/*"},
 PY
 echo "offer and subscription changes: ok"
 
+# Union fields: `default $.u` picks the event whose union is in its default branch.
+$REX notify subscribe shapes "default \$.shape and \$.shape._d == 9" --count 1 --json \
+  >"$work/union.out" &
+union_pid=$!
+pids+=("$union_pid")
+sleep 0.5
+$REX notify publish shapes --event geo/shape/a --union shape=1:2.5 >/dev/null
+$REX notify publish shapes --event geo/shape/b --union shape=9:unknown:default n=1 >/dev/null
+wait "$union_pid" || fail "union subscriber failed"
+python3 - "$work/union.out" <<'PY' || fail "union: $(cat "$work/union.out")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 1 and lines[0]["name"] == "b", lines
+assert lines[0]["fields"] == {"n": 1, "shape": {"_d": 9, "_v": "unknown", "_default": True}}, lines
+PY
+expect_exit 2 "NAME=DISC:VALUE" -- $REX notify publish shapes --event a/b/c --union shape
+echo "union fields and default: ok"
+
 # A slow consumer: 320 MiB published while it reads nothing.
 before=$(rss_kib VmRSS)
 python3 "$here/rex_raw.py" "$nport" slow_consumer || fail "slow consumer run"

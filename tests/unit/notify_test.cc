@@ -1,8 +1,11 @@
 // Notify: filter compilation and routing, queues, credit, durable cursors.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "notify/broker.h"
 #include "notify/filter.h"
+#include "notify/notify_wire.h"
 
 namespace ardus::notify {
 namespace {
@@ -53,13 +56,10 @@ TEST(NotifyFilter, ErrorsAndRoutingKeys) {
             "column 1: cannot tell the type of '$.a'; compare it with a literal");
   EXPECT_FALSE(Filter::Compile("$.x > 'a' and $.x < 3").ok());  // one field, two types
   EXPECT_FALSE(Filter::Compile("$ == 1").ok());
-  EXPECT_TRUE(Filter::Compile("ppm > 1").ok());  // a bare name is a field, as $.ppm
-  // ETCL's union test is named, not misreported as a stray identifier.
-  auto union_test = Filter::Compile("$.n > 1 and default $.u");
-  EXPECT_EQ(
-      union_test.status().message().rfind("column 13: 'default' tests which branch a union", 0), 0u)
-      << union_test.status().message();
+  EXPECT_TRUE(Filter::Compile("ppm > 1").ok());       // a bare name is a field, as $.ppm
   EXPECT_TRUE(Filter::Compile("default == 1").ok());  // still a field's name
+  EXPECT_EQ(Filter::Compile("default $domain_name").status().message(),
+            "column 9: 'default' takes a field, as in 'default $.u'");
   // An empty filter matches every event without evaluation.
   auto all = Filter::Compile(" ");
   ASSERT_TRUE(all.ok());
@@ -71,6 +71,77 @@ TEST(NotifyFilter, ErrorsAndRoutingKeys) {
   EXPECT_EQ(f.value()->type(), "transfer");
   auto any = Filter::Compile("$domain_name == 'a' or $type_name == 'b'");
   EXPECT_FALSE(any.value()->domain());
+}
+
+Event WithUnion(std::int64_t discriminator, bool is_default, std::int64_t value) {
+  Event e;
+  e.unions["u"] = {trader::Value(discriminator), trader::Value(value), trader::Value(is_default)};
+  e.fields["n"] = std::int64_t{3};
+  return e;
+}
+
+TEST(NotifyFilter, UnionFieldsAndDefault) {
+  Event in_default = WithUnion(7, true, 40), in_case = WithUnion(2, false, 5), plain = Event{};
+  plain.fields["u"] = std::int64_t{1};
+  EXPECT_TRUE(Match("default $.u", in_default));
+  EXPECT_FALSE(Match("default $.u", in_case));
+  EXPECT_FALSE(Match("default $.u", plain));  // not a union: never its default branch
+  EXPECT_TRUE(Match("not default $.u", in_case));
+  EXPECT_TRUE(Match("$.u._d == 2 and $.u < 10", in_case));  // discriminator, active value
+  EXPECT_FALSE(Match("$.u._d == 2", in_default));
+  EXPECT_TRUE(Match("exist $.u and $.n == 3 and default $.u", in_default));
+  EXPECT_FALSE(Match("$.u._d == 2", plain));
+}
+
+TEST(NotifyWire, UnionFieldsRoundTrip) {
+  Event e = WithUnion(7, true, 40);
+  e.unions["s"] = {trader::Value(std::string("circle")), trader::Value(2.5), trader::Value(false)};
+  auto bytes = EncodeEvent(e);
+  msgpack::object_handle h =
+      msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  auto back = DecodeEvent(h.get());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_EQ(back.value().unions.size(), 2u);
+  EXPECT_EQ(back.value().unions.at("u").discriminator, trader::Value(std::int64_t{7}));
+  EXPECT_EQ(back.value().unions.at("u").value, trader::Value(std::int64_t{40}));
+  EXPECT_EQ(back.value().unions.at("u").is_default, trader::Value(true));
+  EXPECT_EQ(back.value().unions.at("s").discriminator, trader::Value(std::string("circle")));
+  EXPECT_EQ(back.value().fields.at("n"), trader::Value(std::int64_t{3}));
+}
+
+TEST(NotifyWire, UnionFieldBytesAsDocumented) {  // docs/rex-protocol.md, "Notify methods"
+  UnionFields unions;
+  unions["shape"] = {trader::Value(std::int64_t{9}), trader::Value(std::string("unknown")),
+                     trader::Value(true)};
+  rex::BodyWriter w;
+  EncodeFields(w, {}, unions);
+  const std::vector<std::uint8_t> want = {
+      0x81, 0xa5, 's', 'h', 'a', 'p', 'e',  0x83, 0xa2, '_', 'd', 0x09, 0xa2, '_', 'v', 0xa7, 'u',
+      'n',  'k',  'n', 'o', 'w', 'n', 0xa8, '_',  'd',  'e', 'f', 'a',  'u',  'l', 't', 0xc3};
+  EXPECT_EQ(std::vector<std::uint8_t>(w.bytes().begin(), w.bytes().end()), want);
+}
+
+TEST(NotifyWire, MalformedUnionsAreRefusedNamingTheField) {
+  auto decode = [](const std::function<void(rex::BodyWriter&)>& write) {
+    rex::BodyWriter w;
+    write(w);
+    auto bytes = w.Take();
+    msgpack::object_handle h =
+        msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    trader::Properties fields;
+    UnionFields unions;
+    return DecodeFields(&h.get(), fields, unions);
+  };
+  auto no_value = decode([](rex::BodyWriter& w) { w.Map(1).Key("u").Map(1).Key("_d").Uint(1); });
+  EXPECT_EQ(no_value.error().message, "field 'u': a union needs \"_d\" and \"_v\"");
+  auto float_d = decode(
+      [](rex::BodyWriter& w) { w.Map(1).Key("u").Map(2).Key("_d").Double(1.5).Key("_v").Uint(1); });
+  EXPECT_EQ(float_d.error().message,
+            "field 'u': a union's discriminator is an integer, a bool or a string");
+  auto extra = decode([](rex::BodyWriter& w) {
+    w.Map(1).Key("u").Map(3).Key("_d").Uint(1).Key("_v").Uint(1).Key("x").Uint(1);
+  });
+  EXPECT_FALSE(extra.ok());
 }
 
 class BrokerTest : public ::testing::Test {

@@ -144,6 +144,11 @@ Result<Token> LexVariable(std::string_view src, std::size_t& i, int column) {
   if (i == start || !IsLetter(src[start])) {
     return LexError(column, "a field name must follow '$' or '$.'");
   }
+  // Component paths: `$.u._d` names a part of field u (a union's discriminator).
+  while (i + 1 < src.size() && src[i] == '.' && (IsLetter(src[i + 1]) || src[i + 1] == '_')) {
+    ++i;
+    while (i < src.size() && (IsLetter(src[i]) || IsDigit(src[i]) || src[i] == '_')) ++i;
+  }
   std::string name(src.substr(start, i - start));
   static const char* kHeader[] = {"domain_name", "type_name", "event_name", "priority"};
   Token t{Tok::kIdent, column};
@@ -180,6 +185,10 @@ Result<std::vector<Token>> Lex(std::string_view src, Dialect dialect) {
       while (i < src.size() && (IsLetter(src[i]) || IsDigit(src[i]) || src[i] == '_')) ++i;
       Token t{KeywordOr(src.substr(start, i - start)), column};
       if (t.kind == Tok::kIdent) t.text = std::string(src.substr(start, i - start));
+      if (t.text == "default" && dialect == Dialect::kNotify) {  // `default $.u`, else a name
+        std::size_t next = src.find_first_not_of(" \t\r\n", i);
+        if (next != std::string_view::npos && src[next] == '$') t.kind = Tok::kDefault;
+      }
       out.push_back(std::move(t));
     } else if (IsDigit(c) || (c == '.' && i + 1 < src.size() && IsDigit(src[i + 1]))) {
       auto t = LexNumber(src, i, column);
@@ -205,10 +214,10 @@ Result<std::vector<Token>> Lex(std::string_view src, Dialect dialect) {
 
 const char* TokName(Tok t) {
   static constexpr const char* kNames[] = {
-      "end of input", "identifier", "integer", "float",    "string",  "TRUE",  "FALSE", "'min'",
-      "'max'",        "'with'",     "'first'", "'random'", "'exist'", "'not'", "'and'", "'or'",
-      "'in'",         "'=='",       "'!='",    "'<'",      "'<='",    "'>'",   "'>='",  "'+'",
-      "'-'",          "'*'",        "'/'",     "'~'",      "'('",     "')'"};
+      "end of input", "identifier", "integer", "float",    "string",  "TRUE",      "FALSE", "'min'",
+      "'max'",        "'with'",     "'first'", "'random'", "'exist'", "'default'", "'not'", "'and'",
+      "'or'",         "'in'",       "'=='",    "'!='",     "'<'",     "'<='",      "'>'",   "'>='",
+      "'+'",          "'-'",        "'*'",     "'/'",      "'~'",     "'('",       "')'"};
   return kNames[static_cast<int>(t)];
 }
 

@@ -29,6 +29,7 @@ enum class Tok : std::uint8_t {
   kFirst,
   kRandom,
   kExist,
+  kDefault,  // Notify dialect, before '$': ETCL's union test
   kNot,
   kAnd,
   kOr,

@@ -210,14 +210,30 @@ class Parser {
         n->name = toks_[pos_++].text;
         return n;
       }
+      case Tok::kDefault: {
+        // `default $.u` reads as `$.u._default == TRUE`: the event reader
+        // answers `u._default` for a union field u, and nothing otherwise.
+        ++pos_;
+        if (Peek().kind != Tok::kIdent || Peek().text[0] == '$') {
+          Fail("'default' takes a field, as in 'default $.u'");
+          return nullptr;
+        }
+        auto part = Make(Op::kProperty, Peek().column);
+        part->name = toks_[pos_++].text + "._default";
+        auto yes = Make(Op::kLiteral, t.column);
+        yes->value = trader::Value(true);
+        auto n = Make(Op::kEq, t.column);
+        n->kids.push_back(std::move(part));
+        n->kids.push_back(std::move(yes));
+        return n;
+      }
       case Tok::kIdent: {
         if (t.text == "default" && pos_ + 1 < toks_.size() && toks_[pos_ + 1].kind == Tok::kIdent) {
-          // ETCL's `default $.u` asks whether a union holds its default
-          // branch. Values here are never unions, so say that, rather than
-          // "unexpected identifier" at the operand.
+          // `default x` outside a Notify filter's `default $.x`: say what
+          // it is rather than "unexpected identifier" at the operand.
           Fail(
-              "'default' tests which branch a union holds, and event fields and properties are "
-              "never unions; test presence with 'exist'");
+              "'default' tests a union field, as in a Notify filter's 'default $.u'; trader "
+              "properties are never unions");
           return nullptr;
         }
         auto n = Make(Op::kProperty, t.column);
