@@ -3,6 +3,8 @@
 # bridge, each receiver dropping 5% of incoming UDP with nftables, the
 # sender's link capped with tc tbf. Measures the bytes the sender puts on its
 # link against the payload: issue 2 requires at most 1.15x (UFTP: 1.27-1.43x).
+# Then checks that a receiver on the sending host takes part only with
+# --multicast-loop.
 # Only addresses inside these namespaces are used.
 source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root to create network namespaces"
@@ -52,3 +54,34 @@ print(f"netns: 4 receivers at ${LOSS}% loss, rate ${RATE} under tbf ${CAP}, ${SI
       f"{r['stats']['repair_symbols']} repair symbols, {r['stats']['naks']} NAKs")
 PY
 python3 -c "import sys; sys.exit(0 if $ratio <= $MAX_RATIO else 1)" || fail "wire ratio $ratio > $MAX_RATIO"
+
+# A receiver on the sending host hears the LAN interface's multicast only
+# with --multicast-loop (off by default there: it costs every datagram a
+# trip through this host's receive path).
+head -c $((1 << 20)) /dev/urandom > "$work/small.bin"
+for flag in "" --multicast-loop; do
+  rm -rf "$work/local" "$work/r1"
+  mkdir -p "$work/local" "$work/r1"
+  # Both receivers end by themselves: after one session, or after 5 s of none.
+  testbed_exec "$tag" s $ARDUS receive --interface eth0 --dir "$work/local" --once --timeout 5 \
+    > "$work/local.log" 2>&1 &
+  testbed_exec "$tag" r1 $ARDUS receive --interface eth0 --dir "$work/r1" --once --timeout 5 \
+    > /dev/null 2>&1 &
+  sleep 0.5
+  set +e
+  testbed_exec "$tag" s $ARDUS send --interface eth0 --receivers 2 --wait 3 --rate 100M $flag \
+    --no-progress "$work/small.bin" > "$work/loop.log" 2>&1
+  code=$?
+  set -e
+  wait
+  if [[ -z $flag ]]; then
+    # Exit 1: fewer than the 2 receivers asked for verified the file.
+    [[ $code -eq 1 && ! -e $work/local/small.bin ]] ||
+      fail "without --multicast-loop the local receiver got the file (sender exit $code)"
+    cmp "$work/small.bin" "$work/r1/small.bin" || fail "the remote receiver's copy differs"
+  else
+    [[ $code -eq 0 ]] || { cat "$work/loop.log" "$work/local.log" >&2; fail "with --multicast-loop: sender exit $code"; }
+    cmp "$work/small.bin" "$work/local/small.bin" || fail "the local receiver's copy differs"
+  fi
+done
+echo "netns: a receiver on the sending host joins only with --multicast-loop"
