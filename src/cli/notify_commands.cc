@@ -39,9 +39,8 @@ std::string EventLine(const notify::Event& e) {
   std::string line = fmt::format("{} {}/{}/{}", e.seq, e.domain, e.type, e.name);
   for (const auto& [k, v] : e.fields) line += fmt::format(" {}={}", k, trader::FormatValue(v));
   for (const auto& [k, u] : e.unions) {
-    line +=
-        fmt::format(" {}={}:{}{}", k, trader::FormatValue(u.discriminator),
-                    trader::FormatValue(u.value), std::get<bool>(u.is_default) ? ":default" : "");
+    line += fmt::format(" {}={}:{}{}", k, trader::FormatValue(u.discriminator),
+                        trader::FormatValue(u.value), u.is_default ? ":default" : "");
   }
   if (!e.body.empty()) line += " " + e.body;
   return line;
@@ -51,9 +50,8 @@ json EventJson(const notify::Event& e) {
   json fields = json::object();
   for (const auto& [k, v] : e.fields) fields[k] = ToJson(v);
   for (const auto& [k, u] : e.unions) {
-    fields[k] = {{"_d", ToJson(u.discriminator)},
-                 {"_v", ToJson(u.value)},
-                 {"_default", std::get<bool>(u.is_default)}};
+    fields[k] = {
+        {"_d", ToJson(u.discriminator)}, {"_v", ToJson(u.value)}, {"_default", u.is_default}};
   }
   return {{"seq", e.seq},           {"domain", e.domain},
           {"type", e.type},         {"name", e.name},
@@ -113,7 +111,7 @@ int Publish(const RexTarget& t, const PublishArgs& a) {
     bool is_default = f.size() > 8 && f.compare(f.size() - 8, 8, ":default") == 0;
     if (is_default) f.resize(f.size() - 8);
     unions[f.substr(0, eq)] = {FieldValue(f.substr(eq + 1, colon - eq - 1)),
-                               FieldValue(f.substr(colon + 1)), trader::Value(is_default)};
+                               FieldValue(f.substr(colon + 1)), is_default};
   }
   std::string body = a.body;
   if (!body.empty() && body[0] == '@') {

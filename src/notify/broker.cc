@@ -139,14 +139,7 @@ rex::Outcome<std::uint64_t> Broker::Publish(std::int64_t now_ms, const std::stri
   event->seq = ch.next_seq++;
   event->published_ms = now_ms;
   EventPtr e = Finish(std::move(event));
-  // Publishers mostly repeat one type; only a new one needs the set.
-  bool same =
-      ch.last_offered && ch.last_offered->first == e->domain && ch.last_offered->second == e->type;
-  if (!same && ch.offered.size() < limits_.max_offered_types) {
-    ch.last_offered.emplace(e->domain, e->type);
-    std::string type = e->domain + "/" + e->type;
-    if (ch.offered.insert(type).second) TypesChanged(ch, TypeChange::kOffered, type);
-  }
+  Offered(ch, *e);
   // Only persistent channels keep a log: it serves durable subscriptions,
   // which best-effort channels do not have.
   if (ch.config.persistent) {
@@ -295,6 +288,16 @@ void Broker::Index(Subscription& s, bool add) {
       TypesChanged(ch, TypeChange::kUnsubscribed, wanted);
     }
   }
+}
+
+void Broker::Offered(Channel& ch, const Event& e) {
+  // Publishers mostly repeat one type; only a new one needs the set.
+  bool same =
+      ch.last_offered && ch.last_offered->first == e.domain && ch.last_offered->second == e.type;
+  if (same || ch.offered.size() >= limits_.max_offered_types) return;
+  ch.last_offered.emplace(e.domain, e.type);
+  std::string type = e.domain + "/" + e.type;
+  if (ch.offered.insert(type).second) TypesChanged(ch, TypeChange::kOffered, type);
 }
 
 void Broker::TypesChanged(Channel& ch, TypeChange::Kind kind, const std::string& type) {
@@ -505,7 +508,7 @@ void Broker::RestoreEvent(const std::string& channel, EventPtr event) {
   EventPtr e = Finish(std::make_shared<Event>(*event));
   ch.next_seq = std::max(ch.next_seq, e->seq + 1);
   ch.log_bytes += e->bytes();
-  if (ch.offered.size() < limits_.max_offered_types) ch.offered.insert(e->domain + "/" + e->type);
+  Offered(ch, *e);  // no watchers yet: nobody is told
   ch.log.push_back(std::move(e));
 }
 

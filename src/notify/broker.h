@@ -191,6 +191,8 @@ class Broker {
   void Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget, std::vector<Delivery>& out);
   void Trim(Channel& ch, std::int64_t now_ms);
   void Index(Subscription& s, bool add);
+  // Records that e's domain/type is offered on ch, telling watchers if new.
+  void Offered(Channel& ch, const Event& e);
   void TypesChanged(Channel& ch, TypeChange::Kind kind, const std::string& type);
 
   EventEncoder encoder_;

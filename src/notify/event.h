@@ -24,9 +24,9 @@ namespace ardus::notify {
 struct UnionField {
   trader::Value discriminator;
   trader::Value value;
-  trader::Value is_default{false};  // a bool Value, so filters can point at it
+  bool is_default = false;
 };
-using UnionFields = std::map<std::string, UnionField>;
+using UnionFields = std::map<std::string, UnionField, std::less<>>;  // finds by string_view
 
 struct Event {
   std::uint64_t seq = 0;  // per channel, from 1, assigned at publish

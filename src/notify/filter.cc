@@ -134,15 +134,16 @@ class EventReader final : public tcl::PropertyReader {
  private:
   // `u` is a union's active value, `u._d` its discriminator, `u._default`
   // whether that is the default branch (what `default $.u` tests).
-  const trader::Value* UnionPart(const std::string& name) const {
+  const trader::Value* UnionPart(std::string_view name) const {
+    if (auto it = e_.unions.find(name); it != e_.unions.end()) return &it->second.value;
     auto dot = name.rfind('.');
-    const std::string base = dot == std::string::npos ? name : name.substr(0, dot);
-    auto it = e_.unions.find(base);
+    if (dot == std::string_view::npos) return nullptr;
+    auto it = e_.unions.find(name.substr(0, dot));
     if (it == e_.unions.end()) return nullptr;
-    if (dot == std::string::npos) return &it->second.value;
-    const std::string part = name.substr(dot + 1);
+    const std::string_view part = name.substr(dot + 1);
+    static const trader::Value kTrue{true}, kFalse{false};
     if (part == "_d") return &it->second.discriminator;
-    if (part == "_default") return &it->second.is_default;
+    if (part == "_default") return it->second.is_default ? &kTrue : &kFalse;
     return nullptr;
   }
 

@@ -34,7 +34,7 @@ void EncodeFields(rex::BodyWriter& w, const trader::Properties& fields, const Un
     trader::EncodeValue(w, u.discriminator);
     w.Key("_v");
     trader::EncodeValue(w, u.value);
-    w.Key("_default").Bool(std::get<bool>(u.is_default));
+    w.Key("_default").Bool(u.is_default);
   }
 }
 

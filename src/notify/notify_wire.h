@@ -2,9 +2,9 @@
 // methods"). Events travel as one MessagePack map:
 //   {seq, domain, type, name, fields: {name: value}, body: bin, priority,
 //    published_ms, expires_ms}
-// A field's value is a trader value, or a union: {"_d": discriminator,
+// in PUSH frames (method kEvent, id = subscription) and in pull replies. A
+// field's value is a trader value, or a union: {"_d": discriminator,
 // "_v": value, "_default": bool (optional, false)}.
-// in PUSH frames (method kEvent, id = subscription) and in pull replies.
 //
 // Thread-safety: pure functions.
 #pragma once

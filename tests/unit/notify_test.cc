@@ -75,7 +75,7 @@ TEST(NotifyFilter, ErrorsAndRoutingKeys) {
 
 Event WithUnion(std::int64_t discriminator, bool is_default, std::int64_t value) {
   Event e;
-  e.unions["u"] = {trader::Value(discriminator), trader::Value(value), trader::Value(is_default)};
+  e.unions["u"] = {trader::Value(discriminator), trader::Value(value), is_default};
   e.fields["n"] = std::int64_t{3};
   return e;
 }
@@ -95,7 +95,7 @@ TEST(NotifyFilter, UnionFieldsAndDefault) {
 
 TEST(NotifyWire, UnionFieldsRoundTrip) {
   Event e = WithUnion(7, true, 40);
-  e.unions["s"] = {trader::Value(std::string("circle")), trader::Value(2.5), trader::Value(false)};
+  e.unions["s"] = {trader::Value(std::string("circle")), trader::Value(2.5), false};
   auto bytes = EncodeEvent(e);
   msgpack::object_handle h =
       msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -104,15 +104,14 @@ TEST(NotifyWire, UnionFieldsRoundTrip) {
   ASSERT_EQ(back.value().unions.size(), 2u);
   EXPECT_EQ(back.value().unions.at("u").discriminator, trader::Value(std::int64_t{7}));
   EXPECT_EQ(back.value().unions.at("u").value, trader::Value(std::int64_t{40}));
-  EXPECT_EQ(back.value().unions.at("u").is_default, trader::Value(true));
+  EXPECT_TRUE(back.value().unions.at("u").is_default);
   EXPECT_EQ(back.value().unions.at("s").discriminator, trader::Value(std::string("circle")));
   EXPECT_EQ(back.value().fields.at("n"), trader::Value(std::int64_t{3}));
 }
 
 TEST(NotifyWire, UnionFieldBytesAsDocumented) {  // docs/rex-protocol.md, "Notify methods"
   UnionFields unions;
-  unions["shape"] = {trader::Value(std::int64_t{9}), trader::Value(std::string("unknown")),
-                     trader::Value(true)};
+  unions["shape"] = {trader::Value(std::int64_t{9}), trader::Value(std::string("unknown")), true};
   rex::BodyWriter w;
   EncodeFields(w, {}, unions);
   const std::vector<std::uint8_t> want = {
