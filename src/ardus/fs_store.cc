@@ -148,6 +148,9 @@ Result<int> FsStore::OpenTemp(std::uint32_t entry) {
       }  // other errors (EOPNOTSUPP): writes will allocate
     }
   }
+  // Reads here only ever fetch bytes just written, still in the page cache;
+  // readahead would only zero-fill preallocated pages not yet written.
+  posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
   item.fd = fd;
   return fd;
 }
@@ -170,6 +173,12 @@ Status FsStore::Flush() {
 
 Status FsStore::Write(std::uint32_t entry, std::uint64_t offset,
                       std::span<const std::uint8_t> data) {
+  Item& item = items_[entry];
+  if (offset == item.hashed) {  // in order: hash now rather than read back later
+    if (!item.hasher) item.hasher = std::make_unique<Sha256Hasher>();
+    item.hasher->Update(data);
+    item.hashed += data.size();
+  }
   bool contiguous = !pending_.empty() && entry == pending_entry_ &&
                     offset == pending_offset_ + pending_.size() &&
                     pending_.size() + data.size() <= kCoalesceBytes;

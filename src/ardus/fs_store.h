@@ -7,7 +7,8 @@
 // their final name, verified against the manifest's SHA-256, and only then
 // renamed into place, so no reader ever sees a partial or corrupt file under
 // the final name. Begin() checks free space for the whole session up front.
-// Hashing follows Settle(), so the final check reads back only the tail.
+// Bytes written in order are hashed as they are written; the rest is read
+// back and hashed as Settle() reports it final, so Commit() rarely reads.
 //
 // Limitations: no fsync before rename (visibility is atomic; durability across
 // power loss is not promised). At most one temporary file is open at a time per

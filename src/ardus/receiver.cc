@@ -112,9 +112,35 @@ void Receiver::PlaceData(std::uint32_t block, std::uint16_t esi,
   if (Status s = AcceptSymbol(block, info, esi, symbol); !s.ok()) Fail(now_, s);
 }
 
+Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
+  auto [it, inserted] = blocks_.try_emplace(block);
+  if (!inserted) return it->second;
+  const std::size_t bytes = std::size_t{announce_.block_symbols} * announce_.symbol_size;
+  if ((held_blocks_ + 1) * bytes <= config_.block_memory_limit) {
+    ++held_blocks_;
+    if (spare_blocks_.empty()) {
+      it->second.source.resize(bytes);
+    } else {
+      it->second.source = std::move(spare_blocks_.back());
+      spare_blocks_.pop_back();
+    }
+  }
+  return it->second;
+}
+
+void Receiver::CloseBlock(std::uint32_t block) {
+  auto it = blocks_.find(block);
+  if (it == blocks_.end()) return;
+  if (!it->second.source.empty()) {
+    --held_blocks_;
+    spare_blocks_.push_back(std::move(it->second.source));
+  }
+  blocks_.erase(it);
+}
+
 Status Receiver::AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
                               std::span<const std::uint8_t> symbol) {
-  BlockState& st = blocks_[block];
+  BlockState& st = OpenBlock(block);
   if (st.seen[esi]) {
     ++duplicates_;
     return Status::Ok();
@@ -122,56 +148,64 @@ Status Receiver::AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::u
   st.seen.set(esi);
   ++st.have;
   const std::size_t s = announce_.symbol_size;
-  if (esi < info.k) {
+  if (esi >= info.k) {
+    st.parity.emplace_back(static_cast<std::uint8_t>(esi),
+                           std::vector<std::uint8_t>(symbol.begin(), symbol.end()));
+  } else if (!st.source.empty()) {
+    std::copy(symbol.begin(), symbol.end(), st.source.begin() + std::ptrdiff_t(esi * s));
+  } else {
     std::uint64_t at = std::uint64_t{esi} * s;
     std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(s, info.bytes - at));
     if (Status w = WriteObject(info.object, info.offset + at, symbol.first(len)); !w.ok()) return w;
-  } else {
-    st.parity.emplace_back(static_cast<std::uint8_t>(esi),
-                           std::vector<std::uint8_t>(symbol.begin(), symbol.end()));
   }
   return st.have >= info.k ? CompleteBlock(block, info, st) : Status::Ok();
 }
 
 Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, BlockState& st) {
   const std::size_t s = announce_.symbol_size;
+  const bool held = !st.source.empty();
   std::vector<std::uint8_t> missing;
   for (int i = 0; i < info.k; ++i) {
     if (!st.seen[i]) missing.push_back(static_cast<std::uint8_t>(i));
   }
+  if (!held && !missing.empty()) {  // written through: read the block back in one piece
+    st.source.assign(std::size_t{info.k} * s, 0);
+    if (Status r = ReadObject(info.object, info.offset, {st.source.data(), info.bytes}); !r.ok())
+      return r;
+  }
   if (!missing.empty()) {
-    // Decode from every source symbol we hold plus enough parity to make k.
+    // Decode from every source symbol we hold plus enough parity to make k,
+    // straight into the missing symbols' slots.
     std::vector<std::uint8_t> esis;
-    std::vector<std::vector<std::uint8_t>> sources;
     std::vector<const std::uint8_t*> received;
     for (int i = 0; i < info.k; ++i) {
       if (!st.seen[i]) continue;
-      std::uint64_t at = std::uint64_t{static_cast<unsigned>(i)} * s;
-      auto len = static_cast<std::size_t>(std::min<std::uint64_t>(s, info.bytes - at));
-      std::vector<std::uint8_t> buf(s, 0);
-      if (Status r = ReadObject(info.object, info.offset + at, {buf.data(), len}); !r.ok()) {
-        return r;
-      }
-      sources.push_back(std::move(buf));
       esis.push_back(static_cast<std::uint8_t>(i));
+      received.push_back(st.source.data() + std::size_t(i) * s);
     }
-    for (const auto& p : sources) received.push_back(p.data());
     for (std::size_t i = 0; esis.size() < info.k; ++i) {
       esis.push_back(st.parity[i].first);
       received.push_back(st.parity[i].second.data());
     }
-    std::vector<std::vector<std::uint8_t>> recovered(missing.size(), std::vector<std::uint8_t>(s));
     std::vector<std::uint8_t*> out;
-    for (auto& r : recovered) out.push_back(r.data());
+    for (std::uint8_t m : missing) out.push_back(st.source.data() + std::size_t{m} * s);
     if (Status d = fec_.Decode(info.k, s, esis, received, missing, out); !d.ok()) return d;
-    for (std::size_t m = 0; m < missing.size(); ++m) {
-      std::uint64_t at = std::uint64_t{missing[m]} * s;
+  }
+  if (held) {
+    if (Status w = WriteObject(info.object, info.offset, {st.source.data(), info.bytes}); !w.ok())
+      return w;
+  } else {
+    for (std::uint8_t m : missing) {
+      std::uint64_t at = std::uint64_t{m} * s;
       auto len = static_cast<std::size_t>(std::min<std::uint64_t>(s, info.bytes - at));
-      if (Status w = WriteObject(info.object, info.offset + at, {out[m], len}); !w.ok()) return w;
+      if (Status w = WriteObject(info.object, info.offset + at, {st.source.data() + at, len});
+          !w.ok())
+        return w;
     }
+    st.source.clear();  // a read-back buffer, not a held one
   }
   block_done_[block] = true;
-  blocks_.erase(block);  // `st` is dangling from here on
+  CloseBlock(block);  // `st` is dangling from here on
   if (info.object > 0) {
     bytes_done_ += info.bytes;
     if (Status s = SettlePrefix(info.object); !s.ok()) return s;
@@ -344,6 +378,8 @@ void Receiver::StartReporting(Time now) {
   next_done_ = now;
   naks_.clear();
   blocks_.clear();
+  held_blocks_ = 0;
+  spare_blocks_.clear();
 }
 
 void Receiver::Queue(wire::Body body) { out_.push_back(std::move(body)); }

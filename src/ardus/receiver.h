@@ -1,11 +1,14 @@
 // Receiver: the sans-IO engine that receives one session into a ContentStore.
 //
-// It waits for an ANNOUNCE, joins by unicast, collects DATA symbols, writes
-// source symbols straight to the store, keeps parity symbols in memory only
-// for incomplete blocks, and decodes a block as soon as it holds k distinct
-// symbols. Object 0 (the manifest) is assembled in memory, checked against the
-// announced SHA-256 and handed to ContentStore::Begin(). Each file is committed
-// (verified and published by the store) when its last block completes.
+// It waits for an ANNOUNCE, joins by unicast, collects DATA symbols and
+// decodes a block as soon as it holds k distinct symbols. An incomplete
+// block's symbols are held in memory, and the complete block goes to the store
+// in one write, so decoding reads nothing back. Past block_memory_limit, the
+// source symbols of further blocks go straight to the store and are read back
+// to decode; parity symbols are always held in memory. Object 0 (the
+// manifest) is assembled in memory, checked against the announced SHA-256 and
+// handed to ContentStore::Begin(). Each file is committed (verified and
+// published by the store) when its last block completes.
 //
 // On POLL it schedules a NAK after a random backoff listing, per block of the
 // polled range, how many symbols it still lacks; it leaves out blocks that the
@@ -54,6 +57,10 @@ struct ReceiverConfig {
   Duration sender_timeout = seconds(30);  // sender silence that fails the session
   std::uint32_t max_nak_datagrams = 16;   // per poll; the rest waits for the next poll
   std::size_t early_data_limit = 4096;    // DATA held until the manifest decodes
+  // Memory for incomplete blocks' source symbols (about 290 KB per block at
+  // 200 x 1456 bytes). It covers the blocks awaiting repair at full rate; a
+  // smaller budget costs read-backs, not correctness.
+  std::size_t block_memory_limit = std::size_t{64} << 20;
   // With a rate-adaptive sender, a STATUS goes out as soon as loss over at
   // least 64 DATA datagrams exceeds this path's usual loss by 2 points, but
   // no more often than this.
@@ -93,6 +100,8 @@ class Receiver {
   struct BlockState {
     std::bitset<256> seen;
     std::uint16_t have = 0;
+    // Source symbol esi at esi * symbol_size; empty when written through.
+    std::vector<std::uint8_t> source;
     std::vector<std::pair<std::uint8_t, std::vector<std::uint8_t>>> parity;
   };
   struct PendingNak {
@@ -109,6 +118,8 @@ class Receiver {
   void OnAdvert(const wire::Advert& a);
   Status AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
                       std::span<const std::uint8_t> symbol);
+  BlockState& OpenBlock(std::uint32_t block);
+  void CloseBlock(std::uint32_t block);
   Status CompleteBlock(std::uint32_t block, const BlockInfo& info, BlockState& st);
   Status WriteObject(std::uint32_t object, std::uint64_t offset, std::span<const std::uint8_t> d);
   Status ReadObject(std::uint32_t object, std::uint64_t offset, std::span<std::uint8_t> out);
@@ -146,6 +157,8 @@ class Receiver {
   std::vector<std::uint32_t> first_open_;   // per object: its first block not yet done
   std::size_t objects_left_ = 0;
   std::unordered_map<std::uint32_t, BlockState> blocks_;
+  std::size_t held_blocks_ = 0;                          // blocks_ with a source buffer
+  std::vector<std::vector<std::uint8_t>> spare_blocks_;  // released buffers, reused
   std::deque<PendingNak> naks_;
   // DATA for blocks beyond the manifest, which cannot be placed until it decodes.
   struct EarlyData {

@@ -34,7 +34,9 @@ class ContentStore {
   // through symlinks), creates directories, opens and preallocates temporary
   // files. Errors: kUnsafePath, kNoSpace, kLocalIo. Nothing is published.
   virtual Status Begin(const Manifest& manifest) = 0;
-  // Writes into entry's temporary file. Errors: kNoSpace, kLocalIo.
+  // Writes into entry's temporary file. Precondition: each byte is written
+  // at most once, with its final value (a store may hash it as it goes).
+  // Errors: kNoSpace, kLocalIo.
   virtual Status Write(std::uint32_t entry, std::uint64_t offset,
                        std::span<const std::uint8_t> data) = 0;
   // Reads back bytes previously written (needed to decode a block).

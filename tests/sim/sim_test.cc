@@ -25,7 +25,7 @@ struct Outcome {
 };
 
 Outcome RunScenario(const Scenario& sc, SenderConfig config = {},
-                    std::vector<SimReceiver> overrides = {}) {
+                    std::vector<SimReceiver> overrides = {}, ReceiverConfig receiver = {}) {
   Outcome out;
   out.manifest = PatternManifest(sc.sizes);
   static PatternSource source;
@@ -42,7 +42,7 @@ Outcome RunScenario(const Scenario& sc, SenderConfig config = {},
   }
   config.expected_receivers = config.expected_receivers ? config.expected_receivers
                                                         : static_cast<std::uint32_t>(sc.receivers);
-  Simulator sim(sc.seed, config, out.manifest, source, specs);
+  Simulator sim(sc.seed, config, out.manifest, source, specs, receiver);
   out.sim = sim.Run(seconds(600));
   return out;
 }
@@ -99,6 +99,30 @@ INSTANTIATE_TEST_SUITE_P(Rates, IndependentLoss,
                            return "Loss" + std::to_string(int(info.param.loss * 100)) + "pct" +
                                   std::to_string(info.param.receivers) + "Receivers";
                          });
+
+// Within its block memory a receiver decodes without reading anything back;
+// past it, it writes source symbols through and reads them back to decode.
+// The same bytes arrive either way.
+TEST(Simulation, BlockMemoryDecidesOnlyWhetherDecodingReadsBack) {
+  const std::size_t block_bytes =
+      std::size_t{wire::kDefaultBlockSymbols} * wire::kDefaultSymbolSize;
+  for (std::size_t held_blocks : {0, 3, 1000}) {
+    Scenario sc{"block memory " + std::to_string(held_blocks), 4, {2 << 20, 70'000}};
+    sc.down.loss = 0.05;
+    sc.seed = 23 + held_blocks;
+    ReceiverConfig receiver;
+    receiver.block_memory_limit = held_blocks * block_bytes;
+    Outcome out = RunScenario(sc, {}, {}, receiver);
+    ExpectAllIdentical(sc, out);
+    for (const auto& store : out.stores) {
+      if (held_blocks < 1000) {
+        EXPECT_GT(store->reads(), 0u) << "no block was read back; seed " << sc.seed;
+      } else {
+        EXPECT_EQ(store->reads(), 0u) << "seed " << sc.seed;
+      }
+    }
+  }
+}
 
 TEST(Simulation, BurstyLoss) {
   Scenario sc{"bursty", 8, {2 << 20}};
@@ -199,7 +223,8 @@ TEST(Simulation, DiskFullReceiverFailsWithReasonOthersFinish) {
   static PatternSource source;
   Manifest manifest = PatternManifest(sc.sizes);
   MemoryStore inner, ok1, ok2;
-  FailingStore full(inner, 100, Status::Error(ErrorKind::kNoSpace, "No space left on device"));
+  FailingStore full(inner, 512 << 10,
+                    Status::Error(ErrorKind::kNoSpace, "No space left on device"));
   std::vector<SimReceiver> specs(3);
   specs[0].store = &full;
   specs[1].store = &ok1;

@@ -70,6 +70,7 @@ Status MemoryStore::Write(std::uint32_t entry, std::uint64_t offset,
 }
 
 Status MemoryStore::Read(std::uint32_t entry, std::uint64_t offset, std::span<std::uint8_t> out) {
+  ++reads_;
   auto& f = files_.at(entry);
   if (offset + out.size() > f.size()) return Status::Error(ErrorKind::kInternal, "read past end");
   std::copy_n(f.begin() + static_cast<std::ptrdiff_t>(offset), out.size(), out.begin());
@@ -104,6 +105,12 @@ Status CheckingStore::Write(std::uint32_t entry, std::uint64_t offset,
   }
   auto& runs = written_[entry];
   std::uint64_t begin = offset, end = offset + data.size();
+  auto after = runs.upper_bound(begin);
+  if ((after != runs.end() && after->first < end) ||
+      (after != runs.begin() && std::prev(after)->second > begin)) {
+    return Status::Error(ErrorKind::kInternal,
+                         "bytes at offset " + std::to_string(offset) + " written twice");
+  }
   // Merge with overlapping or touching runs.
   auto it = runs.upper_bound(begin);
   if (it != runs.begin() && std::prev(it)->second >= begin) --it;

@@ -41,15 +41,17 @@ class MemoryStore final : public ContentStore {
   bool aborted() const { return aborted_; }
   const std::vector<std::uint8_t>& file(std::uint32_t entry) const { return files_.at(entry); }
   std::size_t committed() const { return committed_; }
+  std::size_t reads() const { return reads_; }
 
  private:
   Manifest manifest_;
   std::map<std::uint32_t, std::vector<std::uint8_t>> files_;
-  std::size_t committed_ = 0;
+  std::size_t committed_ = 0, reads_ = 0;
   bool finished_ = false, aborted_ = false;
 };
 
-// Stores nothing: checks each write against PatternByte and counts coverage.
+// Stores nothing: checks each write against PatternByte, refuses a byte
+// written twice (the ContentStore contract) and counts coverage.
 // Commit succeeds only if every byte of the entry was written correctly.
 class CheckingStore final : public ContentStore {
  public:
@@ -72,14 +74,16 @@ class CheckingStore final : public ContentStore {
   bool finished_ = false;
 };
 
+// Fails every write once `capacity` bytes have been written, like a full disk.
 class FailingStore final : public ContentStore {
  public:
-  FailingStore(ContentStore& inner, std::size_t fail_on_write, Status error)
-      : inner_(inner), fail_on_write_(fail_on_write), error_(std::move(error)) {}
+  FailingStore(ContentStore& inner, std::size_t capacity, Status error)
+      : inner_(inner), capacity_(capacity), error_(std::move(error)) {}
   Status Begin(const Manifest& m) override { return inner_.Begin(m); }
   Status Write(std::uint32_t entry, std::uint64_t offset,
                std::span<const std::uint8_t> data) override {
-    if (++writes_ >= fail_on_write_) return error_;
+    if (written_ + data.size() > capacity_) return error_;
+    written_ += data.size();
     return inner_.Write(entry, offset, data);
   }
   Status Read(std::uint32_t e, std::uint64_t o, std::span<std::uint8_t> out) override {
@@ -95,7 +99,7 @@ class FailingStore final : public ContentStore {
 
  private:
   ContentStore& inner_;
-  std::size_t fail_on_write_, writes_ = 0;
+  std::size_t capacity_, written_ = 0;
   Status error_;
   bool aborted_ = false;
 };
