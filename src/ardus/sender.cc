@@ -186,6 +186,7 @@ void Sender::Advance(Time now) {
   if (started_ < Time(0)) {
     started_ = now;
     next_announce_ = now;
+    announce_gap_ = std::min(config_.first_announce_gap, config_.announce_interval);
     last_refill_ = now;
   }
   // The bucket holds 2 ms of sending (at least two batches), so a driver that
@@ -209,8 +210,12 @@ void Sender::Advance(Time now) {
       a.sent_at_ns = static_cast<std::uint64_t>(now.count());
       a.flags = config_.rate_adaptive ? wire::kFlagRateAdaptive : 0;
       Queue(a);
-      next_announce_ = now + (phase_ == Phase::kAnnouncing ? config_.announce_interval
-                                                           : config_.late_announce_interval);
+      if (phase_ == Phase::kAnnouncing) {
+        next_announce_ = now + announce_gap_;
+        announce_gap_ = std::min(2 * announce_gap_, config_.announce_interval);
+      } else {
+        next_announce_ = now + config_.late_announce_interval;
+      }
     }
   }
   if (phase_ == Phase::kAnnouncing) {

@@ -62,6 +62,11 @@ struct SenderConfig {
   std::uint64_t rate_max_bps = 100'000'000'000;
   std::uint32_t expected_receivers = 0;  // start once this many joined; 0: wait join_wait
   Duration join_wait = seconds(10);      // longest wait for receivers before sending
+  // While receivers join, ANNOUNCE repeats first after first_announce_gap,
+  // then at doubling gaps up to announce_interval: a lost ANNOUNCE or JOIN
+  // (1% loss in a group of 100 loses one almost always) costs milliseconds,
+  // not a whole interval.
+  Duration first_announce_gap = milliseconds(5);
   Duration announce_interval = milliseconds(100);
   Duration late_announce_interval = seconds(1);  // during transfer, for late joiners
   Duration receiver_timeout = seconds(15);       // silence after which a receiver has failed
@@ -215,6 +220,7 @@ class Sender {
 
   Phase phase_ = Phase::kAnnouncing;
   Status status_;
+  Duration announce_gap_{0};  // the next gap between ANNOUNCEs while joining
   Time started_{-1}, next_announce_{0}, transfer_start_{0}, next_end_{0}, next_sweep_{0};
   int ends_left_ = 3;
 

@@ -124,6 +124,19 @@ TEST(Simulation, BlockMemoryDecidesOnlyWhetherDecodingReadsBack) {
   }
 }
 
+// A receiver that starts just after the first ANNOUNCE joins on the repeat
+// 5 ms later, not a whole announce interval (100 ms) later.
+TEST(Simulation, ReceiverMissingTheFirstAnnounceJoinsOnAQuickRepeat) {
+  Scenario sc{"missed announce", 2, {1 << 20}};
+  sc.seed = 29;
+  std::vector<SimReceiver> specs(2);
+  specs[1].join_at = Time(milliseconds(1));
+  Outcome out = RunScenario(sc, {}, specs);
+  ExpectAllIdentical(sc, out);
+  std::printf("session with a late receiver ended at %.1f ms\n", out.sim.end.count() / 1e6);
+  EXPECT_LT(out.sim.end, Time(milliseconds(60))) << "seed " << sc.seed;
+}
+
 TEST(Simulation, BurstyLoss) {
   Scenario sc{"bursty", 8, {2 << 20}};
   sc.down.burst_enter = 0.01;  // bursts start every ~100 packets
