@@ -43,6 +43,9 @@ void Receiver::OnDatagram(Time now, const Endpoint& from, std::span<const std::u
     if (state_ == State::kReceiving) OnData(*d);
   } else if (const auto* poll = std::get_if<wire::Poll>(&p.body)) {
     if (state_ == State::kReceiving) OnPoll(now, *poll);
+    // DONE not yet acknowledged and the sender still polling: say it again
+    // now rather than at the next retry; the session's end waits for it.
+    if (state_ == State::kReporting) next_done_ = std::min(next_done_, now);
   } else if (const auto* advert = std::get_if<wire::Advert>(&p.body)) {
     OnAdvert(*advert);
   } else if (const auto* ack = std::get_if<wire::DoneAck>(&p.body)) {

@@ -102,6 +102,9 @@ SimResult Simulator::Run(Time limit) {
         receivers_[e.to].engine->OnDatagram(e.at, e.from, e.bytes);
       }
     }
+    if (result.all_finished == Time(0) && sender_->receivers_finished() == receivers_.size()) {
+      result.all_finished = now;
+    }
   }
   result.end = now;
   for (Node& n : receivers_) result.receiver_results.push_back(n.engine->result());

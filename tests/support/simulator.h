@@ -37,7 +37,8 @@ struct SimReceiver {
 
 struct SimResult {
   bool completed = false;  // sender finished and every live receiver finished
-  Time end{0};
+  Time end{0};             // all quiet: the sender's END repeats included
+  Time all_finished{0};    // the sender has heard the outcome of every receiver
   std::vector<Status> receiver_results;
   std::uint64_t feedback_datagrams = 0;  // receiver -> sender, all types
   std::uint64_t nak_datagrams = 0;
