@@ -174,6 +174,9 @@ class Bench:
             got = os.path.join(dest, "payload.bin")
             if os.path.exists(got) and subprocess.run(["cmp", "-s", self.payload, got]).returncode == 0:
                 verified += 1
+        # Deleted now, their dirty pages are dropped; kept, the kernel would
+        # write them back during some later tool's run.
+        subprocess.run(["rm", "-rf"] + dests)
         try:
             _, sender_cpu = read_time(os.path.join(self.work, "s.time"))
         except (OSError, IndexError, ValueError):
