@@ -28,11 +28,12 @@ const std::vector<std::uint8_t>& FecCodec::ParityTables(int k) {
 }
 
 void FecCodec::Encode(int k, std::size_t len, std::span<const std::uint8_t* const> source,
-                      std::span<std::uint8_t* const> parity) {
+                      std::span<std::uint8_t* const> parity, int first) {
   if (parity.empty()) return;
   auto& tables = const_cast<std::vector<std::uint8_t>&>(ParityTables(k));
-  // Tables for rows k..k+n-1 are a prefix of the full parity table set.
-  ec_encode_data(static_cast<int>(len), k, static_cast<int>(parity.size()), tables.data(),
+  // Each parity row has its own 32 * k bytes of tables, in row order.
+  ec_encode_data(static_cast<int>(len), k, static_cast<int>(parity.size()),
+                 tables.data() + 32ull * static_cast<std::size_t>(k * first),
                  const_cast<std::uint8_t**>(source.data()),
                  const_cast<std::uint8_t**>(parity.data()));
 }

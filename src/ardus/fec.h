@@ -21,11 +21,13 @@ class FecCodec {
  public:
   static constexpr int kSymbolsPerBlock = 255;
 
-  // Fills parity[i] with the symbol of ESI k+i for i in [0, parity.size()).
-  // Preconditions: 1 <= k, k + parity.size() <= 255, every buffer holds
-  // `len` bytes.
+  // Fills parity[i] with the symbol of ESI k+first+i for i in
+  // [0, parity.size()): any run of parity rows costs one pass over the
+  // sources per six rows, so a sender computes only the rows it sends.
+  // Preconditions: 1 <= k, k + first + parity.size() <= 255, every buffer
+  // holds `len` bytes.
   void Encode(int k, std::size_t len, std::span<const std::uint8_t* const> source,
-              std::span<std::uint8_t* const> parity);
+              std::span<std::uint8_t* const> parity, int first = 0);
 
   // Recovers missing source symbols. `received` holds exactly k distinct
   // encoding symbols with their ESIs (`esis`); `missing` lists every source

@@ -7,6 +7,7 @@ namespace ardus {
 namespace {
 
 constexpr std::size_t kCachedBlocks = 64;
+constexpr int kParityRun = 6;  // parity rows computed together (ISA-L's widest kernel)
 constexpr Duration kMaxGrtt = seconds(1);
 constexpr Duration kCollectSlack = milliseconds(2);
 
@@ -445,20 +446,25 @@ bool Sender::NextRepair(Time now, std::uint32_t* block, std::uint16_t* esi) {
   return false;
 }
 
-Sender::CachedBlock* Sender::LoadBlock(std::uint32_t block, bool need_parity) {
+Sender::CachedBlock* Sender::LoadBlock(std::uint32_t block, std::uint16_t esi) {
   auto it = cache_.find(block);
   const std::size_t s = config_.symbol_size;
   const BlockInfo info = layout_.Block(block);
   if (it == cache_.end()) {
+    std::vector<std::uint8_t> buffer;  // the evicted block's, when there is one
     if (cache_order_.size() >= kCachedBlocks) {
-      cache_.erase(cache_order_.front());
+      auto old = cache_.find(cache_order_.front());
+      buffer = std::move(old->second.symbols);
+      cache_.erase(old);
       cache_order_.pop_front();
     }
-    it = cache_.emplace(block, CachedBlock{}).first;
+    buffer.resize(std::size_t{FecCodec::kSymbolsPerBlock} * s);
+    // The last source symbol's padding must be zeros, as receivers assume.
+    std::fill(buffer.begin() + static_cast<std::ptrdiff_t>(info.bytes),
+              buffer.begin() + static_cast<std::ptrdiff_t>(info.k * s), 0);
+    it = cache_.emplace(block, CachedBlock{std::move(buffer)}).first;
     cache_order_.push_back(block);
-    CachedBlock& cb = it->second;
-    cb.symbols.assign(std::size_t{FecCodec::kSymbolsPerBlock} * s, 0);
-    std::span<std::uint8_t> dst(cb.symbols.data(), info.bytes);
+    std::span<std::uint8_t> dst(it->second.symbols.data(), info.bytes);
     if (info.object == 0) {
       std::copy_n(manifest_bytes_.begin() + info.offset, info.bytes, dst.begin());
     } else if (Status st = source_.Read(info.object - 1, info.offset, dst); !st.ok()) {
@@ -469,23 +475,27 @@ Sender::CachedBlock* Sender::LoadBlock(std::uint32_t block, bool need_parity) {
     }
   }
   CachedBlock& cb = it->second;
-  if (need_parity && !cb.parity_ready) {
+  const int row = int{esi} - info.k;  // parity row wanted, if any
+  if (row >= cb.parity_rows) {
+    // Repair asks for ascending ESIs: compute a run of six rows, which costs
+    // ISA-L one pass over the sources, rather than all 255 - k at once.
+    const int end = std::min(FecCodec::kSymbolsPerBlock - info.k,
+                             std::max(row + 1, cb.parity_rows + kParityRun));
     std::vector<const std::uint8_t*> src(info.k);
-    std::vector<std::uint8_t*> parity(FecCodec::kSymbolsPerBlock - info.k);
+    std::vector<std::uint8_t*> parity(static_cast<std::size_t>(end - cb.parity_rows));
     for (int i = 0; i < info.k; ++i) src[i] = cb.symbols.data() + i * s;
     for (std::size_t i = 0; i < parity.size(); ++i) {
-      parity[i] = cb.symbols.data() + (info.k + i) * s;
+      parity[i] = cb.symbols.data() + (info.k + cb.parity_rows + i) * s;
     }
-    fec_.Encode(info.k, s, src, parity);
-    cb.parity_ready = true;
+    fec_.Encode(info.k, s, src, parity, cb.parity_rows);
+    cb.parity_rows = end;
   }
   return &cb;
 }
 
 std::size_t Sender::EmitSymbol(std::uint32_t block, std::uint16_t esi,
                                std::span<std::uint8_t> buf) {
-  const std::uint16_t k = BlockK(block);
-  CachedBlock* cb = LoadBlock(block, esi >= k);
+  CachedBlock* cb = LoadBlock(block, esi);
   if (!cb) return 0;
   const std::size_t s = config_.symbol_size;
   wire::Data d{block, esi, static_cast<std::uint16_t>(data_sent_),

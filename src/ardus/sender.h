@@ -179,7 +179,7 @@ class Sender {
 
   struct CachedBlock {
     std::vector<std::uint8_t> symbols;  // 255 * symbol_size: sources then parity
-    bool parity_ready = false;
+    int parity_rows = 0;                // parity ESIs k..k+parity_rows-1 are computed
   };
 
   void Advance(Time now);
@@ -202,7 +202,7 @@ class Sender {
   std::size_t EmitSymbol(std::uint32_t block, std::uint16_t esi, std::span<std::uint8_t> buf);
   bool NextRepair(Time now, std::uint32_t* block, std::uint16_t* esi);
   bool NextSource(std::uint32_t* block, std::uint16_t* esi);
-  CachedBlock* LoadBlock(std::uint32_t block, bool need_parity);
+  CachedBlock* LoadBlock(std::uint32_t block, std::uint16_t esi);
   void Queue(wire::Body body, Destination dest = Destination::kControlGroup, Endpoint peer = {});
   void Fail(Status status);
   Duration Backoff() const;
