@@ -89,6 +89,8 @@ bool Receiver::LossReportDue(Time now) const {
 
 void Receiver::OnData(const wire::Data& d) {
   seen_data_ = true;
+  // Blocks before the first one heard (a late joiner's) wait for the sweep.
+  if (!polled_upto_) polled_upto_ = d.block;
   ++data_received_;
   loss_.OnSequence(now_, d.seq);
   if (d.symbol.size() != announce_.symbol_size) {
@@ -303,8 +305,11 @@ void Receiver::OnPoll(Time now, const wire::Poll& p) {
   if (naks_.size() >= kMaxPendingNaks) naks_.pop_front();
   PendingNak pending;
   pending.poll_id = p.poll_id;
-  pending.first = p.first_block;
+  // A lost POLL must not leave its window to the final sweep: answer for
+  // every block since the end of the last range polled.
+  pending.first = std::min(p.first_block, polled_upto_.value_or(p.first_block));
   pending.end = p.end_block;
+  polled_upto_ = std::max(polled_upto_.value_or(0), p.end_block);
   double x = std::uniform_real_distribution<double>(0, 1)(rng_);
   pending.fire_at = now + Duration(static_cast<std::int64_t>(
                               wire::NakBackoffFraction(x, p.group_size) * p.backoff_us * 1e3));

@@ -160,6 +160,7 @@ class Receiver {
   std::size_t held_blocks_ = 0;                          // blocks_ with a source buffer
   std::vector<std::vector<std::uint8_t>> spare_blocks_;  // released buffers, reused
   std::deque<PendingNak> naks_;
+  std::optional<std::uint32_t> polled_upto_;  // end of the furthest range polled (or heard)
   // DATA for blocks beyond the manifest, which cannot be placed until it decodes.
   struct EarlyData {
     std::uint32_t block;

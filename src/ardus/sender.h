@@ -26,6 +26,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -107,8 +108,10 @@ struct SenderStats {
   std::uint64_t control_packets = 0;  // ANNOUNCE, POLL, ADVERT, DONE_ACK, END
   std::uint64_t wire_bytes = 0;       // UDP payload bytes sent
   std::uint64_t naks = 0;             // NAK datagrams received
+  std::uint64_t late_naks = 0;        // of those, answering a poll closed without repair
   std::uint64_t polls = 0;
-  std::uint64_t rate_decreases = 0;  // congestion responses (adaptive rate)
+  std::uint64_t sweep_repair_symbols = 0;  // of repair_symbols, sent for final sweeps
+  std::uint64_t rate_decreases = 0;        // congestion responses (adaptive rate)
 
   std::uint64_t datagrams() const { return source_symbols + repair_symbols + control_packets; }
   // What the sender puts on an Ethernet link: payloads plus every header.
@@ -187,6 +190,7 @@ class Sender {
   void ExpireReceivers(Time now);
   void MaybeFinish(Time now);
   void ClosePolls(Time now);
+  std::map<std::uint32_t, Collection>::iterator LateCollection(Time now);
   void StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep);
   void MaybeSweep(Time now);
 
@@ -234,6 +238,7 @@ class Sender {
 
   std::uint32_t next_poll_id_ = 1;
   std::map<std::uint32_t, Collection> collections_;  // by poll id
+  std::set<std::uint32_t> closed_without_repair_;    // recent poll ids whose plan was empty
   std::deque<RepairBatch> repairs_;
   std::unordered_map<std::uint32_t, std::uint16_t> next_repair_esi_;
   bool sweep_active_ = false;

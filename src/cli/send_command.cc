@@ -78,6 +78,7 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
                   {"repair_symbols", st.repair_symbols},
                   {"control_packets", st.control_packets},
                   {"naks", st.naks},
+                  {"late_naks", st.late_naks},
                   {"polls", st.polls},
                   {"malformed", st.malformed},
                   {"foreign", st.foreign}};

@@ -22,6 +22,7 @@ struct Outcome {
   SimResult sim;
   std::vector<std::unique_ptr<MemoryStore>> stores;
   Manifest manifest;
+  SenderStats stats;
 };
 
 Outcome RunScenario(const Scenario& sc, SenderConfig config = {},
@@ -44,6 +45,7 @@ Outcome RunScenario(const Scenario& sc, SenderConfig config = {},
                                                         : static_cast<std::uint32_t>(sc.receivers);
   Simulator sim(sc.seed, config, out.manifest, source, specs, receiver);
   out.sim = sim.Run(seconds(600));
+  out.stats = sim.sender().stats();
   return out;
 }
 
@@ -135,6 +137,39 @@ TEST(Simulation, ReceiverMissingTheFirstAnnounceJoinsOnAQuickRepeat) {
   ExpectAllIdentical(sc, out);
   std::printf("session with a late receiver ended at %.1f ms\n", out.sim.end.count() / 1e6);
   EXPECT_LT(out.sim.end, Time(milliseconds(60))) << "seed " << sc.seed;
+}
+
+// A receiver that loses POLLs answers for their windows at the next POLL it
+// hears, so its losses are repaired during the transfer, not left to the
+// final sweep.
+TEST(Simulation, LostPollsAreAnsweredAtTheNextPoll) {
+  Scenario sc{"lost polls", 2, {16 << 20}};
+  sc.down.loss = 0.02;
+  sc.down.poll_loss = 0.5;
+  sc.seed = 31;
+  Outcome out = RunScenario(sc);
+  ExpectAllIdentical(sc, out);
+  const SenderStats& s = out.stats;
+  std::printf("half the POLLs lost: %llu of %llu repair symbols in sweeps\n",
+              (unsigned long long)s.sweep_repair_symbols, (unsigned long long)s.repair_symbols);
+  EXPECT_LT(s.sweep_repair_symbols * 10, s.repair_symbols) << "seed " << sc.seed;
+}
+
+// NAKs that arrive after their poll closed, from a receiver alone in its
+// losses, are still repaired during the transfer.
+TEST(Simulation, LateNaksAreRepairedBeforeTheSweep) {
+  Scenario sc{"late naks", 1, {16 << 20}};
+  sc.down.loss = 0.02;
+  sc.up.jitter = milliseconds(40);  // feedback often later than the collection
+  sc.seed = 37;
+  Outcome out = RunScenario(sc);
+  ExpectAllIdentical(sc, out);
+  const SenderStats& s = out.stats;
+  std::printf("late NAKs %llu of %llu; %llu of %llu repair symbols in sweeps\n",
+              (unsigned long long)s.late_naks, (unsigned long long)s.naks,
+              (unsigned long long)s.sweep_repair_symbols, (unsigned long long)s.repair_symbols);
+  EXPECT_GT(s.late_naks, 0u) << "the scenario no longer makes NAKs late; seed " << sc.seed;
+  EXPECT_LT(s.sweep_repair_symbols * 10, s.repair_symbols) << "seed " << sc.seed;
 }
 
 TEST(Simulation, BurstyLoss) {

@@ -30,6 +30,8 @@ void Simulator::Send(Time now, const LinkModel& link, bool& bad, int to, Endpoin
   std::uniform_real_distribution<double> u(0, 1);
   if (link.burst_enter > 0) bad = bad ? u(rng_) >= link.burst_exit : u(rng_) < link.burst_enter;
   if (u(rng_) < link.loss || (bad && u(rng_) < link.burst_loss)) return;
+  const bool poll = bytes.size() > 3 && bytes[3] == static_cast<std::uint8_t>(wire::Type::kPoll);
+  if (poll && u(rng_) < link.poll_loss) return;  // byte 3: the type (docs/ardus-protocol.md)
   int copies = u(rng_) < link.duplicate ? 2 : 1;
   for (int c = 0; c < copies; ++c) {
     Duration extra{0};

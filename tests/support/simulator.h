@@ -24,6 +24,7 @@ struct LinkModel {
   Duration delay = milliseconds(1);
   Duration jitter{0};    // uniform extra delay in [0, jitter): reorders packets
   double duplicate = 0;  // probability a packet is delivered twice
+  double poll_loss = 0;  // drop probability for POLL datagrams, on top of `loss`
 };
 
 struct SimReceiver {
