@@ -11,10 +11,11 @@
 // published by the store) when its last block completes.
 //
 // On POLL it schedules a NAK after a random backoff listing, per block of the
-// polled range, how many symbols it still lacks; it leaves out blocks that the
-// sender's ADVERT already plans to repair enough, and sends nothing if that
-// leaves nothing. It heartbeats STATUS, reports DONE (ok, or failed with the
-// store's error) and ends on DONE_ACK or END.
+// polled range (and of earlier ranges whose POLL it lost), how many symbols
+// it still lacks; it leaves out blocks that the sender's ADVERT already plans
+// to repair enough, and sends nothing if that leaves nothing. It heartbeats
+// STATUS, reports DONE (ok, or failed with the store's error; again at once on
+// a POLL while unacknowledged) and ends on DONE_ACK or END.
 //
 // Driving it: as for Sender. Datagrams from the control group, the data group
 // and the unicast socket all go to OnDatagram().

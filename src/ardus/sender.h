@@ -5,7 +5,8 @@
 // Reed-Solomon parity: after each window of blocks it polls the group, the
 // receivers answer (after a random backoff, suppressed by the sender's
 // multicast repair plan) with how many symbols each block still lacks, and the
-// sender sends the maximum of those counts as new parity. A final sweep poll
+// sender sends the maximum of those counts as new parity (late answers to a
+// poll that drew no repair are gathered and repaired too). A final sweep poll
 // repeats over all blocks until every receiver has reported DONE or has been
 // silent past `receiver_timeout`, or without progress past `progress_timeout`
 // (declared failed).

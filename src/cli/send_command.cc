@@ -79,6 +79,7 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
                   {"control_packets", st.control_packets},
                   {"naks", st.naks},
                   {"late_naks", st.late_naks},
+                  {"sweep_repair_symbols", st.sweep_repair_symbols},
                   {"polls", st.polls},
                   {"malformed", st.malformed},
                   {"foreign", st.foreign}};
