@@ -166,48 +166,51 @@ Status Receiver::AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::u
   return st.have >= info.k ? CompleteBlock(block, info, st) : Status::Ok();
 }
 
+// Rebuilds the missing source symbols into their slots of `base` (k slots of
+// symbol_size), from every source symbol held there plus enough parity.
+Status Receiver::DecodeInPlace(const BlockInfo& info, const BlockState& st, std::uint8_t* base,
+                               std::span<const std::uint8_t> missing) {
+  const std::size_t s = announce_.symbol_size;
+  std::vector<std::uint8_t> esis;
+  std::vector<const std::uint8_t*> received;
+  for (int i = 0; i < info.k; ++i) {
+    if (!st.seen[i]) continue;
+    esis.push_back(static_cast<std::uint8_t>(i));
+    received.push_back(base + std::size_t(i) * s);
+  }
+  for (std::size_t i = 0; esis.size() < info.k; ++i) {
+    esis.push_back(st.parity[i].first);
+    received.push_back(st.parity[i].second.data());
+  }
+  std::vector<std::uint8_t*> out;
+  for (std::uint8_t m : missing) out.push_back(base + std::size_t{m} * s);
+  return fec_.Decode(info.k, s, esis, received, missing, out);
+}
+
 Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, BlockState& st) {
   const std::size_t s = announce_.symbol_size;
-  const bool held = !st.source.empty();
   std::vector<std::uint8_t> missing;
   for (int i = 0; i < info.k; ++i) {
     if (!st.seen[i]) missing.push_back(static_cast<std::uint8_t>(i));
   }
-  if (!held && !missing.empty()) {  // written through: read the block back in one piece
-    st.source.assign(std::size_t{info.k} * s, 0);
-    if (Status r = ReadObject(info.object, info.offset, {st.source.data(), info.bytes}); !r.ok())
-      return r;
-  }
-  if (!missing.empty()) {
-    // Decode from every source symbol we hold plus enough parity to make k,
-    // straight into the missing symbols' slots.
-    std::vector<std::uint8_t> esis;
-    std::vector<const std::uint8_t*> received;
-    for (int i = 0; i < info.k; ++i) {
-      if (!st.seen[i]) continue;
-      esis.push_back(static_cast<std::uint8_t>(i));
-      received.push_back(st.source.data() + std::size_t(i) * s);
+  if (!st.source.empty()) {  // held: decode in memory, then write the block once
+    if (!missing.empty()) {
+      if (Status d = DecodeInPlace(info, st, st.source.data(), missing); !d.ok()) return d;
     }
-    for (std::size_t i = 0; esis.size() < info.k; ++i) {
-      esis.push_back(st.parity[i].first);
-      received.push_back(st.parity[i].second.data());
-    }
-    std::vector<std::uint8_t*> out;
-    for (std::uint8_t m : missing) out.push_back(st.source.data() + std::size_t{m} * s);
-    if (Status d = fec_.Decode(info.k, s, esis, received, missing, out); !d.ok()) return d;
-  }
-  if (held) {
     if (Status w = WriteObject(info.object, info.offset, {st.source.data(), info.bytes}); !w.ok())
       return w;
-  } else {
+  } else if (!missing.empty()) {  // written through: read back in one piece, write the rest
+    std::vector<std::uint8_t> readback(std::size_t{info.k} * s, 0);
+    if (Status r = ReadObject(info.object, info.offset, {readback.data(), info.bytes}); !r.ok())
+      return r;
+    if (Status d = DecodeInPlace(info, st, readback.data(), missing); !d.ok()) return d;
     for (std::uint8_t m : missing) {
       std::uint64_t at = std::uint64_t{m} * s;
       auto len = static_cast<std::size_t>(std::min<std::uint64_t>(s, info.bytes - at));
-      if (Status w = WriteObject(info.object, info.offset + at, {st.source.data() + at, len});
+      if (Status w = WriteObject(info.object, info.offset + at, {readback.data() + at, len});
           !w.ok())
         return w;
     }
-    st.source.clear();  // a read-back buffer, not a held one
   }
   block_done_[block] = true;
   CloseBlock(block);  // `st` is dangling from here on

@@ -122,6 +122,8 @@ class Receiver {
   BlockState& OpenBlock(std::uint32_t block);
   void CloseBlock(std::uint32_t block);
   Status CompleteBlock(std::uint32_t block, const BlockInfo& info, BlockState& st);
+  Status DecodeInPlace(const BlockInfo& info, const BlockState& st, std::uint8_t* base,
+                       std::span<const std::uint8_t> missing);
   Status WriteObject(std::uint32_t object, std::uint64_t offset, std::span<const std::uint8_t> d);
   Status ReadObject(std::uint32_t object, std::uint64_t offset, std::span<std::uint8_t> out);
   Status FinishObject(std::uint32_t object);

@@ -118,6 +118,7 @@ void Sender::OnNak(Time now, const Endpoint& from, const wire::Nak& nak) {
     // polled again and the receiver answers that; if it drew none, nothing
     // else would ask about this range before the final sweep.
     if (!closed_without_repair_.count(nak.poll_id)) return;
+    ++stats_.late_naks;
     it = LateCollection(now);
   }
   Collection& c = it->second;
@@ -159,7 +160,6 @@ std::map<std::uint32_t, Sender::Collection>::iterator Sender::LateCollection(Tim
     it->second.closes_at = now + kLateCollection;
     it->second.next_advert = now;
   }
-  ++stats_.late_naks;
   return it;
 }
 
