@@ -31,8 +31,9 @@ class FecCodec {
 
   // Recovers missing source symbols. `received` holds exactly k distinct
   // encoding symbols with their ESIs (`esis`); `missing` lists every source
-  // ESI (< k) not among them, and its `out` buffer is filled. Cost: one
-  // m x m inversion for m missing symbols, then one ISA-L pass.
+  // ESI (< k) not among them, and its `out` buffer is filled. Cost for m
+  // missing symbols: an m x m inversion, an m x m by m x k product for the
+  // decode matrix, then one ISA-L pass over the k symbols per six outputs.
   // Returns kInternal if the ESIs are not k distinct values or `missing` is
   // not exactly the absent sources (caller bugs).
   Status Decode(int k, std::size_t len, std::span<const std::uint8_t> esis,

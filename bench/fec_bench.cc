@@ -1,0 +1,91 @@
+// Reed-Solomon cost per block as a receiver and a sender pay it: decoding a
+// 200-symbol block with m source symbols lost, and encoding parity rows.
+// Run: ./build/bench/fec_bench
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "ardus/fec.h"
+
+namespace {
+
+constexpr int kK = 200;
+constexpr std::size_t kLen = 1456;
+
+struct Block {
+  std::vector<std::vector<std::uint8_t>> symbols;  // k sources, then parity
+  explicit Block(int parity) : symbols(static_cast<std::size_t>(kK + parity)) {
+    std::mt19937 rng(7);
+    for (auto& s : symbols) {
+      s.resize(kLen);
+      for (auto& b : s) b = static_cast<std::uint8_t>(rng());
+    }
+  }
+  std::vector<const std::uint8_t*> Sources() const {
+    std::vector<const std::uint8_t*> p;
+    for (int i = 0; i < kK; ++i) p.push_back(symbols[static_cast<std::size_t>(i)].data());
+    return p;
+  }
+};
+
+void BM_Decode(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0));
+  Block block(m);
+  ardus::FecCodec codec;
+  std::vector<std::uint8_t*> parity;
+  for (int j = 0; j < m; ++j)
+    parity.push_back(block.symbols[static_cast<std::size_t>(kK + j)].data());
+  codec.Encode(kK, kLen, block.Sources(), parity);
+
+  // The first m sources lost, spread out: the cost does not depend on which.
+  std::vector<std::uint8_t> missing, esis;
+  std::vector<const std::uint8_t*> received;
+  for (int i = 0; i < kK + m; ++i) {
+    if (i < kK && i % (kK / m) == 0 && static_cast<int>(missing.size()) < m) {
+      missing.push_back(static_cast<std::uint8_t>(i));
+    } else {
+      esis.push_back(static_cast<std::uint8_t>(i));
+      received.push_back(block.symbols[static_cast<std::size_t>(i)].data());
+    }
+  }
+  std::vector<std::vector<std::uint8_t>> out(static_cast<std::size_t>(m),
+                                             std::vector<std::uint8_t>(kLen));
+  std::vector<std::uint8_t*> out_ptrs;
+  for (auto& o : out) out_ptrs.push_back(o.data());
+  for (auto _ : state) {
+    if (!codec.Decode(kK, kLen, esis, received, missing, out_ptrs).ok()) {
+      state.SkipWithError("decode failed");
+      return;
+    }
+    benchmark::DoNotOptimize(out_ptrs[0][0]);
+  }
+  for (int j = 0; j < m; ++j) {
+    if (out[static_cast<std::size_t>(j)] != block.symbols[missing[static_cast<std::size_t>(j)]]) {
+      state.SkipWithError("decoded symbol differs");
+      return;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * kK * static_cast<std::int64_t>(kLen));
+}
+BENCHMARK(BM_Decode)->Arg(1)->Arg(2)->Arg(5)->Arg(10)->Arg(20)->Arg(40);
+
+void BM_EncodeSixRows(benchmark::State& state) {
+  Block block(6);
+  ardus::FecCodec codec;
+  std::vector<std::uint8_t*> parity;
+  for (int j = 0; j < 6; ++j)
+    parity.push_back(block.symbols[static_cast<std::size_t>(kK + j)].data());
+  for (auto _ : state) {
+    codec.Encode(kK, kLen, block.Sources(), parity);
+    benchmark::DoNotOptimize(parity[0][0]);
+  }
+  state.SetBytesProcessed(state.iterations() * kK * static_cast<std::int64_t>(kLen));
+}
+BENCHMARK(BM_EncodeSixRows);
+
+}  // namespace
+
+BENCHMARK_MAIN();
