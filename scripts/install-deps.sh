@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
-  libisal-dev libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libisal-dev libssl-dev libxxhash-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libmsgpack-cxx-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 nftables

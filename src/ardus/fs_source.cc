@@ -17,14 +17,14 @@ std::int64_t MtimeNs(const struct stat& st) {
   return std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
-Status HashFile(const std::string& path, std::uint64_t size, Sha256* out,
+Status HashFile(const std::string& path, std::uint64_t size, DigestAlgorithm algorithm, Digest* out,
                 const std::function<void(std::uint64_t)>& on_hashed) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return Status::Error(ErrorKind::kLocalIo, "cannot read '" + path + "': " + strerror(errno));
   }
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  Sha256Hasher hasher;
+  ContentHasher hasher(algorithm);
   std::vector<std::uint8_t> buf(1 << 20);
   std::uint64_t total = 0;
   while (total < size) {
@@ -54,7 +54,9 @@ struct Scanner {
     e.mode = st.st_mode & 07777;
     e.mtime_ns = MtimeNs(st);
     e.size = static_cast<std::uint64_t>(st.st_size);
-    if (Status s = HashFile(abs, e.size, &e.sha256, on_hashed); !s.ok()) return s;
+    if (Status s = HashFile(abs, e.size, tree.manifest.digest, &e.digest, on_hashed); !s.ok()) {
+      return s;
+    }
     tree.manifest.entries.push_back(e);
     tree.files.push_back(abs);
     return Status::Ok();
@@ -104,9 +106,10 @@ struct Scanner {
 
 }  // namespace
 
-Result<SourceTree> ScanSources(const std::vector<std::string>& paths,
+Result<SourceTree> ScanSources(const std::vector<std::string>& paths, DigestAlgorithm digest,
                                const std::function<void(std::uint64_t)>& on_hashed) {
   Scanner scanner{{}, on_hashed};
+  scanner.tree.manifest.digest = digest;
   std::vector<std::string> names;
   for (const std::string& arg : paths) {
     std::error_code ec;

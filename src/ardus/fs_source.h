@@ -1,5 +1,5 @@
 // The sender's side of the filesystem: turning command-line paths into a
-// Manifest (scan + SHA-256 of every file) and reading file content.
+// Manifest (scan + digest of every file) and reading file content.
 //
 // ScanSources() takes files and directories. A file becomes an entry named by
 // its basename; a directory becomes an entry named by its basename followed by
@@ -27,9 +27,10 @@ struct SourceTree {
 };
 
 // Errors: kInvalidArgument (missing path, duplicate name, unsupported type),
-// kLocalIo (unreadable file or directory). `on_hashed` (optional) is called
-// with byte counts as files are hashed, for progress.
-Result<SourceTree> ScanSources(const std::vector<std::string>& paths,
+// kLocalIo (unreadable file or directory). Every file is digested with
+// `digest`. `on_hashed` (optional) is called with byte counts as files are
+// hashed, for progress.
+Result<SourceTree> ScanSources(const std::vector<std::string>& paths, DigestAlgorithm digest,
                                const std::function<void(std::uint64_t)>& on_hashed = {});
 
 class FsSource final : public ContentSource {

@@ -175,7 +175,7 @@ Status FsStore::Write(std::uint32_t entry, std::uint64_t offset,
                       std::span<const std::uint8_t> data) {
   Item& item = items_[entry];
   if (offset == item.hashed) {  // in order: hash now rather than read back later
-    if (!item.hasher) item.hasher = std::make_unique<Sha256Hasher>();
+    if (!item.hasher) item.hasher = std::make_unique<ContentHasher>(manifest_.digest);
     item.hasher->Update(data);
     item.hashed += data.size();
   }
@@ -214,7 +214,7 @@ Status FsStore::Read(std::uint32_t entry, std::uint64_t offset, std::span<std::u
 
 Status FsStore::HashUpTo(std::uint32_t entry, std::uint64_t upto) {
   Item& item = items_[entry];
-  if (!item.hasher) item.hasher = std::make_unique<Sha256Hasher>();
+  if (!item.hasher) item.hasher = std::make_unique<ContentHasher>(manifest_.digest);
   if (upto <= item.hashed) return Status::Ok();
   if (!pending_.empty() && pending_entry_ == entry) {
     if (Status s = Flush(); !s.ok()) return s;
@@ -251,9 +251,10 @@ Status FsStore::Commit(std::uint32_t entry) {
   Item& item = items_[entry];
 
   if (Status h = HashUpTo(entry, e.size); !h.ok()) return h;
-  if (item.hasher->Finish() != e.sha256) {
-    return Status::Error(ErrorKind::kIntegrity,
-                         "'" + e.path + "' does not match its SHA-256; not published");
+  if (item.hasher->Finish() != e.digest) {
+    return Status::Error(ErrorKind::kIntegrity, "'" + e.path + "' does not match its " +
+                                                    DigestName(manifest_.digest) +
+                                                    " digest; not published");
   }
   if (ftruncate(fd.value(), static_cast<off_t>(e.size)) != 0)
     return IoError("cannot size", e.path, errno);

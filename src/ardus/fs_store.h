@@ -4,7 +4,7 @@
 // directory with O_NOFOLLOW, so a symlink (or a file where a directory should
 // be) anywhere under --dir stops the session with kUnsafePath instead of
 // writing outside it. Files are written to a hidden temporary name next to
-// their final name, verified against the manifest's SHA-256, and only then
+// their final name, verified against the manifest's digest, and only then
 // renamed into place, so no reader ever sees a partial or corrupt file under
 // the final name. Begin() checks free space for the whole session up front.
 // Bytes written in order are hashed as they are written; the rest is read
@@ -46,7 +46,7 @@ class FsStore final : public ContentStore {
     int fd = -1;
     bool created = false, committed = false;
     std::string parent, name, temp;        // parent: relative directory path ("" = root)
-    std::unique_ptr<Sha256Hasher> hasher;  // over bytes [0, hashed)
+    std::unique_ptr<ContentHasher> hasher;  // over bytes [0, hashed)
     std::uint64_t hashed = 0;
   };
   Status HashUpTo(std::uint32_t entry, std::uint64_t upto);

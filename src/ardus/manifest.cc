@@ -1,7 +1,9 @@
 #include "ardus/manifest.h"
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "common/bytes.h"
@@ -9,13 +11,23 @@
 namespace ardus {
 namespace {
 
-constexpr std::uint32_t kManifestMagic = 0x41524D31;  // "ARM1"
+constexpr std::uint32_t kManifestMagic = 0x41524D32;  // "ARM2"
 
 Status Corrupt(const char* what) {
   return Status::Error(ErrorKind::kPeerProtocol, std::string("malformed manifest: ") + what);
 }
 
 }  // namespace
+
+const char* DigestName(DigestAlgorithm algorithm) {
+  return algorithm == DigestAlgorithm::kSha256 ? "sha256" : "xxh128";
+}
+
+std::optional<DigestAlgorithm> ParseDigestAlgorithm(std::string_view name) {
+  if (name == "sha256") return DigestAlgorithm::kSha256;
+  if (name == "xxh128") return DigestAlgorithm::kXxh128;
+  return std::nullopt;
+}
 
 std::uint64_t Manifest::total_bytes() const {
   std::uint64_t total = 0;
@@ -45,18 +57,19 @@ Status ValidateRelativePath(const std::string& path) {
 }
 
 std::vector<std::uint8_t> EncodeManifest(const Manifest& manifest) {
-  std::size_t size = 8;
+  std::size_t size = 9;
   for (const auto& e : manifest.entries) size += 1 + 4 + 8 + 8 + 32 + 2 + e.path.size();
   std::vector<std::uint8_t> out(size);
   ByteWriter w(out);
   w.u32(kManifestMagic);
+  w.u8(static_cast<std::uint8_t>(manifest.digest));
   w.u32(manifest.entries.size());
   for (const auto& e : manifest.entries) {
     w.u8(static_cast<std::uint8_t>(e.type));
     w.u32(e.mode);
     w.u64(static_cast<std::uint64_t>(e.mtime_ns));
     w.u64(e.size);
-    w.bytes(e.sha256);
+    w.bytes(e.digest);
     w.u16(e.path.size());
     w.bytes(e.path);
   }
@@ -67,13 +80,19 @@ Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes) {
   if (bytes.size() > kMaxManifestBytes) return Corrupt("too large");
   ByteReader r(bytes);
   std::uint32_t magic, count;
-  if (!r.u32(&magic) || !r.u32(&count)) return Corrupt("short header");
+  std::uint8_t digest;
+  if (!r.u32(&magic) || !r.u8(&digest) || !r.u32(&count)) return Corrupt("short header");
   if (magic != kManifestMagic) return Corrupt("bad magic");
+  if (digest != static_cast<std::uint8_t>(DigestAlgorithm::kSha256) &&
+      digest != static_cast<std::uint8_t>(DigestAlgorithm::kXxh128)) {
+    return Corrupt("unknown digest algorithm");
+  }
   // An entry takes at least 56 bytes (55 fixed + a 1-byte path): bound the
   // count by the input size before reserving memory for it.
   constexpr std::size_t kMinEntryBytes = 1 + 4 + 8 + 8 + 32 + 2 + 1;
   if (count > r.remaining() / kMinEntryBytes) return Corrupt("entry count exceeds size");
   Manifest m;
+  m.digest = static_cast<DigestAlgorithm>(digest);
   m.entries.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     ManifestEntry e;
@@ -81,12 +100,15 @@ Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes) {
     std::uint16_t path_len;
     std::span<const std::uint8_t> path;
     if (!(r.u8(&type) && r.u32(&e.mode) && r.i64(&e.mtime_ns) && r.u64(&e.size) &&
-          r.copy(e.sha256.data(), 32) && r.u16(&path_len) && r.bytes(path_len, &path)))
+          r.copy(e.digest.data(), 32) && r.u16(&path_len) && r.bytes(path_len, &path)))
       return Corrupt("truncated entry");
     if (type > 1) return Corrupt("unknown entry type");
     e.type = static_cast<EntryType>(type);
     if (e.type == EntryType::kDirectory && e.size != 0) return Corrupt("directory with size");
     if (e.mode > 07777) return Corrupt("mode out of range");
+    if (m.digest == DigestAlgorithm::kXxh128 &&
+        std::any_of(e.digest.begin() + 16, e.digest.end(), [](std::uint8_t b) { return b != 0; }))
+      return Corrupt("xxh128 digest padding not zero");
     e.path.assign(path.begin(), path.end());
     if (Status s = ValidateRelativePath(e.path); !s.ok()) return s;
     m.entries.push_back(std::move(e));
@@ -95,27 +117,56 @@ Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes) {
   return m;
 }
 
-Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+ContentHasher::ContentHasher(DigestAlgorithm algorithm) : algorithm_(algorithm) {
+  if (algorithm_ == DigestAlgorithm::kSha256) {
+    ctx_ = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+  } else {
+    ctx_ = XXH3_createState();
+    XXH3_128bits_reset(static_cast<XXH3_state_t*>(ctx_));
+  }
 }
-Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
-void Sha256Hasher::Update(std::span<const std::uint8_t> bytes) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
+
+ContentHasher::~ContentHasher() {
+  if (algorithm_ == DigestAlgorithm::kSha256) {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+  } else {
+    XXH3_freeState(static_cast<XXH3_state_t*>(ctx_));
+  }
 }
-Sha256 Sha256Hasher::Finish() {
-  Sha256 out{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out.data(), &len);
+
+void ContentHasher::Update(std::span<const std::uint8_t> bytes) {
+  if (algorithm_ == DigestAlgorithm::kSha256) {
+    EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
+  } else {
+    XXH3_128bits_update(static_cast<XXH3_state_t*>(ctx_), bytes.data(), bytes.size());
+  }
+}
+
+Digest ContentHasher::Finish() {
+  Digest out{};
+  if (algorithm_ == DigestAlgorithm::kSha256) {
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out.data(), &len);
+  } else {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(static_cast<XXH3_state_t*>(ctx_)));
+    std::copy_n(canonical.digest, sizeof canonical.digest, out.begin());
+  }
   return out;
 }
 
-Sha256 ComputeSha256(std::span<const std::uint8_t> bytes) {
-  Sha256Hasher h;
+Digest ComputeDigest(DigestAlgorithm algorithm, std::span<const std::uint8_t> bytes) {
+  ContentHasher h(algorithm);
   h.Update(bytes);
   return h.Finish();
 }
 
-std::string HexDigest(const Sha256& digest) {
+Sha256 ComputeSha256(std::span<const std::uint8_t> bytes) {
+  return ComputeDigest(DigestAlgorithm::kSha256, bytes);
+}
+
+std::string HexDigest(const Digest& digest) {
   static const char* kHex = "0123456789abcdef";
   std::string s;
   for (std::uint8_t b : digest) {

@@ -49,7 +49,7 @@ class ContentStore {
     (void)upto;
     return Status::Ok();
   }
-  // Every byte of `entry` has been written: verify its SHA-256, apply mode
+  // Every byte of `entry` has been written: verify its digest, apply mode
   // and mtime, and publish it under its final name atomically. Errors:
   // kIntegrity (digest mismatch; the temporary file is removed), kLocalIo.
   virtual Status Commit(std::uint32_t entry) = 0;

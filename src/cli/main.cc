@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   s->add_option("--rate", send.rate,
                 "Fixed rate in bits/s (e.g. 500M, 2G), or auto[:min=R,max=R] to adapt to loss "
                 "(default auto)");
+  s->add_option("--digest", send.digest,
+                "File digest receivers verify: xxh128 (default; catches corruption at a tenth "
+                "of the CPU) or sha256 (cryptographic, comparable with sha256sum)")
+      ->check(CLI::IsMember({"xxh128", "sha256"}));
   s->add_option("--data-group", send.data_group,
                 "Multicast group for data (default 239.255.11.17)");
   s->add_option("--data-port", send.data_port, "Data port (default 1117, ardus-mtrns)");

@@ -51,6 +51,7 @@ struct SendOptions {
   std::uint32_t receivers = 0;
   double wait_seconds = 10;
   std::string rate = "auto";
+  std::string digest = "xxh128";  // file digest algorithm: xxh128 or sha256
   std::string data_group;
   std::uint16_t data_port = 0;
   std::uint16_t feedback_port = 0;

@@ -67,6 +67,7 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
     j["session"] = fmt::format("{:08x}", session);
     j["files"] = sender.manifest().entries.size();
     j["bytes"] = payload;
+    j["digest"] = DigestName(sender.manifest().digest);
     j["seconds"] = seconds;
     j["expected_receivers"] = o.receivers;
     j["receivers_ok"] = ok;
@@ -126,7 +127,9 @@ int RunSend(const SendOptions& o) {
 
   std::uint64_t hashed = 0;
   Progress hashing(o.common.progress && !o.common.json, "hashing");
-  Result<SourceTree> tree = ScanSources(o.paths, [&](std::uint64_t n) {
+  const DigestAlgorithm digest =
+      ParseDigestAlgorithm(o.digest).value_or(DigestAlgorithm::kXxh128);  // CLI checked it
+  Result<SourceTree> tree = ScanSources(o.paths, digest, [&](std::uint64_t n) {
     hashed += n;
     hashing.Update(net::MonotonicNow(), hashed, hashed, "");
   });

@@ -41,13 +41,13 @@ Manifest PatternManifest(const std::vector<std::uint64_t>& sizes) {
     e.path = "f" + std::to_string(i);
     e.size = sizes[i];
     e.mtime_ns = 1'700'000'000'000'000'000 + i;
-    Sha256Hasher h;
+    ContentHasher h(m.digest);
     for (std::uint64_t off = 0; off < e.size; off += buf.size()) {
       std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), e.size - off));
       (void)source.Read(i, off, {buf.data(), n});
       h.Update({buf.data(), n});
     }
-    e.sha256 = h.Finish();
+    e.digest = h.Finish();
     m.entries.push_back(e);
   }
   return m;
@@ -78,7 +78,7 @@ Status MemoryStore::Read(std::uint32_t entry, std::uint64_t offset, std::span<st
 }
 
 Status MemoryStore::Commit(std::uint32_t entry) {
-  if (ComputeSha256(files_.at(entry)) != manifest_.entries[entry].sha256) {
+  if (ComputeDigest(manifest_.digest, files_.at(entry)) != manifest_.entries[entry].digest) {
     return Status::Error(ErrorKind::kIntegrity,
                          "digest mismatch for " + manifest_.entries[entry].path);
   }

@@ -28,8 +28,8 @@ class FsStoreTest : public ::testing::Test {
     e.size = content.size();
     e.mode = 0640;
     e.mtime_ns = 1'600'000'000'123'456'789;
-    e.sha256 =
-        ComputeSha256({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
+    e.digest = ComputeDigest(
+        Manifest{}.digest, {reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
     return e;
   }
   static std::span<const std::uint8_t> Bytes(const std::string& s) {

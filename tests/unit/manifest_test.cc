@@ -9,7 +9,8 @@ Manifest Sample() {
   Manifest m;
   m.entries.push_back({EntryType::kDirectory, "tree", 0755, 1, 0, {}});
   m.entries.push_back({EntryType::kDirectory, "tree/empty dir", 0700, 2, 0, {}});
-  m.entries.push_back({EntryType::kFile, "tree/zero", 0644, 3, 0, ComputeSha256({})});
+  m.entries.push_back(
+      {EntryType::kFile, "tree/zero", 0644, 3, 0, ComputeDigest(DigestAlgorithm::kXxh128, {})});
   m.entries.push_back({EntryType::kFile, "tree/naïve café.txt", 0600, -5, 12, {}});
   return m;
 }
@@ -21,6 +22,28 @@ TEST(Manifest, RoundTrip) {
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back.value(), m);
   EXPECT_EQ(m.total_bytes(), 12u);
+}
+
+TEST(Manifest, RoundTripWithSha256Digests) {
+  Manifest m = Sample();
+  m.digest = DigestAlgorithm::kSha256;
+  m.entries[2].digest = ComputeSha256({});
+  Result<Manifest> back = DecodeManifest(EncodeManifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back.value(), m);
+}
+
+TEST(Manifest, RejectsUnknownDigestAlgorithmAndXxh128Padding) {
+  auto bytes = EncodeManifest(Sample());
+  ASSERT_EQ(bytes[4], static_cast<std::uint8_t>(DigestAlgorithm::kXxh128));
+  for (std::uint8_t algorithm : {0, 3, 255}) {
+    auto bad = bytes;
+    bad[4] = algorithm;
+    EXPECT_EQ(DecodeManifest(bad).status().kind(), ErrorKind::kPeerProtocol) << int(algorithm);
+  }
+  Manifest padded = Sample();
+  padded.entries[2].digest[31] = 1;  // an XXH3-128 digest is 16 bytes, then zeros
+  EXPECT_EQ(DecodeManifest(EncodeManifest(padded)).status().kind(), ErrorKind::kPeerProtocol);
 }
 
 TEST(Manifest, RejectsHostilePaths) {
@@ -48,11 +71,46 @@ TEST(Manifest, RejectsTruncationAndBombs) {
     EXPECT_FALSE(DecodeManifest({bytes.data(), n}).ok()) << n;
   }
   auto bomb = bytes;
-  bomb[4] = bomb[5] = bomb[6] = bomb[7] = 0xFF;  // 4 billion entries claimed
+  bomb[5] = bomb[6] = bomb[7] = bomb[8] = 0xFF;  // 4 billion entries claimed
   EXPECT_EQ(DecodeManifest(bomb).status().kind(), ErrorKind::kPeerProtocol);
   auto dir_with_size = Sample();
   dir_with_size.entries[0].size = 5;
   EXPECT_FALSE(DecodeManifest(EncodeManifest(dir_with_size)).ok());
+}
+
+TEST(Manifest, Xxh128KnownAnswer) {
+  // XXH3-128 of the empty input (xxHash's published test value), then padding.
+  EXPECT_EQ(HexDigest(ComputeDigest(DigestAlgorithm::kXxh128, {})),
+            "99aa06d3014798d86001c324468d497f" + std::string(32, '0'));
+  ContentHasher split(DigestAlgorithm::kXxh128);
+  std::string text = "multicast file transfer";
+  auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  split.Update(bytes.first(7));
+  split.Update(bytes.subspan(7));
+  EXPECT_EQ(split.Finish(), ComputeDigest(DigestAlgorithm::kXxh128, bytes));
+}
+
+TEST(Manifest, DigestNamesParse) {
+  for (DigestAlgorithm a : {DigestAlgorithm::kSha256, DigestAlgorithm::kXxh128}) {
+    EXPECT_EQ(ParseDigestAlgorithm(DigestName(a)), a);
+  }
+  EXPECT_FALSE(ParseDigestAlgorithm("md5").has_value());
+}
+
+TEST(Manifest, WorkedExampleFromTheSpec) {
+  std::string hello = "hello";
+  Manifest m;
+  m.entries.push_back({EntryType::kFile, "a.txt", 0644, 0, 5,
+                       ComputeDigest(DigestAlgorithm::kXxh128,
+                                     {reinterpret_cast<const std::uint8_t*>(hello.data()), 5})});
+  std::vector<std::uint8_t> expected = {0x41, 0x52, 0x4D, 0x32, 0x02, 0,    0,    0,    1,    0,
+                                        0,    0,    0x01, 0xA4, 0,    0,    0,    0,    0,    0,
+                                        0,    0,    0,    0,    0,    0,    0,    0,    0,    5,
+                                        0xB5, 0xE9, 0xC1, 0xAD, 0x07, 0x1B, 0x3E, 0x7F, 0xC7, 0x79,
+                                        0xCF, 0xAA, 0x5E, 0x52, 0x38, 0x18};
+  expected.resize(expected.size() + 16, 0);
+  for (std::uint8_t b : {0x00, 0x05, 0x61, 0x2E, 0x74, 0x78, 0x74}) expected.push_back(b);
+  EXPECT_EQ(EncodeManifest(m), expected);
 }
 
 TEST(Manifest, Sha256KnownAnswer) {
