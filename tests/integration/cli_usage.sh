@@ -18,6 +18,7 @@ expect 2 "expected bits/s" -- $ARDUS send --rate fast /etc/hostname
 expect 2 "unknown setting" -- $ARDUS send --rate auto:floor=1M /etc/hostname
 expect 2 "min above max" -- $ARDUS send --rate auto:min=2G,max=1G /etc/hostname
 expect 2 "expected auto" -- $ARDUS send --rate automatic /etc/hostname
+expect 2 "md5 not in .xxh128,sha256" -- $ARDUS send --digest md5 /etc/hostname
 expect 2 "no such interface" -- $ARDUS send --interface nosuch0 /etc/hostname
 expect 2 "not an IPv4" -- $ARDUS send --group 1.2.3 /etc/hostname
 expect 2 "must be multicast" -- $ARDUS send --group 10.1.2.3 /etc/hostname

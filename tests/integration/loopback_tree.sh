@@ -59,15 +59,20 @@ mkdir -p "$work/serve"
 $ARDUS receive --dir "$work/serve" --interface lo --json $(net_flags $((base + 50))) > "$work/serve.json" 2>&1 &
 serving=$!
 sleep 0.3
+# The first session's files carry SHA-256 digests instead of XXH3-128.
+digests=(sha256 xxh128)
 for f in "name with spaces.txt" "zero bytes"; do
-  $ARDUS send --interface lo --receivers 1 --wait 10 $(send_flags $((base + 50))) "$src/$f" > /dev/null 2>&1 \
+  digest=${digests[0]}; digests=("${digests[@]:1}")
+  $ARDUS send --interface lo --receivers 1 --wait 10 --digest "$digest" --json \
+    $(send_flags $((base + 50))) "$src/$f" > "$work/session.json" 2>/dev/null \
     || fail "session for '$f' failed"
+  [[ $(json_field "$work/session.json" digest) == "$digest" ]] || fail "digest not $digest"
 done
 kill $serving; wait $serving || true
 [[ $(grep -c '"status":"ok"' "$work/serve.json") == 2 ]] || fail "receiver did not serve two sessions: $(cat "$work/serve.json")"
 cmp "$src/name with spaces.txt" "$work/serve/name with spaces.txt" && [[ -f "$work/serve/zero bytes" ]] \
   || fail "consecutive sessions did not both arrive"
-echo "one receiver served two consecutive sessions"
+echo "one receiver served two consecutive sessions (sha256, then xxh128 digests)"
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP part: full-disk and read-only receivers need root to mount tmpfs"
