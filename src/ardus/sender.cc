@@ -122,6 +122,9 @@ void Sender::OnNak(Time now, const Endpoint& from, const wire::Nak& nak) {
     it = LateCollection(now);
   }
   Collection& c = it->second;
+  if (c.first_pass && !c.sampled && receivers_.size() > config_.margin_group_size) {
+    PlanForGroup(c, nak);
+  }
   for (const wire::NeedRange& need : nak.needs) {
     // Needs may reach before the polled range (a receiver that lost a POLL
     // answers for that window too); only blocks already sent are repaired,
@@ -146,6 +149,47 @@ void Sender::OnNak(Time now, const Endpoint& from, const wire::Nak& nak) {
       }
     }
   }
+}
+
+// The first NAK of a large group's first-pass window: fold its deficits into
+// the loss estimate, then plan every block of the window for the deficit
+// that about one receiver in the group exceeds. Without this the plan grows
+// one NAK at a time, and every receiver whose deficit tops it in any of the
+// window's blocks NAKs: feedback grew with the logarithm of the group.
+void Sender::PlanForGroup(Collection& c, const wire::Nak& nak) {
+  c.sampled = true;
+  std::uint64_t lost = 0, symbols = 0;
+  const std::uint32_t end = std::min(c.end, next_block_);
+  for (std::uint32_t block = c.first; block < end; ++block) symbols += BlockK(block);
+  for (const wire::NeedRange& need : nak.needs) {
+    if (need.deficit == wire::kWholeBlock) return;  // a late joiner says nothing of loss
+    for (std::uint32_t b = std::max(need.first, c.first);
+         b < std::min<std::uint64_t>(std::uint64_t{need.first} + need.count, end); ++b) {
+      lost += std::min(need.deficit, BlockK(b));
+    }
+  }
+  sampled_lost_ += lost;
+  sampled_symbols_ += symbols;
+  for (std::uint32_t block = c.first; block < end; ++block) {
+    std::uint16_t& planned = c.plan[block];
+    planned = std::max(planned, GroupDeficit(BlockK(block)));
+    if (planned == 0) c.plan.erase(block);
+  }
+  c.advert_due = true;
+}
+
+// The smallest q with N * P(Binomial(k, p) > q) <= 1, p the sampled loss.
+std::uint16_t Sender::GroupDeficit(std::uint16_t k) const {
+  if (sampled_symbols_ == 0 || sampled_lost_ == 0) return 0;
+  const double p = std::min(0.5, double(sampled_lost_) / double(sampled_symbols_));
+  const double allowed = 1.0 / double(receivers_.size());
+  double pmf = std::pow(1 - p, k), tail = 1 - pmf;  // P(X = 0), P(X > 0)
+  for (std::uint16_t q = 0; q < k; ++q) {
+    if (tail <= allowed) return q;
+    pmf *= double(k - q) / double(q + 1) * p / (1 - p);  // P(X = q + 1)
+    tail -= pmf;
+  }
+  return k;
 }
 
 // Late NAKs for polls that drew no repair gather in collection 0 (never a
@@ -331,12 +375,14 @@ void Sender::MaybeFinish(Time now) {
 
 Duration Sender::Backoff() const { return std::max(config_.min_backoff, 4 * grtt_); }
 
-void Sender::StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep) {
+void Sender::StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep,
+                       bool first_pass) {
   std::uint32_t id = next_poll_id_++;
   Collection& c = collections_[id];
   c.first = first;
   c.end = end;
   c.sweep = sweep;
+  c.first_pass = first_pass;
   c.closes_at = now + Backoff() + 2 * grtt_ + kCollectSlack;
   c.next_advert = now;  // the first plan goes out at once: it is what suppresses
   auto backoff_us = std::chrono::duration_cast<microseconds>(Backoff()).count();
@@ -443,7 +489,7 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
   if (!repair && next_esi_ == 0) {  // a block's first pass just ended
     const bool last = next_block_ >= layout_.block_count();
     if (last || next_block_ - window_start_ >= config_.window_blocks) {
-      StartPoll(now, window_start_, next_block_, false);
+      StartPoll(now, window_start_, next_block_, false, true);
       window_start_ = next_block_;
     }
   }

@@ -83,8 +83,10 @@ struct SenderConfig {
   // that loses the manifest cannot place any file data until it is repaired.
   std::uint16_t manifest_extra_symbols = 4;
   // In groups larger than this, each planned repair is raised by
-  // ceil(sqrt(planned)) symbols, so the plan covers most receivers' deficits
-  // and their NAKs are suppressed: feedback stops growing with the group.
+  // ceil(sqrt(planned)) symbols, and a first-pass window is planned at once
+  // for the deficit that about one receiver per block exceeds (from the loss
+  // the first NAK of each window shows), so the plan covers most receivers'
+  // deficits and their NAKs are suppressed.
   std::uint32_t margin_group_size = 16;
   std::uint32_t batch_packets = 32;  // pacing releases packets in bursts of this many
   std::uint64_t seed = 1;            // for ADVERT jitter only; deterministic
@@ -167,6 +169,8 @@ class Sender {
   struct Collection {
     std::uint32_t first = 0, end = 0;
     bool sweep = false;
+    bool first_pass = false;  // the window's first poll: no repair sent for it yet
+    bool sampled = false;     // its first NAK went into the loss estimate
     Time closes_at{0};
     std::map<std::uint32_t, std::uint16_t> plan;
     bool advert_due = false;
@@ -192,7 +196,10 @@ class Sender {
   void MaybeFinish(Time now);
   void ClosePolls(Time now);
   std::map<std::uint32_t, Collection>::iterator LateCollection(Time now);
-  void StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep);
+  void StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep,
+                 bool first_pass = false);
+  void PlanForGroup(Collection& c, const wire::Nak& nak);
+  std::uint16_t GroupDeficit(std::uint16_t k) const;
   void MaybeSweep(Time now);
 
   void OnJoin(Time now, const Endpoint& from, const wire::Join& join);
@@ -240,6 +247,9 @@ class Sender {
   std::uint32_t next_poll_id_ = 1;
   std::map<std::uint32_t, Collection> collections_;  // by poll id
   std::set<std::uint32_t> closed_without_repair_;    // recent poll ids whose plan was empty
+  // Source symbols lost / covered in the first NAK of each first-pass window:
+  // the timer picks that receiver at random, so it samples the group's loss.
+  std::uint64_t sampled_lost_ = 0, sampled_symbols_ = 0;
   std::deque<RepairBatch> repairs_;
   std::unordered_map<std::uint32_t, std::uint16_t> next_repair_esi_;
   bool sweep_active_ = false;

@@ -409,6 +409,24 @@ TEST(Simulation, FeedbackGrowsSublinearly) {
   EXPECT_LT(naks[1], 5 * naks[0]);
 }
 
+// In a large group the first NAK of each window sets the plan for all its
+// blocks to the deficit about one receiver in the group exceeds, so most
+// receivers find their needs covered and stay silent. Growing the plan one
+// NAK at a time drew about two NAKs per block here instead of under one.
+TEST(Simulation, LargeGroupPlansEachWindowFromItsFirstNak) {
+  Scenario sc{"group plan", 100, {4 << 20}};
+  sc.down.loss = 0.01;
+  sc.up.loss = 0.01;
+  sc.seed = 29;
+  Outcome out = RunScenario(sc);
+  ExpectAllIdentical(sc, out);
+  const double blocks = double(((4 << 20) + 1455) / 1456) / 200;
+  const double naks_per_block = double(out.sim.nak_datagrams) / blocks;
+  std::printf("N=100, 1%% loss: %.2f NAKs per block, wire ratio %.4f\n", naks_per_block,
+              out.sim.wire_ratio);
+  EXPECT_LT(naks_per_block, 1.2) << "seed " << sc.seed;
+}
+
 }  // namespace
 }  // namespace ardus::testing
 
