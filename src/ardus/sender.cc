@@ -157,17 +157,18 @@ void Sender::OnNak(Time now, const Endpoint& from, const wire::Nak& nak) {
 // one NAK at a time, and every receiver whose deficit tops it in any of the
 // window's blocks NAKs: feedback grew with the logarithm of the group.
 void Sender::PlanForGroup(Collection& c, const wire::Nak& nak) {
-  c.sampled = true;
   std::uint64_t lost = 0, symbols = 0;
   const std::uint32_t end = std::min(c.end, next_block_);
-  for (std::uint32_t block = c.first; block < end; ++block) symbols += BlockK(block);
   for (const wire::NeedRange& need : nak.needs) {
-    if (need.deficit == wire::kWholeBlock) return;  // a late joiner says nothing of loss
+    // A late joiner's whole blocks say nothing of loss: wait for another NAK.
+    if (need.deficit == wire::kWholeBlock) return;
     for (std::uint32_t b = std::max(need.first, c.first);
          b < std::min<std::uint64_t>(std::uint64_t{need.first} + need.count, end); ++b) {
       lost += std::min(need.deficit, BlockK(b));
     }
   }
+  c.sampled = true;
+  for (std::uint32_t block = c.first; block < end; ++block) symbols += BlockK(block);
   sampled_lost_ += lost;
   sampled_symbols_ += symbols;
   for (std::uint32_t block = c.first; block < end; ++block) {
