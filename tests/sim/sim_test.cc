@@ -49,6 +49,17 @@ Outcome RunScenario(const Scenario& sc, SenderConfig config = {},
   return out;
 }
 
+// One receiver spec per scenario receiver, with the scenario's links: a
+// base for scenarios that then set some receivers apart.
+std::vector<SimReceiver> Receivers(const Scenario& sc) {
+  std::vector<SimReceiver> specs(sc.receivers);
+  for (auto& r : specs) {
+    r.down = sc.down;
+    r.up = sc.up;
+  }
+  return specs;
+}
+
 void ExpectAllIdentical(const Scenario& sc, const Outcome& out) {
   SCOPED_TRACE("scenario " + sc.name + " seed " + std::to_string(sc.seed));
   ASSERT_TRUE(out.sim.completed) << "simulation did not finish; seed " << sc.seed;
@@ -195,8 +206,7 @@ TEST(Simulation, LateJoinerCatchesUp) {
   Scenario sc{"late", 4, {4 << 20}};
   sc.down.loss = 0.01;
   sc.seed = 23;
-  std::vector<SimReceiver> specs(4);
-  for (auto& r : specs) r.down = sc.down;
+  std::vector<SimReceiver> specs = Receivers(sc);
   specs[3].join_at = milliseconds(20);  // the first pass is well under way by then
   SenderConfig config;
   config.expected_receivers = 3;
@@ -435,8 +445,7 @@ TEST(Simulation, LargeGroupWithOneLossyReceiver) {
   sc.down.loss = 0.01;
   sc.up.loss = 0.01;
   sc.seed = 33;
-  std::vector<SimReceiver> specs(40);
-  for (auto& r : specs) r.down = r.up = sc.down;
+  std::vector<SimReceiver> specs = Receivers(sc);
   specs[0].down.loss = 0.10;
   Outcome out = RunScenario(sc, {}, specs);
   ExpectAllIdentical(sc, out);
@@ -452,8 +461,7 @@ TEST(Simulation, LargeGroupWithLateJoiners) {
   sc.down.loss = 0.01;
   sc.up.loss = 0.01;
   sc.seed = 34;
-  std::vector<SimReceiver> specs(40);
-  for (auto& r : specs) r.down = r.up = sc.down;
+  std::vector<SimReceiver> specs = Receivers(sc);
   for (std::size_t i = 30; i < 40; ++i) specs[i].join_at = milliseconds(20);
   SenderConfig config;
   config.expected_receivers = 30;
