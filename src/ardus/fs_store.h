@@ -45,7 +45,7 @@ class FsStore final : public ContentStore {
   struct Item {
     int fd = -1;
     bool created = false, committed = false;
-    std::string parent, name, temp;        // parent: relative directory path ("" = root)
+    std::string parent, name, temp;         // parent: relative directory path ("" = root)
     std::unique_ptr<ContentHasher> hasher;  // over bytes [0, hashed)
     std::uint64_t hashed = 0;
   };
