@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ardus/manifest.h"
 #include "cli/options.h"
 
 namespace {
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
   s->add_option("--digest", send.digest,
                 "File digest receivers verify: xxh128 (default; catches corruption at a tenth "
                 "of the CPU) or sha256 (cryptographic, comparable with sha256sum)")
-      ->check(CLI::IsMember({"xxh128", "sha256"}));
+      ->check(CLI::IsMember({ardus::DigestName(ardus::DigestAlgorithm::kXxh128),
+                             ardus::DigestName(ardus::DigestAlgorithm::kSha256)}));
   s->add_option("--data-group", send.data_group,
                 "Multicast group for data (default 239.255.11.17)");
   s->add_option("--data-port", send.data_port, "Data port (default 1117, ardus-mtrns)");
