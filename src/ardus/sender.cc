@@ -172,9 +172,9 @@ void Sender::PlanForGroup(Collection& c, const wire::Nak& nak) {
   sampled_lost_ += lost;
   sampled_symbols_ += symbols;
   for (std::uint32_t block = c.first; block < end; ++block) {
-    std::uint16_t& planned = c.plan[block];
-    planned = std::max(planned, GroupDeficit(BlockK(block)));
-    if (planned == 0) c.plan.erase(block);
+    if (std::uint16_t q = GroupDeficit(BlockK(block)); q > 0) {
+      c.plan[block] = std::max(c.plan[block], q);
+    }
   }
   c.advert_due = true;
 }
