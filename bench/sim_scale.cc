@@ -4,7 +4,8 @@
 // size / rate / (1 - p). Receivers verify every byte (CheckingStore) without
 // storing it, so 1000 receivers fit in memory.
 //
-//   ./build/bench/sim_scale [--loss 0.01] [--mib 8] [--receivers N] [--out docs/benchmarks.md]
+//   ./build/bench/sim_scale [--loss 0.01] [--mib 8] [--receivers N] [--window-repair 0|1]
+//                           [--out docs/benchmarks.md]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -28,7 +29,8 @@ struct Figures {
   double cpu_seconds;
 };
 
-Figures Run(std::size_t n, double loss, std::uint64_t bytes, std::uint64_t seed) {
+Figures Run(std::size_t n, double loss, std::uint64_t bytes, std::uint64_t seed,
+            bool window_repair) {
   Manifest manifest = PatternManifest({bytes});
   PatternSource source;
   std::vector<std::unique_ptr<CheckingStore>> stores;
@@ -44,6 +46,7 @@ Figures Run(std::size_t n, double loss, std::uint64_t bytes, std::uint64_t seed)
   SenderConfig config;
   config.expected_receivers = static_cast<std::uint32_t>(n);
   config.rate_bps = 1'000'000'000;
+  config.window_repair = window_repair;
   auto cpu0 = std::chrono::steady_clock::now();
   ReceiverConfig receiver;
   // 1000 receivers holding 64 MiB of blocks each would not fit in memory;
@@ -52,6 +55,10 @@ Figures Run(std::size_t n, double loss, std::uint64_t bytes, std::uint64_t seed)
   Simulator sim(seed, config, manifest, source, specs, receiver);
   SimResult result = sim.Run(seconds(600));
   double cpu = std::chrono::duration<double>(std::chrono::steady_clock::now() - cpu0).count();
+  const SenderStats& st = sim.sender().stats();
+  std::fprintf(stderr, "N=%zu: %llu source, %llu repair symbols (%llu window), %llu polls\n", n,
+               (unsigned long long)st.source_symbols, (unsigned long long)st.repair_symbols,
+               (unsigned long long)st.window_symbols, (unsigned long long)st.polls);
   bool ok = result.completed;
   for (const Status& s : result.receiver_results) ok = ok && s.ok();
   const double blocks = double((bytes + 1455) / 1456 + 199) / 200;  // source blocks of the file
@@ -72,6 +79,7 @@ int main(int argc, char** argv) {
   double loss = 0.01;
   std::uint64_t mib = 8;
   std::string out;
+  bool window_repair = true;
   std::vector<std::size_t> groups{10, 100, 1000};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--loss"))
@@ -82,6 +90,8 @@ int main(int argc, char** argv) {
       out = argv[i + 1];
     else if (!std::strcmp(argv[i], "--receivers"))
       groups = {std::stoull(argv[i + 1])};
+    else if (!std::strcmp(argv[i], "--window-repair"))
+      window_repair = std::stoi(argv[i + 1]) != 0;
   }
   std::ostringstream table;
   table << "## Scale in the simulator\n\n"
@@ -97,7 +107,7 @@ int main(int argc, char** argv) {
            "/ ideal | session end / ideal | all verified | simulator wall s |\n"
            "|---|---|---|---|---|---|---|---|---|\n";
   for (std::size_t n : groups) {
-    Figures f = Run(n, loss, mib << 20, 41);
+    Figures f = Run(n, loss, mib << 20, 41, window_repair);
     char line[256];
     std::snprintf(line, sizeof line,
                   "| %zu | %.2f | %.2f | %.4f | %.4f | %.3f | %.3f | %s | %.1f |\n", f.receivers,

@@ -1,6 +1,7 @@
 #include "ardus/fec.h"
 
 #include <isa-l/erasure_code.h>
+#include <isa-l/gf_vect_mul.h>
 
 #include <algorithm>
 #include <bitset>
@@ -8,17 +9,15 @@
 namespace ardus {
 namespace {
 
-// out[r] = sum over sources c of coefficient(r, c) * sources[c], with
+// out[r] += sum over sources c of coefficient(r, c) * sources[c], with
 // `tables` from ec_init_tables(k, rows, ...). Goes source by source (ISA-L's
 // update form) rather than ec_encode_data's 64 bytes of every source at a
 // time: a block repaired milliseconds after it arrived is out of cache, and
 // k interleaved streams from DRAM stall on latency. Each symbol read once,
 // in order, with the outputs staying in L1: a receiver's decode pass per
 // 200-symbol block went from 311 to 76 us on the testbed.
-void MultiplyAccumulate(std::size_t len, int k, int rows, std::uint8_t* tables,
-                        std::span<const std::uint8_t* const> sources,
-                        std::span<std::uint8_t* const> out) {
-  for (int r = 0; r < rows; ++r) std::fill_n(out[static_cast<std::size_t>(r)], len, 0);
+void AddProducts(std::size_t len, int k, int rows, std::uint8_t* tables,
+                 std::span<const std::uint8_t* const> sources, std::span<std::uint8_t* const> out) {
   for (int c = 0; c < k; ++c) {
     ec_encode_data_update(static_cast<int>(len), k, rows, c, tables,
                           const_cast<std::uint8_t*>(sources[static_cast<std::size_t>(c)]),
@@ -26,7 +25,35 @@ void MultiplyAccumulate(std::size_t len, int k, int rows, std::uint8_t* tables,
   }
 }
 
+// out[r] = sum over sources c of coefficient(r, c) * sources[c].
+void MultiplyAccumulate(std::size_t len, int k, int rows, std::uint8_t* tables,
+                        std::span<const std::uint8_t* const> sources,
+                        std::span<std::uint8_t* const> out) {
+  for (int r = 0; r < rows; ++r) std::fill_n(out[static_cast<std::size_t>(r)], len, 0);
+  AddProducts(len, k, rows, tables, sources, out);
+}
+
 }  // namespace
+
+void GfMultiplyAdd(std::size_t len, std::span<const std::uint8_t> coefficients,
+                   std::span<const std::uint8_t* const> sources,
+                   std::span<std::uint8_t* const> out) {
+  const auto k = static_cast<int>(sources.size()), rows = static_cast<int>(out.size());
+  if (k == 0 || rows == 0) return;
+  // ec_init_tables computes each coefficient's 32-byte table anew, which
+  // for a window's thousands of coefficients per row cost as much as the
+  // multiply-adds themselves; the 256 possible tables are computed once.
+  static const std::vector<std::uint8_t> kTableOf = [] {
+    std::vector<std::uint8_t> t(256 * 32);
+    for (int c = 0; c < 256; ++c) gf_vect_mul_init(static_cast<std::uint8_t>(c), t.data() + c * 32);
+    return t;
+  }();
+  std::vector<std::uint8_t> tables(32ull * coefficients.size());
+  for (std::size_t i = 0; i < coefficients.size(); ++i) {
+    std::copy_n(kTableOf.data() + coefficients[i] * 32, 32, tables.data() + i * 32);
+  }
+  AddProducts(len, k, rows, tables.data(), sources, out);
+}
 
 const std::vector<std::uint8_t>& FecCodec::Matrix(int k) {
   auto [it, inserted] = matrices_.try_emplace(k);

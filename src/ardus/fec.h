@@ -17,6 +17,15 @@
 
 namespace ardus {
 
+// out[r] += sum over c < sources.size() of coefficients[r * sources.size() + c]
+// * sources[c], over GF(2^8), for every r < out.size(): ISA-L's SIMD
+// multiply-add, one source at a time. Adds into `out` (zero it first for a
+// plain product). Preconditions: every buffer holds `len` bytes and
+// coefficients.size() == out.size() * sources.size().
+void GfMultiplyAdd(std::size_t len, std::span<const std::uint8_t> coefficients,
+                   std::span<const std::uint8_t* const> sources,
+                   std::span<std::uint8_t* const> out);
+
 class FecCodec {
  public:
   static constexpr int kSymbolsPerBlock = 255;
@@ -36,6 +45,11 @@ class FecCodec {
   // decode matrix, then one ISA-L pass over the k symbols per six outputs.
   // Returns kInternal if the ESIs are not k distinct values or `missing` is
   // not exactly the absent sources (caller bugs).
+  // Row `esi` of the 255 x k generator: the coefficients of encoding symbol
+  // `esi` over the k sources (k entries, valid while the codec lives).
+  // Precondition: esi < 255.
+  const std::uint8_t* GeneratorRow(int k, int esi) { return Matrix(k).data() + esi * k; }
+
   Status Decode(int k, std::size_t len, std::span<const std::uint8_t> esis,
                 std::span<const std::uint8_t* const> received,
                 std::span<const std::uint8_t> missing, std::span<std::uint8_t* const> out);

@@ -42,4 +42,15 @@ BlockInfo Layout::Block(std::uint32_t block) const {
   return info;
 }
 
+std::pair<std::uint32_t, std::uint32_t> Layout::RepairWindow(std::uint32_t block,
+                                                             std::uint32_t window_blocks) const {
+  const std::uint32_t object = Block(block).object;
+  const std::uint64_t grid = block - block % window_blocks;
+  const auto first =
+      static_cast<std::uint32_t>(std::max<std::uint64_t>(grid, first_block_[object]));
+  const auto end = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(grid + window_blocks, first_block_[object + 1]));
+  return {first, end};
+}
+
 }  // namespace ardus

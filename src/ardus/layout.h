@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace ardus {
@@ -44,6 +45,14 @@ class Layout {
 
   // Precondition: block < block_count().
   BlockInfo Block(std::uint32_t block) const;
+
+  // The repair window holding `block`: blocks are grouped on a grid of
+  // `window_blocks`, cut at object boundaries, so a window never spans two
+  // objects (a receiver can read back every block of a window until its
+  // object is complete). Returns [first, end). Preconditions: block <
+  // block_count(), window_blocks >= 1.
+  std::pair<std::uint32_t, std::uint32_t> RepairWindow(std::uint32_t block,
+                                                       std::uint32_t window_blocks) const;
 
  private:
   std::vector<std::uint64_t> sizes_;

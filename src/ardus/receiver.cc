@@ -1,10 +1,15 @@
 #include "ardus/receiver.h"
 
+#include <isa-l/erasure_code.h>
+
 #include <algorithm>
+
+#include "ardus/window_code.h"
 
 namespace ardus {
 namespace {
 constexpr std::size_t kMaxPendingNaks = 64;
+constexpr std::size_t kMaxWindowSymbolsHeld = 255;  // per window
 }  // namespace
 
 Receiver::Receiver(ReceiverConfig config, ContentStore& store)
@@ -98,12 +103,16 @@ void Receiver::OnData(const wire::Data& d) {
     return;
   }
   if (d.block >= layout_.block_count()) {
-    if (!have_manifest_ && early_.size() < config_.early_data_limit) {
+    if (!have_manifest_ && early_.size() < config_.early_data_limit && d.esi <= wire::kMaxEsi) {
       early_.push_back({d.block, d.esi, {d.symbol.begin(), d.symbol.end()}});
     }
     return;  // otherwise: repaired later, like a loss
   }
-  PlaceData(d.block, d.esi, d.symbol);
+  if (d.esi >= wire::kFirstWindowEsi) {
+    PlaceWindowSymbol(d.block, d.esi, d.symbol);
+  } else {
+    PlaceData(d.block, d.esi, d.symbol);
+  }
 }
 
 void Receiver::PlaceData(std::uint32_t block, std::uint16_t esi,
@@ -114,7 +123,236 @@ void Receiver::PlaceData(std::uint32_t block, std::uint16_t esi,
     return;
   }
   BlockInfo info = layout_.Block(block);
-  if (Status s = AcceptSymbol(block, info, esi, symbol); !s.ok()) Fail(now_, s);
+  if (Status s = AcceptSymbol(block, info, esi, symbol); !s.ok()) return Fail(now_, s);
+  if (windows_.empty()) return;
+  // A parity symbol or a completed block may be what a held window lacked.
+  const std::uint32_t first = layout_.RepairWindow(block, announce_.window_blocks).first;
+  if (windows_.count(first)) {
+    if (Status s = TrySolveWindow(first); !s.ok()) Fail(now_, s);
+  }
+}
+
+void Receiver::PlaceWindowSymbol(std::uint32_t first, std::uint16_t esi,
+                                 std::span<const std::uint8_t> symbol) {
+  if (state_ != State::kReceiving) return;
+  const auto [start, end] = layout_.RepairWindow(first, announce_.window_blocks);
+  if (start != first) {
+    ++malformed_;  // window symbols name their window by its first block
+    return;
+  }
+  if (std::all_of(block_done_.begin() + start, block_done_.begin() + end,
+                  [](bool done) { return done; })) {
+    ++duplicates_;
+    return;
+  }
+  WindowSymbols& held = windows_[start];
+  if (held.count(esi) || held.size() >= kMaxWindowSymbolsHeld) {
+    ++duplicates_;
+    return;
+  }
+  held.emplace(esi, std::vector<std::uint8_t>(symbol.begin(), symbol.end()));
+  if (Status s = TrySolveWindow(start); !s.ok()) Fail(now_, s);
+}
+
+// Symbols the window's incomplete blocks lack beyond the parity they hold.
+std::size_t Receiver::WindowDeficit(std::uint32_t start, std::uint32_t end) const {
+  std::size_t deficit = 0;
+  for (std::uint32_t b = start; b < end; ++b) {
+    if (block_done_[b]) continue;
+    auto it = blocks_.find(b);
+    deficit += it == blocks_.end() ? layout_.Block(b).k : layout_.Block(b).k - it->second.have;
+  }
+  return deficit;
+}
+
+// Points sources[t] at the window's t-th source symbol (window order): into
+// a held block's buffer, or into `buffer` (k * symbol_size per block), read
+// back from the store and zero-padded. Slots of missing symbols hold junk.
+Status Receiver::ReadWindowSources(std::uint32_t start, std::uint32_t end, std::uint8_t* buffer,
+                                   std::vector<const std::uint8_t*>& sources) {
+  const std::size_t s = announce_.symbol_size;
+  for (std::uint32_t b = start; b < end; ++b) {
+    const BlockInfo info = layout_.Block(b);
+    auto it = blocks_.find(b);
+    const std::uint8_t* base = buffer;
+    if (!block_done_[b] && it != blocks_.end() && !it->second.source.empty()) {
+      base = it->second.source.data();
+    } else {
+      if (Status r = ReadObject(info.object, info.offset, {buffer, info.bytes}); !r.ok()) return r;
+      std::fill(buffer + info.bytes, buffer + info.k * s, 0);
+    }
+    for (std::size_t i = 0; i < info.k; ++i) sources.push_back(base + i * s);
+    buffer += info.k * s;
+  }
+  return Status::Ok();
+}
+
+// Solves the window once it holds as many window symbols as its incomplete
+// blocks lack beyond their parity, and hands the solved source symbols to
+// their blocks, which then decode as usual.
+//
+// Each incomplete block's parity is first used to eliminate as many of its
+// missing symbols as it has parity (Cauchy submatrices are invertible), so
+// the system to solve has only as many unknowns as the window's deficit.
+// Window symbols that turn out redundant are dropped; if too few are left,
+// the next NAK asks for more.
+Status Receiver::TrySolveWindow(std::uint32_t first) {
+  auto held = windows_.find(first);
+  const auto [start, end] = layout_.RepairWindow(first, announce_.window_blocks);
+  const std::size_t deficit = WindowDeficit(start, end);
+  if (deficit == 0) {
+    windows_.erase(held);
+    return Status::Ok();
+  }
+  if (deficit > wire::kMaxWindowDeficit || held->second.size() < deficit) return Status::Ok();
+
+  const std::size_t s = announce_.symbol_size;
+  std::size_t window_symbols = 0;
+  for (std::uint32_t b = start; b < end; ++b) window_symbols += layout_.Block(b).k;
+  window_sources_.resize(window_symbols * s);
+  std::vector<const std::uint8_t*> sources;
+  if (Status r = ReadWindowSources(start, end, window_sources_.data(), sources); !r.ok()) return r;
+
+  // The window symbols' equations: coefficients over the whole window, the
+  // symbol plus every known source's term on the right.
+  // Exactly as many as the deficit: each costs a pass over the window.
+  const std::size_t rows = deficit;
+  std::vector<std::uint16_t> esis;
+  std::vector<std::vector<std::uint8_t>> coefficients;
+  std::vector<std::uint8_t> y(rows * s);
+  std::vector<std::uint8_t*> y_rows;
+  for (const auto& [esi, symbol] : held->second) {
+    if (esis.size() == rows) break;
+    y_rows.push_back(y.data() + esis.size() * s);
+    std::copy(symbol.begin(), symbol.end(), y_rows.back());
+    coefficients.push_back(WindowCoefficients(start, esi, window_symbols));
+    esis.push_back(esi);
+  }
+  std::vector<bool> missing(window_symbols, false);
+  for (std::uint32_t b = start, t = 0; b < end; t += layout_.Block(b).k, ++b) {
+    if (block_done_[b]) continue;
+    auto it = blocks_.find(b);
+    for (std::uint16_t i = 0; i < layout_.Block(b).k; ++i) {
+      missing[t + i] = it == blocks_.end() || !it->second.seen[i];
+    }
+  }
+  {
+    std::vector<const std::uint8_t*> known;
+    std::vector<std::uint8_t> known_coefficients;
+    for (std::size_t t = 0; t < window_symbols; ++t) {
+      if (!missing[t]) known.push_back(sources[t]);
+    }
+    for (const auto& c : coefficients) {
+      for (std::size_t t = 0; t < window_symbols; ++t) {
+        if (!missing[t]) known_coefficients.push_back(c[t]);
+      }
+    }
+    GfMultiplyAdd(s, known_coefficients, known, y_rows);
+  }
+
+  std::vector<std::uint8_t> a(rows * deficit, 0);
+  std::vector<std::pair<std::uint32_t, std::uint16_t>> unknown;  // block, esi of each column
+  for (std::uint32_t b = start, t = 0; b < end; t += layout_.Block(b).k, ++b) {
+    if (block_done_[b]) continue;
+    if (Status r = EliminateBlockParity(b, t, sources, coefficients, a, deficit, y_rows, unknown);
+        !r.ok())
+      return r;
+  }
+
+  std::vector<std::uint8_t> x(deficit * s);
+  std::vector<std::uint8_t*> x_rows;
+  for (std::size_t i = 0; i < deficit; ++i) x_rows.push_back(x.data() + i * s);
+  std::vector<int> redundant;
+  if (!SolveSymbols(static_cast<int>(deficit), a, y_rows, s, x_rows, &redundant)) {
+    // About one time in 256: try again with the others held, if enough.
+    for (int r : redundant) held->second.erase(esis[static_cast<std::size_t>(r)]);
+    return TrySolveWindow(first);
+  }
+  windows_.erase(held);
+  for (std::size_t i = 0; i < deficit; ++i) {
+    const auto [block, esi] = unknown[i];
+    if (block_done_[block]) continue;
+    if (Status st = AcceptSymbol(block, layout_.Block(block), esi, {x_rows[i], s}); !st.ok()) {
+      return st;
+    }
+  }
+  return Status::Ok();
+}
+
+// Block b (its sources from window position t) has m missing symbols and
+// p < m parity symbols. With D its first p missing symbols and F the rest,
+// its parity says A_D x_D + A_F x_F = z (z: parity plus the known sources'
+// terms), so x_D = A_D^-1 (z + A_F x_F). Substituting that into each window
+// equation leaves only F as unknowns: their columns (appended to `unknown`)
+// get c_F + c_D A_D^-1 A_F, and the right side gains c_D A_D^-1 z.
+Status Receiver::EliminateBlockParity(
+    std::uint32_t b, std::size_t t, const std::vector<const std::uint8_t*>& sources,
+    const std::vector<std::vector<std::uint8_t>>& coefficients, std::vector<std::uint8_t>& a,
+    std::size_t columns, std::vector<std::uint8_t*>& y_rows,
+    std::vector<std::pair<std::uint32_t, std::uint16_t>>& unknown) {
+  const std::size_t s = announce_.symbol_size;
+  const int k = layout_.Block(b).k;
+  auto it = blocks_.find(b);
+  std::vector<std::uint16_t> missing;
+  std::vector<const std::uint8_t*> known;
+  for (std::uint16_t i = 0; i < k; ++i) {
+    if (it == blocks_.end() || !it->second.seen[i]) {
+      missing.push_back(i);
+    } else {
+      known.push_back(sources[t + i]);
+    }
+  }
+  static const std::vector<std::pair<std::uint8_t, std::vector<std::uint8_t>>> kNone;
+  const auto& parity = it == blocks_.end() ? kNone : it->second.parity;
+  const std::size_t p = parity.size(), f = missing.size() - p;
+  const std::size_t first_column = unknown.size();
+  for (std::size_t j = 0; j < f; ++j) unknown.emplace_back(b, missing[p + j]);
+
+  // z = parity + G[parity][known] x_known.
+  std::vector<std::uint8_t> z(p * s), g_known;
+  std::vector<std::uint8_t*> z_rows;
+  std::vector<std::uint8_t> a_d(p * p), a_f(p * f), inv(p * p);
+  for (std::size_t j = 0; j < p; ++j) {
+    z_rows.push_back(z.data() + j * s);
+    std::copy(parity[j].second.begin(), parity[j].second.end(), z_rows.back());
+    const std::uint8_t* g = fec_.GeneratorRow(k, parity[j].first);
+    for (std::uint16_t i = 0, m = 0; i < k; ++i) {
+      if (m < missing.size() && missing[m] == i) {
+        (m < p ? a_d[j * p + m] : a_f[j * f + (m - p)]) = g[i];
+        ++m;
+      } else {
+        g_known.push_back(g[i]);
+      }
+    }
+  }
+  GfMultiplyAdd(s, g_known, known, z_rows);
+  if (p > 0 && gf_invert_matrix(a_d.data(), inv.data(), static_cast<int>(p)) != 0) {
+    return Status::Error(ErrorKind::kInternal, "window solve: singular parity submatrix");
+  }
+  // T = A_D^-1 A_F (p x f).
+  std::vector<std::uint8_t> tm(p * f, 0);
+  for (std::size_t r = 0; r < p; ++r) {
+    for (std::size_t q = 0; q < p; ++q) {
+      for (std::size_t j = 0; j < f; ++j) tm[r * f + j] ^= gf_mul(inv[r * p + q], a_f[q * f + j]);
+    }
+  }
+  std::vector<std::uint8_t> gain(coefficients.size() * p, 0);  // c_D A_D^-1, per window row
+  for (std::size_t w = 0; w < coefficients.size(); ++w) {
+    const std::uint8_t* c = coefficients[w].data() + t;
+    for (std::size_t j = 0; j < f; ++j) {
+      std::uint8_t v = c[missing[p + j]];
+      for (std::size_t r = 0; r < p; ++r) v ^= gf_mul(c[missing[r]], tm[r * f + j]);
+      a[w * columns + first_column + j] = v;
+    }
+    for (std::size_t q = 0; q < p; ++q) {
+      std::uint8_t v = 0;
+      for (std::size_t r = 0; r < p; ++r) v ^= gf_mul(c[missing[r]], inv[r * p + q]);
+      gain[w * p + q] = v;
+    }
+  }
+  std::vector<const std::uint8_t*> z_in(z_rows.begin(), z_rows.end());
+  GfMultiplyAdd(s, gain, z_in, y_rows);
+  return Status::Ok();
 }
 
 Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
@@ -330,6 +568,10 @@ void Receiver::OnAdvert(const wire::Advert& a) {
         planned = std::max(planned, r.deficit);
       }
     }
+    for (const wire::WindowNeed& w : a.windows) {
+      std::uint16_t& planned = pending.planned_windows[w.first];
+      planned = std::max(planned, w.symbols);
+    }
   }
 }
 
@@ -341,30 +583,71 @@ std::uint16_t Receiver::Deficit(std::uint32_t block) const {
 
 void Receiver::FireNak(Time now, const PendingNak& pending) {
   (void)now;
-  std::vector<wire::NeedRange> needs;
+  std::vector<wire::NeedRange> needs, window_needs;
+  std::vector<wire::WindowNeed> windows;
   const std::uint32_t end = std::min(pending.end, layout_.block_count());
+  std::uint32_t window = 0;  // first block of the window `window_needs` belong to
   for (std::uint32_t b = pending.first; b < end; ++b) {
     if (block_done_[b]) continue;
+    const std::uint32_t first = layout_.RepairWindow(b, announce_.window_blocks).first;
+    if (first != window && !window_needs.empty()) {
+      AddWindowNeeds(pending, window, window_needs, needs, windows);
+    }
+    window = first;
     std::uint16_t deficit = Deficit(b);
-    auto planned = pending.planned.find(b);
-    if (planned != pending.planned.end()) {
-      std::uint16_t need = deficit == wire::kWholeBlock ? layout_.Block(b).k : deficit;
-      if (planned->second >= need) continue;  // the advertised repair covers us
-    }
-    if (!needs.empty() && needs.back().first + needs.back().count == b &&
-        needs.back().deficit == deficit) {
-      ++needs.back().count;
+    if (!window_needs.empty() && window_needs.back().first + window_needs.back().count == b &&
+        window_needs.back().deficit == deficit) {
+      ++window_needs.back().count;
     } else {
-      needs.push_back({b, 1, deficit});
+      window_needs.push_back({b, 1, deficit});
     }
   }
+  if (!window_needs.empty()) AddWindowNeeds(pending, window, window_needs, needs, windows);
+
+  // The window entries ride in the first datagram, the ranges fill the rest.
   const std::size_t per = wire::MaxRangesPerDatagram();
-  for (std::size_t i = 0, sent = 0; i < needs.size() && sent < config_.max_nak_datagrams;
-       i += per, ++sent) {
-    std::vector<wire::NeedRange> chunk(needs.begin() + i,
-                                       needs.begin() + std::min(needs.size(), i + per));
-    Queue(wire::Nak{config_.receiver_id, pending.poll_id, std::move(chunk)});
+  if (windows.size() > per / 2) windows.resize(per / 2);
+  for (std::size_t i = 0, sent = 0;
+       (i < needs.size() || !windows.empty()) && sent < config_.max_nak_datagrams; ++sent) {
+    const std::size_t n = std::min(needs.size() - i, per - windows.size());
+    std::vector<wire::NeedRange> chunk(needs.begin() + static_cast<std::ptrdiff_t>(i),
+                                       needs.begin() + static_cast<std::ptrdiff_t>(i + n));
+    Queue(wire::Nak{config_.receiver_id, pending.poll_id, std::move(chunk), std::move(windows)});
+    windows.clear();
+    i += n;
   }
+}
+
+// Moves one window's block needs into the NAK unless the advertised plan
+// covers them: its parity, then its window symbols (with those already held)
+// for whatever each block's parity leaves over.
+void Receiver::AddWindowNeeds(const PendingNak& pending, std::uint32_t start,
+                              std::vector<wire::NeedRange>& block_needs,
+                              std::vector<wire::NeedRange>& needs,
+                              std::vector<wire::WindowNeed>& windows) {
+  const auto [first, end] = layout_.RepairWindow(start, announce_.window_blocks);
+  const bool usable = end - first > 1;
+  auto held_it = windows_.find(first);
+  const std::size_t held = held_it == windows_.end() ? 0 : held_it->second.size();
+  std::size_t rest = 0;
+  for (const wire::NeedRange& r : block_needs) {
+    for (std::uint32_t b = r.first; b < r.first + r.count; ++b) {
+      const std::uint16_t need = r.deficit == wire::kWholeBlock ? layout_.Block(b).k : r.deficit;
+      auto planned = pending.planned.find(b);
+      rest += need -
+              std::min(need, planned == pending.planned.end() ? std::uint16_t{0} : planned->second);
+    }
+  }
+  auto planned = pending.planned_windows.find(first);
+  const std::size_t window_plan = planned == pending.planned_windows.end() ? 0 : planned->second;
+  const bool covered = rest == 0 || (usable && rest <= window_plan + held);
+  if (!covered) {
+    needs.insert(needs.end(), block_needs.begin(), block_needs.end());
+    if (held > 0) {
+      windows.push_back({first, static_cast<std::uint16_t>(held)});
+    }
+  }
+  block_needs.clear();
 }
 
 // ---- outcome -----------------------------------------------------------------
@@ -388,6 +671,7 @@ void Receiver::StartReporting(Time now) {
   done_wait_ = config_.done_retry;
   next_done_ = now;
   naks_.clear();
+  windows_.clear();
   blocks_.clear();
   held_blocks_ = 0;
   spare_blocks_.clear();

@@ -10,10 +10,16 @@
 // handed to ContentStore::Begin(). Each file is committed (verified and
 // published by the store) when its last block completes.
 //
+// Window symbols (window_code.h) are held per repair window until, with the
+// parity held for its incomplete blocks, there are as many equations as
+// missing source symbols; then the window's system is solved at once, from
+// the sources held in memory or read back from the store.
+//
 // On POLL it schedules a NAK after a random backoff listing, per block of the
 // polled range (and of earlier ranges whose POLL it lost), how many symbols
-// it still lacks; it leaves out blocks that the sender's ADVERT already plans
-// to repair enough, and sends nothing if that leaves nothing. It heartbeats
+// it still lacks, and per repair window with needs how many window symbols it
+// holds; it leaves out windows whose needs the sender's ADVERT already plans
+// to repair, and sends nothing if that leaves nothing. It heartbeats
 // STATUS, reports DONE (ok, or failed with the store's error; again at once on
 // a POLL while unacknowledged) and ends on DONE_ACK or END.
 //
@@ -108,11 +114,29 @@ class Receiver {
   struct PendingNak {
     std::uint32_t poll_id = 0, first = 0, end = 0;
     Time fire_at{0};
-    std::map<std::uint32_t, std::uint16_t> planned;  // from ADVERT
+    std::map<std::uint32_t, std::uint16_t> planned;          // from ADVERT: block -> parity
+    std::map<std::uint32_t, std::uint16_t> planned_windows;  // window -> window symbols
   };
+  // Window symbols held for one repair window, by ESI.
+  using WindowSymbols = std::map<std::uint16_t, std::vector<std::uint8_t>>;
 
   void OnAnnounce(Time now, const Endpoint& from, std::uint32_t session, const wire::Announce& a);
   void OnData(const wire::Data& d);
+  void PlaceWindowSymbol(std::uint32_t first, std::uint16_t esi,
+                         std::span<const std::uint8_t> symbol);
+  Status TrySolveWindow(std::uint32_t first);
+  Status ReadWindowSources(std::uint32_t start, std::uint32_t end, std::uint8_t* buffer,
+                           std::vector<const std::uint8_t*>& sources);
+  std::size_t WindowDeficit(std::uint32_t start, std::uint32_t end) const;
+  Status EliminateBlockParity(std::uint32_t b, std::size_t t,
+                              const std::vector<const std::uint8_t*>& sources,
+                              const std::vector<std::vector<std::uint8_t>>& coefficients,
+                              std::vector<std::uint8_t>& a, std::size_t columns,
+                              std::vector<std::uint8_t*>& y_rows,
+                              std::vector<std::pair<std::uint32_t, std::uint16_t>>& unknown);
+  void AddWindowNeeds(const PendingNak& pending, std::uint32_t start,
+                      std::vector<wire::NeedRange>& block_needs,
+                      std::vector<wire::NeedRange>& needs, std::vector<wire::WindowNeed>& windows);
   bool LossReportDue(Time now) const;
   void PlaceData(std::uint32_t block, std::uint16_t esi, std::span<const std::uint8_t> symbol);
   void OnPoll(Time now, const wire::Poll& p);
@@ -163,7 +187,9 @@ class Receiver {
   std::size_t held_blocks_ = 0;                          // blocks_ with a source buffer
   std::vector<std::vector<std::uint8_t>> spare_blocks_;  // released buffers, reused
   std::deque<PendingNak> naks_;
-  std::optional<std::uint32_t> polled_upto_;  // end of the furthest range polled (or heard)
+  std::map<std::uint32_t, WindowSymbols> windows_;  // by window's first block
+  std::vector<std::uint8_t> window_sources_;        // read-back buffer for a window solve
+  std::optional<std::uint32_t> polled_upto_;        // end of the furthest range polled (or heard)
   // DATA for blocks beyond the manifest, which cannot be placed until it decodes.
   struct EarlyData {
     std::uint32_t block;

@@ -78,7 +78,11 @@ struct SenderConfig {
   Duration progress_timeout = seconds(60);
   Duration min_backoff = milliseconds(2);      // NAK backoff floor (scaled up by the group RTT)
   Duration sweep_interval = milliseconds(50);  // pause between sweeps that found nothing
-  std::uint32_t window_blocks = 16;            // blocks per poll window
+  std::uint32_t window_blocks = wire::kDefaultWindowBlocks;  // blocks per poll and repair window
+  // Groups of up to margin_group_size: repair each block's parity only up to
+  // what most reporting receivers lack, and the rest of every receiver's
+  // deficit with window symbols (window_code.h). Off: parity only.
+  bool window_repair = true;
   // Extra parity sent with each manifest block in the first pass: a receiver
   // that loses the manifest cannot place any file data until it is repaired.
   std::uint16_t manifest_extra_symbols = 4;
@@ -108,6 +112,7 @@ struct ReceiverReport {
 struct SenderStats {
   std::uint64_t source_symbols = 0;   // DATA datagrams carrying source symbols
   std::uint64_t repair_symbols = 0;   // DATA datagrams carrying repair symbols
+  std::uint64_t window_symbols = 0;   // of repair_symbols, window symbols
   std::uint64_t control_packets = 0;  // ANNOUNCE, POLL, ADVERT, DONE_ACK, END
   std::uint64_t wire_bytes = 0;       // UDP payload bytes sent
   std::uint64_t naks = 0;             // NAK datagrams received
@@ -165,14 +170,22 @@ class Sender {
     std::string reason;
   };
 
-  // One poll's feedback collection: the largest deficit heard per block.
+  // What one receiver's NAKs for a collection said.
+  struct Report {
+    std::map<std::uint32_t, std::uint16_t> deficits;  // block -> symbols lacking
+    std::map<std::uint32_t, std::uint16_t> held;      // window -> window symbols held
+  };
+
+  // One poll's feedback collection and the repair planned from it.
   struct Collection {
     std::uint32_t first = 0, end = 0;
     bool sweep = false;
     bool first_pass = false;  // the window's first poll: no repair sent for it yet
     bool sampled = false;     // its first NAK went into the loss estimate
     Time closes_at{0};
-    std::map<std::uint32_t, std::uint16_t> plan;
+    std::map<std::uint32_t, std::uint16_t> plan;         // block -> parity symbols
+    std::map<std::uint32_t, std::uint16_t> window_plan;  // window's first block -> symbols
+    std::map<std::uint32_t, Report> reports;             // by receiver (window repair only)
     bool advert_due = false;
     Time next_advert{0};
   };
@@ -182,7 +195,17 @@ class Sender {
   struct RepairBatch {
     std::uint32_t first = 0, end = 0;
     bool sweep = false;
-    std::deque<std::pair<std::uint32_t, std::uint16_t>> blocks;  // block, symbols left
+    std::deque<std::pair<std::uint32_t, std::uint16_t>> blocks;   // block, symbols left
+    std::deque<std::pair<std::uint32_t, std::uint16_t>> windows;  // first block, symbols left
+  };
+
+  // The last run of window symbols computed: symbols [first_esi, first_esi +
+  // count) of the window at `first`, symbol_size bytes each.
+  struct WindowRun {
+    std::uint32_t first = 0;
+    std::uint16_t first_esi = 0;
+    std::uint16_t count = 0;
+    std::vector<std::uint8_t> symbols;
   };
 
   struct CachedBlock {
@@ -199,6 +222,8 @@ class Sender {
   void StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep,
                  bool first_pass = false);
   void PlanForGroup(Collection& c, const wire::Nak& nak);
+  bool PlansWindows() const;
+  void PlanWindow(Collection& c, std::uint32_t first);
   std::uint16_t GroupDeficit(std::uint16_t k) const;
   void MaybeSweep(Time now);
 
@@ -211,15 +236,18 @@ class Sender {
   void Conclude(Time now, Peer& peer, ReceiverOutcome outcome, std::string reason);
 
   std::size_t EmitControl(std::span<std::uint8_t> buf);
-  std::size_t EmitSymbol(std::uint32_t block, std::uint16_t esi, std::span<std::uint8_t> buf);
-  bool NextRepair(Time now, std::uint32_t* block, std::uint16_t* esi);
+  std::size_t EmitSymbol(std::uint32_t block, std::uint16_t esi, std::uint16_t run,
+                         std::span<std::uint8_t> buf);
+  const std::uint8_t* WindowSymbol(std::uint32_t first, std::uint16_t esi, std::uint16_t run);
+  bool NextRepair(Time now, std::uint32_t* block, std::uint16_t* esi, std::uint16_t* run);
   bool NextSource(std::uint32_t* block, std::uint16_t* esi);
   CachedBlock* LoadBlock(std::uint32_t block, std::uint16_t esi);
   void Queue(wire::Body body, Destination dest = Destination::kControlGroup, Endpoint peer = {});
   void Fail(Status status);
   Duration Backoff() const;
   std::uint16_t BlockK(std::uint32_t block) const { return layout_.Block(block).k; }
-  std::vector<wire::NeedRange> PlanRanges(const Collection& c) const;
+  wire::Advert PlanAdvert(std::uint32_t poll_id, const Collection& c) const;
+  std::uint16_t AnnouncedWindowBlocks() const;
 
   SenderConfig config_;
   Manifest manifest_;
@@ -252,6 +280,8 @@ class Sender {
   std::uint64_t sampled_lost_ = 0, sampled_symbols_ = 0;
   std::deque<RepairBatch> repairs_;
   std::unordered_map<std::uint32_t, std::uint16_t> next_repair_esi_;
+  std::unordered_map<std::uint32_t, std::uint16_t> next_window_esi_;  // by window's first block
+  WindowRun window_run_;
   bool sweep_active_ = false;
 
   struct Pending {

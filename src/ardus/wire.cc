@@ -12,8 +12,8 @@ Status Malformed(const char* what) {
   return Status::Error(ErrorKind::kPeerProtocol, std::string("malformed packet: ") + what);
 }
 
-constexpr std::size_t kNakFixed = kHeaderSize + 4 + 4 + 2;
-constexpr std::size_t kAdvertFixed = kHeaderSize + 4 + 2;
+constexpr std::size_t kNakFixed = kHeaderSize + 4 + 4 + 2 + 2;
+constexpr std::size_t kAdvertFixed = kHeaderSize + 4 + 2 + 2;
 
 // ---- per-type body codecs -------------------------------------------------
 
@@ -28,12 +28,13 @@ void Put(ByteWriter& w, const Announce& a) {
   w.u64(a.total_bytes);
   w.u64(a.sent_at_ns);
   w.u16(a.flags);
+  w.u16(a.window_blocks);
 }
 bool Get(ByteReader& r, Announce& a) {
   return r.u32(&a.data_group) && r.u16(&a.data_port) && r.u16(&a.feedback_port) &&
          r.u16(&a.symbol_size) && r.u16(&a.block_symbols) && r.u64(&a.manifest_size) &&
          r.copy(a.manifest_sha256.data(), 32) && r.u64(&a.total_bytes) && r.u64(&a.sent_at_ns) &&
-         r.u16(&a.flags);
+         r.u16(&a.flags) && r.u16(&a.window_blocks);
 }
 Status Check(const Announce& a) {
   if (a.symbol_size < kMinSymbolSize || a.symbol_size > kMaxDatagram - kDataHeaderSize)
@@ -41,6 +42,7 @@ Status Check(const Announce& a) {
   if (a.block_symbols == 0 || a.block_symbols > kMaxBlockSymbols)
     return Malformed("announce block size out of range");
   if (a.data_port == 0 || a.feedback_port == 0) return Malformed("announce port 0");
+  if (a.window_blocks == 0) return Malformed("announce window of 0 blocks");
   return Status::Ok();
 }
 
@@ -62,7 +64,7 @@ bool Get(ByteReader& r, Data& d) {
   return r.bytes(d.symbol.size(), &d.symbol);
 }
 Status Check(const Data& d) {
-  if (d.esi > kMaxEsi) return Malformed("data esi > 254");
+  if (d.esi > kMaxEsi && d.esi < kFirstWindowEsi) return Malformed("data esi 255");
   if (d.symbol.size() < kMinSymbolSize) return Malformed("data symbol too short");
   return Status::Ok();
 }
@@ -100,10 +102,29 @@ bool GetRanges(ByteReader& r, std::vector<NeedRange>& ranges) {
   }
   return true;
 }
-Status CheckRanges(const std::vector<NeedRange>& ranges) {
+void PutWindows(ByteWriter& w, const std::vector<WindowNeed>& windows) {
+  w.u16(windows.size());
+  for (const WindowNeed& x : windows) {
+    w.u32(x.first);
+    w.u16(x.symbols);
+  }
+}
+bool GetWindows(ByteReader& r, std::vector<WindowNeed>& windows) {
+  std::uint16_t n;
+  if (!r.u16(&n) || r.remaining() < std::size_t{n} * kWindowNeedSize) return false;
+  windows.resize(n);
+  for (WindowNeed& x : windows) {
+    if (!(r.u32(&x.first) && r.u16(&x.symbols))) return false;
+  }
+  return true;
+}
+Status CheckEntries(const std::vector<NeedRange>& ranges, const std::vector<WindowNeed>& windows) {
   for (const NeedRange& x : ranges) {
     if (x.count == 0 || x.deficit == 0) return Malformed("empty need range");
     if (x.first + std::uint64_t{x.count} > 0xFFFFFFFFull) return Malformed("need range overflow");
+  }
+  for (const WindowNeed& x : windows) {
+    if (x.symbols == 0) return Malformed("empty window entry");
   }
   return Status::Ok();
 }
@@ -112,18 +133,23 @@ void Put(ByteWriter& w, const Nak& n) {
   w.u32(n.receiver_id);
   w.u32(n.poll_id);
   PutRanges(w, n.needs);
+  PutWindows(w, n.windows);
 }
 bool Get(ByteReader& r, Nak& n) {
-  return r.u32(&n.receiver_id) && r.u32(&n.poll_id) && GetRanges(r, n.needs);
+  return r.u32(&n.receiver_id) && r.u32(&n.poll_id) && GetRanges(r, n.needs) &&
+         GetWindows(r, n.windows);
 }
-Status Check(const Nak& n) { return CheckRanges(n.needs); }
+Status Check(const Nak& n) { return CheckEntries(n.needs, n.windows); }
 
 void Put(ByteWriter& w, const Advert& a) {
   w.u32(a.poll_id);
   PutRanges(w, a.planned);
+  PutWindows(w, a.windows);
 }
-bool Get(ByteReader& r, Advert& a) { return r.u32(&a.poll_id) && GetRanges(r, a.planned); }
-Status Check(const Advert& a) { return CheckRanges(a.planned); }
+bool Get(ByteReader& r, Advert& a) {
+  return r.u32(&a.poll_id) && GetRanges(r, a.planned) && GetWindows(r, a.windows);
+}
+Status Check(const Advert& a) { return CheckEntries(a.planned, a.windows); }
 
 void Put(ByteWriter& w, const StatusMsg& s) {
   w.u32(s.receiver_id);

@@ -49,6 +49,11 @@ inline constexpr std::uint16_t kDefaultSymbolSize = kMaxDatagram - kDataHeaderSi
 inline constexpr std::uint16_t kMinSymbolSize = 64;
 // Reed-Solomon over GF(2^8): at most 255 distinct symbols (ESIs 0..254) per block.
 inline constexpr std::uint16_t kMaxEsi = 254;
+// DATA with an ESI from here up carries a window repair symbol (window_code.h)
+// of the repair window whose first block is DATA's block.
+inline constexpr std::uint16_t kFirstWindowEsi = 256;
+// Blocks per repair window (ANNOUNCE): 1 disables window repair.
+inline constexpr std::uint16_t kDefaultWindowBlocks = 16;
 inline constexpr std::uint16_t kMaxBlockSymbols = 224;
 inline constexpr std::uint16_t kDefaultBlockSymbols = 200;
 // NAK/ADV deficit value meaning "every symbol of the block" (k varies per block).
@@ -76,9 +81,10 @@ struct Announce {
   std::uint16_t block_symbols = 0;  // K: most source symbols in one block
   std::uint64_t manifest_size = 0;
   std::array<std::uint8_t, 32> manifest_sha256{};
-  std::uint64_t total_bytes = 0;  // sum of file sizes, for progress
-  std::uint64_t sent_at_ns = 0;   // sender clock, echoed in JOIN for RTT
-  std::uint16_t flags = 0;        // kFlagRateAdaptive
+  std::uint64_t total_bytes = 0;                       // sum of file sizes, for progress
+  std::uint64_t sent_at_ns = 0;                        // sender clock, echoed in JOIN for RTT
+  std::uint16_t flags = 0;                             // kFlagRateAdaptive
+  std::uint16_t window_blocks = kDefaultWindowBlocks;  // repair window grid (>= 1)
 };
 // The sender adapts its rate to loss: receivers report loss promptly.
 inline constexpr std::uint16_t kFlagRateAdaptive = 1;
@@ -90,7 +96,7 @@ struct Join {
 
 struct Data {
   std::uint32_t block = 0;  // global block index
-  std::uint16_t esi = 0;    // encoding symbol id: < k source, >= k parity
+  std::uint16_t esi = 0;    // < k source, k..254 parity, >= kFirstWindowEsi window symbol
   std::uint16_t seq = 0;    // DATA datagram counter (wraps): receivers measure loss from gaps
   std::span<const std::uint8_t> symbol;
 };
@@ -104,6 +110,19 @@ struct NeedRange {
   bool operator==(const NeedRange&) const = default;
 };
 inline constexpr std::size_t kNeedRangeSize = 10;
+
+// Window repair for the repair window whose first block is `first`: in a NAK,
+// the window symbols the receiver holds for it (a credit against its block
+// needs); in an ADVERT, the window symbols the sender will send.
+struct WindowNeed {
+  std::uint32_t first = 0;
+  std::uint16_t symbols = 0;
+  bool operator==(const WindowNeed&) const = default;
+};
+inline constexpr std::size_t kWindowNeedSize = 6;
+// The largest window deficit (symbols lacking beyond parity held) a receiver
+// solves with window symbols; the sender repairs a larger one with parity.
+inline constexpr std::uint16_t kMaxWindowDeficit = 128;
 
 struct Poll {
   std::uint32_t poll_id = 0;
@@ -123,11 +142,13 @@ struct Nak {
   std::uint32_t receiver_id = 0;
   std::uint32_t poll_id = 0;
   std::vector<NeedRange> needs;
+  std::vector<WindowNeed> windows;  // held window symbols, for windows with needs
 };
 
 struct Advert {
   std::uint32_t poll_id = 0;
   std::vector<NeedRange> planned;  // repair the sender will send for this poll
+  std::vector<WindowNeed> windows;
 };
 
 struct StatusMsg {
@@ -172,7 +193,8 @@ Result<Packet> Decode(std::span<const std::uint8_t> datagram);
 // ADVERT lists with MaxRangesPerDatagram()).
 std::size_t Encode(const Packet& packet, std::span<std::uint8_t> out);
 
-// Most NeedRange entries a NAK or ADVERT can carry in one datagram.
+// Most entries, NeedRange and WindowNeed together, that a NAK or ADVERT can
+// carry in one datagram.
 std::size_t MaxRangesPerDatagram();
 
 }  // namespace ardus::wire

@@ -125,7 +125,9 @@ TEST(Simulation, BlockMemoryDecidesOnlyWhetherDecodingReadsBack) {
     sc.seed = 23 + held_blocks;
     ReceiverConfig receiver;
     receiver.block_memory_limit = held_blocks * block_bytes;
-    Outcome out = RunScenario(sc, {}, {}, receiver);
+    SenderConfig sender;
+    sender.window_repair = false;  // a window solve reads its window's complete blocks back
+    Outcome out = RunScenario(sc, sender, {}, receiver);
     ExpectAllIdentical(sc, out);
     for (const auto& store : out.stores) {
       if (held_blocks < 1000) {
@@ -399,6 +401,29 @@ TEST(Simulation, WireRatioAtFivePercentLoss) {
   ExpectAllIdentical(sc, out);
   std::printf("wire ratio, 4 receivers, 5%% loss, 16 MiB: %.4f\n", out.sim.wire_ratio);
   EXPECT_LE(out.sim.wire_ratio, 1.15);
+}
+
+// Window repair: each block's parity covers all but its worst receiver, and
+// window symbols the rest. Against parity alone in the same scenario, it must
+// send less and lose nothing.
+TEST(Simulation, WindowRepairSendsLessThanParityAlone) {
+  Scenario sc{"window repair", 8, {16 << 20, 300'000}};
+  sc.down.loss = 0.05;
+  sc.seed = 31;
+  SenderConfig parity_only;
+  parity_only.window_repair = false;
+  Outcome parity = RunScenario(sc, parity_only);
+  Outcome window = RunScenario(sc);
+  ExpectAllIdentical(sc, parity);
+  ExpectAllIdentical(sc, window);
+  std::printf(
+      "8 receivers, 5%% loss: wire %.4f with window repair (%llu window symbols), "
+      "%.4f with parity alone\n",
+      window.sim.wire_ratio, (unsigned long long)window.stats.window_symbols,
+      parity.sim.wire_ratio);
+  EXPECT_GT(window.stats.window_symbols, 0u) << "seed " << sc.seed;
+  EXPECT_EQ(parity.stats.window_symbols, 0u);
+  EXPECT_LT(window.stats.repair_symbols, parity.stats.repair_symbols) << "seed " << sc.seed;
 }
 
 // NAK suppression: ten times the receivers must cost far less than ten

@@ -37,7 +37,9 @@ TEST(Wire, AnnounceRoundTrip) {
   a.total_bytes = 5'000'000'000ull;
   a.sent_at_ns = 123456789;
   a.flags = kFlagRateAdaptive;
+  a.window_blocks = 12;
   Announce b = RoundTrip(a);
+  EXPECT_EQ(b.window_blocks, 12);
   EXPECT_EQ(b.data_group, a.data_group);
   EXPECT_EQ(b.symbol_size, 1456);
   EXPECT_EQ(b.manifest_sha256, a.manifest_sha256);
@@ -64,8 +66,11 @@ TEST(Wire, NakAdvertDoneRoundTrip) {
   EXPECT_EQ(n2.receiver_id, 7u);
   EXPECT_EQ(n2.poll_id, 42u);
   EXPECT_EQ(n2.needs, n.needs);
-  Advert a{5, {{0, 10, 4}}};
+  Advert a{5, {{0, 10, 4}}, {{16, 7}}};
   EXPECT_EQ(RoundTrip(a).planned, a.planned);
+  EXPECT_EQ(RoundTrip(a).windows, a.windows);
+  Nak w{7, 43, {{16, 3, 2}}, {{16, 5}, {32, 1}}};
+  EXPECT_EQ(RoundTrip(w).windows, w.windows);
   Done d{3, DoneStatus::kFailed, 10, 20, "no-space: disk full"};
   Done d2 = RoundTrip(d);
   EXPECT_EQ(d2.status, DoneStatus::kFailed);
@@ -90,7 +95,7 @@ TEST(Wire, NakMatchesSpecExample) {
   auto bytes = EncodeToVector(Packet{0x5EED0001, Nak{0x0000BEEF, 7, {{40, 3, 5}}}});
   std::vector<std::uint8_t> spec = {0xAD, 0x05, 0x01, 0x05, 0x5E, 0xED, 0x00, 0x01, 0x00, 0x00,
                                     0xBE, 0xEF, 0x00, 0x00, 0x00, 0x07, 0x00, 0x01, 0x00, 0x00,
-                                    0x00, 0x28, 0x00, 0x00, 0x00, 0x03, 0x00, 0x05};
+                                    0x00, 0x28, 0x00, 0x00, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00};
   EXPECT_EQ(bytes, spec);
 }
 
@@ -120,8 +125,11 @@ TEST(Wire, RejectsInvalidFieldValues) {
   auto data = EncodeToVector(Packet{1, Data{0, 10, 0, symbol}});
   data[13] = 255;  // esi 255 does not exist in GF(2^8) RS
   EXPECT_FALSE(Decode(data).ok());
-  EXPECT_FALSE(Decode(EncodeToVector(Packet{1, Nak{1, 1, {{0, 0, 1}}}})).ok());  // count 0
-  EXPECT_FALSE(Decode(EncodeToVector(Packet{1, Poll{1, 9, 3, 0, 1}})).ok());     // reversed
+  data[12] = 1;  // esi 511: a window symbol
+  EXPECT_TRUE(Decode(data).ok());
+  EXPECT_FALSE(Decode(EncodeToVector(Packet{1, Nak{1, 1, {}, {{16, 0}}}})).ok());  // 0 symbols
+  EXPECT_FALSE(Decode(EncodeToVector(Packet{1, Nak{1, 1, {{0, 0, 1}}}})).ok());    // count 0
+  EXPECT_FALSE(Decode(EncodeToVector(Packet{1, Poll{1, 9, 3, 0, 1}})).ok());       // reversed
   Announce a;
   a.symbol_size = 10;
   a.block_symbols = 1;
