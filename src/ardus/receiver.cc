@@ -568,10 +568,6 @@ void Receiver::OnAdvert(const wire::Advert& a) {
         planned = std::max(planned, r.deficit);
       }
     }
-    for (const wire::WindowNeed& w : a.windows) {
-      std::uint16_t& planned = pending.planned_windows[w.first];
-      planned = std::max(planned, w.symbols);
-    }
   }
 }
 
@@ -583,32 +579,34 @@ std::uint16_t Receiver::Deficit(std::uint32_t block) const {
 
 void Receiver::FireNak(Time now, const PendingNak& pending) {
   (void)now;
-  std::vector<wire::NeedRange> needs, window_needs;
-  std::vector<wire::WindowNeed> windows;
+  std::vector<wire::NeedRange> needs;
+  std::vector<wire::WindowNeed> windows;  // window symbols held for windows with needs
   const std::uint32_t end = std::min(pending.end, layout_.block_count());
-  std::uint32_t window = 0;  // first block of the window `window_needs` belong to
   for (std::uint32_t b = pending.first; b < end; ++b) {
     if (block_done_[b]) continue;
-    const std::uint32_t first = layout_.RepairWindow(b, announce_.window_blocks).first;
-    if (first != window && !window_needs.empty()) {
-      AddWindowNeeds(pending, window, window_needs, needs, windows);
-    }
-    window = first;
     std::uint16_t deficit = Deficit(b);
-    if (!window_needs.empty() && window_needs.back().first + window_needs.back().count == b &&
-        window_needs.back().deficit == deficit) {
-      ++window_needs.back().count;
+    auto planned = pending.planned.find(b);
+    if (planned != pending.planned.end()) {
+      std::uint16_t need = deficit == wire::kWholeBlock ? layout_.Block(b).k : deficit;
+      if (planned->second >= need) continue;  // the advertised repair covers us
+    }
+    if (!needs.empty() && needs.back().first + needs.back().count == b &&
+        needs.back().deficit == deficit) {
+      ++needs.back().count;
     } else {
-      window_needs.push_back({b, 1, deficit});
+      needs.push_back({b, 1, deficit});
+    }
+    if (windows_.empty()) continue;
+    auto held = windows_.find(layout_.RepairWindow(b, announce_.window_blocks).first);
+    if (held != windows_.end() && (windows.empty() || windows.back().first != held->first)) {
+      windows.push_back({held->first, static_cast<std::uint16_t>(held->second.size())});
     }
   }
-  if (!window_needs.empty()) AddWindowNeeds(pending, window, window_needs, needs, windows);
 
   // The window entries ride in the first datagram, the ranges fill the rest.
   const std::size_t per = wire::MaxRangesPerDatagram();
   if (windows.size() > per / 2) windows.resize(per / 2);
-  for (std::size_t i = 0, sent = 0;
-       (i < needs.size() || !windows.empty()) && sent < config_.max_nak_datagrams; ++sent) {
+  for (std::size_t i = 0, sent = 0; i < needs.size() && sent < config_.max_nak_datagrams; ++sent) {
     const std::size_t n = std::min(needs.size() - i, per - windows.size());
     std::vector<wire::NeedRange> chunk(needs.begin() + static_cast<std::ptrdiff_t>(i),
                                        needs.begin() + static_cast<std::ptrdiff_t>(i + n));
@@ -616,38 +614,6 @@ void Receiver::FireNak(Time now, const PendingNak& pending) {
     windows.clear();
     i += n;
   }
-}
-
-// Moves one window's block needs into the NAK unless the advertised plan
-// covers them: its parity, then its window symbols (with those already held)
-// for whatever each block's parity leaves over.
-void Receiver::AddWindowNeeds(const PendingNak& pending, std::uint32_t start,
-                              std::vector<wire::NeedRange>& block_needs,
-                              std::vector<wire::NeedRange>& needs,
-                              std::vector<wire::WindowNeed>& windows) {
-  const auto [first, end] = layout_.RepairWindow(start, announce_.window_blocks);
-  const bool usable = end - first > 1;
-  auto held_it = windows_.find(first);
-  const std::size_t held = held_it == windows_.end() ? 0 : held_it->second.size();
-  std::size_t rest = 0;
-  for (const wire::NeedRange& r : block_needs) {
-    for (std::uint32_t b = r.first; b < r.first + r.count; ++b) {
-      const std::uint16_t need = r.deficit == wire::kWholeBlock ? layout_.Block(b).k : r.deficit;
-      auto planned = pending.planned.find(b);
-      rest += need -
-              std::min(need, planned == pending.planned.end() ? std::uint16_t{0} : planned->second);
-    }
-  }
-  auto planned = pending.planned_windows.find(first);
-  const std::size_t window_plan = planned == pending.planned_windows.end() ? 0 : planned->second;
-  const bool covered = rest == 0 || (usable && rest <= window_plan + held);
-  if (!covered) {
-    needs.insert(needs.end(), block_needs.begin(), block_needs.end());
-    if (held > 0) {
-      windows.push_back({first, static_cast<std::uint16_t>(held)});
-    }
-  }
-  block_needs.clear();
 }
 
 // ---- outcome -----------------------------------------------------------------

@@ -18,8 +18,8 @@
 // On POLL it schedules a NAK after a random backoff listing, per block of the
 // polled range (and of earlier ranges whose POLL it lost), how many symbols
 // it still lacks, and per repair window with needs how many window symbols it
-// holds; it leaves out windows whose needs the sender's ADVERT already plans
-// to repair, and sends nothing if that leaves nothing. It heartbeats
+// holds; it leaves out blocks that the sender's ADVERT already plans to
+// repair enough, and sends nothing if that leaves nothing. It heartbeats
 // STATUS, reports DONE (ok, or failed with the store's error; again at once on
 // a POLL while unacknowledged) and ends on DONE_ACK or END.
 //
@@ -114,8 +114,7 @@ class Receiver {
   struct PendingNak {
     std::uint32_t poll_id = 0, first = 0, end = 0;
     Time fire_at{0};
-    std::map<std::uint32_t, std::uint16_t> planned;          // from ADVERT: block -> parity
-    std::map<std::uint32_t, std::uint16_t> planned_windows;  // window -> window symbols
+    std::map<std::uint32_t, std::uint16_t> planned;  // from ADVERT: block -> parity
   };
   // Window symbols held for one repair window, by ESI.
   using WindowSymbols = std::map<std::uint16_t, std::vector<std::uint8_t>>;
@@ -134,9 +133,6 @@ class Receiver {
                               std::vector<std::uint8_t>& a, std::size_t columns,
                               std::vector<std::uint8_t*>& y_rows,
                               std::vector<std::pair<std::uint32_t, std::uint16_t>>& unknown);
-  void AddWindowNeeds(const PendingNak& pending, std::uint32_t start,
-                      std::vector<wire::NeedRange>& block_needs,
-                      std::vector<wire::NeedRange>& needs, std::vector<wire::WindowNeed>& windows);
   bool LossReportDue(Time now) const;
   void PlaceData(std::uint32_t block, std::uint16_t esi, std::span<const std::uint8_t> symbol);
   void OnPoll(Time now, const wire::Poll& p);

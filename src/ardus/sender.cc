@@ -540,18 +540,14 @@ void Sender::MaybeSweep(Time now) {
 }
 
 wire::Advert Sender::PlanAdvert(std::uint32_t poll_id, const Collection& c) const {
-  wire::Advert a{poll_id, {}, {}};
+  wire::Advert a{poll_id, {}};
   const std::size_t max = wire::MaxRangesPerDatagram();
-  for (const auto& [first, count] : c.window_plan) {
-    if (a.windows.size() < max / 2) a.windows.push_back({first, count});
-  }
-  std::vector<wire::NeedRange>& out = a.planned;
   for (const auto& [block, count] : c.plan) {
-    if (!out.empty() && out.back().first + out.back().count == block &&
-        out.back().deficit == count) {
-      ++out.back().count;
-    } else if (out.size() + a.windows.size() < max) {
-      out.push_back({block, 1, count});
+    if (!a.planned.empty() && a.planned.back().first + a.planned.back().count == block &&
+        a.planned.back().deficit == count) {
+      ++a.planned.back().count;
+    } else if (a.planned.size() < max) {
+      a.planned.push_back({block, 1, count});
     } else {
       break;  // receivers needing more than the advert shows will simply NAK
     }
@@ -669,8 +665,11 @@ Sender::CachedBlock* Sender::LoadBlock(std::uint32_t block, std::uint16_t esi) {
   if (it != cache_.end()) {
     // Least recently used goes first: a window symbol needs all of its
     // window's blocks at once, and must not evict one it already holds.
-    cache_order_.erase(std::find(cache_order_.begin(), cache_order_.end(), block));
-    cache_order_.push_back(block);
+    // (The first pass and most repair hit the newest block: no search.)
+    if (cache_order_.back() != block) {
+      cache_order_.erase(std::find(cache_order_.begin(), cache_order_.end(), block));
+      cache_order_.push_back(block);
+    }
   } else {
     std::vector<std::uint8_t> buffer;  // the evicted block's, when there is one
     if (cache_order_.size() >= kCachedBlocks) {

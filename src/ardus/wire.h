@@ -111,9 +111,8 @@ struct NeedRange {
 };
 inline constexpr std::size_t kNeedRangeSize = 10;
 
-// Window repair for the repair window whose first block is `first`: in a NAK,
-// the window symbols the receiver holds for it (a credit against its block
-// needs); in an ADVERT, the window symbols the sender will send.
+// In a NAK: the window symbols the receiver holds for the repair window whose
+// first block is `first`, a credit against its needs in that window.
 struct WindowNeed {
   std::uint32_t first = 0;
   std::uint16_t symbols = 0;
@@ -148,7 +147,6 @@ struct Nak {
 struct Advert {
   std::uint32_t poll_id = 0;
   std::vector<NeedRange> planned;  // repair the sender will send for this poll
-  std::vector<WindowNeed> windows;
 };
 
 struct StatusMsg {
@@ -193,8 +191,8 @@ Result<Packet> Decode(std::span<const std::uint8_t> datagram);
 // ADVERT lists with MaxRangesPerDatagram()).
 std::size_t Encode(const Packet& packet, std::span<std::uint8_t> out);
 
-// Most entries, NeedRange and WindowNeed together, that a NAK or ADVERT can
-// carry in one datagram.
+// Most entries (in a NAK, NeedRange and WindowNeed together) that a NAK or
+// ADVERT can carry in one datagram.
 std::size_t MaxRangesPerDatagram();
 
 }  // namespace ardus::wire
