@@ -133,9 +133,8 @@ Status FecCodec::Decode(int k, std::size_t len, std::span<const std::uint8_t> es
     }
     if (is_parity) ++p;
   }
-  std::vector<std::uint8_t> tables(32ull * kk * m);
-  ec_init_tables(k, static_cast<int>(m), d.data(), tables.data());
-  MultiplyAccumulate(len, k, static_cast<int>(m), tables.data(), received, out);
+  for (std::uint8_t* o : out) std::fill_n(o, len, 0);
+  GfMultiplyAdd(len, d, received, out);
   return Status::Ok();
 }
 

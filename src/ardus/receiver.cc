@@ -166,8 +166,9 @@ std::size_t Receiver::WindowDeficit(std::uint32_t start, std::uint32_t end) cons
 }
 
 // Points sources[t] at the window's t-th source symbol (window order): into
-// a held block's buffer, or into `buffer` (k * symbol_size per block), read
-// back from the store and zero-padded. Slots of missing symbols hold junk.
+// an incomplete or kept block's buffer, or into `buffer` (k * symbol_size per
+// block), read back from the store; zero-padded either way. Slots of missing
+// symbols hold junk.
 Status Receiver::ReadWindowSources(std::uint32_t start, std::uint32_t end, std::uint8_t* buffer,
                                    std::vector<const std::uint8_t*>& sources) {
   const std::size_t s = announce_.symbol_size;
@@ -175,8 +176,13 @@ Status Receiver::ReadWindowSources(std::uint32_t start, std::uint32_t end, std::
     const BlockInfo info = layout_.Block(b);
     auto it = blocks_.find(b);
     const std::uint8_t* base = buffer;
+    auto kept = std::find_if(kept_blocks_.begin(), kept_blocks_.end(),
+                             [b](const auto& entry) { return entry.first == b; });
     if (!block_done_[b] && it != blocks_.end() && !it->second.source.empty()) {
       base = it->second.source.data();
+    } else if (kept != kept_blocks_.end()) {
+      std::fill(kept->second.begin() + std::ptrdiff_t(info.bytes), kept->second.end(), 0);
+      base = kept->second.data();
     } else {
       if (Status r = ReadObject(info.object, info.offset, {buffer, info.bytes}); !r.ok()) return r;
       std::fill(buffer + info.bytes, buffer + info.k * s, 0);
@@ -188,8 +194,8 @@ Status Receiver::ReadWindowSources(std::uint32_t start, std::uint32_t end, std::
 }
 
 // Solves the window once it holds as many window symbols as its incomplete
-// blocks lack beyond their parity, and hands the solved source symbols to
-// their blocks, which then decode as usual.
+// blocks lack beyond their parity, and completes those blocks with the
+// solved symbols.
 //
 // Each incomplete block's parity is first used to eliminate as many of its
 // missing symbols as it has parity (Cauchy submatrices are invertible), so
@@ -251,12 +257,16 @@ Status Receiver::TrySolveWindow(std::uint32_t first) {
   }
 
   std::vector<std::uint8_t> a(rows * deficit, 0);
-  std::vector<std::pair<std::uint32_t, std::uint16_t>> unknown;  // block, esi of each column
+  std::vector<Elimination> eliminations;
+  std::size_t columns_used = 0;
   for (std::uint32_t b = start, t = 0; b < end; t += layout_.Block(b).k, ++b) {
     if (block_done_[b]) continue;
-    if (Status r = EliminateBlockParity(b, t, sources, coefficients, a, deficit, y_rows, unknown);
+    Elimination& e = eliminations.emplace_back();
+    if (Status r =
+            EliminateBlockParity(b, t, sources, coefficients, a, deficit, columns_used, y_rows, e);
         !r.ok())
       return r;
+    columns_used += e.unknown.size();
   }
 
   std::vector<std::uint8_t> x(deficit * s);
@@ -269,12 +279,41 @@ Status Receiver::TrySolveWindow(std::uint32_t first) {
     return TrySolveWindow(first);
   }
   windows_.erase(held);
-  for (std::size_t i = 0; i < deficit; ++i) {
-    const auto [block, esi] = unknown[i];
-    if (block_done_[block]) continue;
-    if (Status st = AcceptSymbol(block, layout_.Block(block), esi, {x_rows[i], s}); !st.ok()) {
+  std::span<std::uint8_t* const> solved(x_rows);
+  for (const Elimination& e : eliminations) {
+    if (Status st = AcceptSolvedBlock(e, solved.first(e.unknown.size())); !st.ok()) return st;
+    solved = solved.subspan(e.unknown.size());
+  }
+  return Status::Ok();
+}
+
+// Completes an eliminated block from its solved F symbols: x_D from its
+// parity (a few symbols' work, where decoding the block anew would cost a
+// pass over it per parity symbol), then every missing symbol goes in with
+// the parity set aside, so the block completes without a decode.
+Status Receiver::AcceptSolvedBlock(const Elimination& e, std::span<std::uint8_t* const> x_f) {
+  const std::size_t s = announce_.symbol_size, p = e.determined.size();
+  std::vector<std::uint8_t> x_d(p * s, 0);
+  std::vector<std::uint8_t*> d_rows;
+  std::vector<const std::uint8_t*> z_rows, f_rows(x_f.begin(), x_f.end());
+  for (std::size_t r = 0; r < p; ++r) {
+    d_rows.push_back(x_d.data() + r * s);
+    z_rows.push_back(e.z.data() + r * s);
+  }
+  GfMultiplyAdd(s, e.inverse, z_rows, d_rows);
+  GfMultiplyAdd(s, e.coupling, f_rows, d_rows);
+  auto it = blocks_.find(e.block);
+  if (it != blocks_.end()) {
+    it->second.have = static_cast<std::uint16_t>(it->second.have - it->second.parity.size());
+    it->second.parity.clear();
+  }
+  const BlockInfo info = layout_.Block(e.block);
+  for (std::size_t r = 0; r < p; ++r) {
+    if (Status st = AcceptSymbol(e.block, info, e.determined[r], {d_rows[r], s}); !st.ok())
       return st;
-    }
+  }
+  for (std::size_t j = 0; j < x_f.size(); ++j) {
+    if (Status st = AcceptSymbol(e.block, info, e.unknown[j], {x_f[j], s}); !st.ok()) return st;
   }
   return Status::Ok();
 }
@@ -285,11 +324,12 @@ Status Receiver::TrySolveWindow(std::uint32_t first) {
 // terms), so x_D = A_D^-1 (z + A_F x_F). Substituting that into each window
 // equation leaves only F as unknowns: their columns (appended to `unknown`)
 // get c_F + c_D A_D^-1 A_F, and the right side gains c_D A_D^-1 z.
-Status Receiver::EliminateBlockParity(
-    std::uint32_t b, std::size_t t, const std::vector<const std::uint8_t*>& sources,
-    const std::vector<std::vector<std::uint8_t>>& coefficients, std::vector<std::uint8_t>& a,
-    std::size_t columns, std::vector<std::uint8_t*>& y_rows,
-    std::vector<std::pair<std::uint32_t, std::uint16_t>>& unknown) {
+Status Receiver::EliminateBlockParity(std::uint32_t b, std::size_t t,
+                                      const std::vector<const std::uint8_t*>& sources,
+                                      const std::vector<std::vector<std::uint8_t>>& coefficients,
+                                      std::vector<std::uint8_t>& a, std::size_t columns,
+                                      std::size_t first_column, std::vector<std::uint8_t*>& y_rows,
+                                      Elimination& e) {
   const std::size_t s = announce_.symbol_size;
   const int k = layout_.Block(b).k;
   auto it = blocks_.find(b);
@@ -305,15 +345,18 @@ Status Receiver::EliminateBlockParity(
   static const std::vector<std::pair<std::uint8_t, std::vector<std::uint8_t>>> kNone;
   const auto& parity = it == blocks_.end() ? kNone : it->second.parity;
   const std::size_t p = parity.size(), f = missing.size() - p;
-  const std::size_t first_column = unknown.size();
-  for (std::size_t j = 0; j < f; ++j) unknown.emplace_back(b, missing[p + j]);
+  e.block = b;
+  e.determined.assign(missing.begin(), missing.begin() + static_cast<std::ptrdiff_t>(p));
+  e.unknown.assign(missing.begin() + static_cast<std::ptrdiff_t>(p), missing.end());
 
   // z = parity + G[parity][known] x_known.
-  std::vector<std::uint8_t> z(p * s), g_known;
+  std::vector<std::uint8_t> g_known;
   std::vector<std::uint8_t*> z_rows;
-  std::vector<std::uint8_t> a_d(p * p), a_f(p * f), inv(p * p);
+  std::vector<std::uint8_t> a_d(p * p), a_f(p * f);
+  e.z.resize(p * s);
+  e.inverse.resize(p * p);
   for (std::size_t j = 0; j < p; ++j) {
-    z_rows.push_back(z.data() + j * s);
+    z_rows.push_back(e.z.data() + j * s);
     std::copy(parity[j].second.begin(), parity[j].second.end(), z_rows.back());
     const std::uint8_t* g = fec_.GeneratorRow(k, parity[j].first);
     for (std::uint16_t i = 0, m = 0; i < k; ++i) {
@@ -326,11 +369,13 @@ Status Receiver::EliminateBlockParity(
     }
   }
   GfMultiplyAdd(s, g_known, known, z_rows);
-  if (p > 0 && gf_invert_matrix(a_d.data(), inv.data(), static_cast<int>(p)) != 0) {
+  if (p > 0 && gf_invert_matrix(a_d.data(), e.inverse.data(), static_cast<int>(p)) != 0) {
     return Status::Error(ErrorKind::kInternal, "window solve: singular parity submatrix");
   }
+  const std::vector<std::uint8_t>& inv = e.inverse;
   // T = A_D^-1 A_F (p x f).
-  std::vector<std::uint8_t> tm(p * f, 0);
+  std::vector<std::uint8_t>& tm = e.coupling;
+  tm.assign(p * f, 0);
   for (std::size_t r = 0; r < p; ++r) {
     for (std::size_t q = 0; q < p; ++q) {
       for (std::size_t j = 0; j < f; ++j) tm[r * f + j] ^= gf_mul(inv[r * p + q], a_f[q * f + j]);
@@ -359,7 +404,12 @@ Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
   auto [it, inserted] = blocks_.try_emplace(block);
   if (!inserted) return it->second;
   const std::size_t bytes = std::size_t{announce_.block_symbols} * announce_.symbol_size;
-  if ((held_blocks_ + 1) * bytes <= config_.block_memory_limit) {
+  if (!kept_blocks_.empty() &&
+      (held_blocks_ + kept_blocks_.size() + 1) * bytes > config_.block_memory_limit) {
+    spare_blocks_.push_back(std::move(kept_blocks_.front().second));  // incomplete ones first
+    kept_blocks_.pop_front();
+  }
+  if ((held_blocks_ + kept_blocks_.size() + 1) * bytes <= config_.block_memory_limit) {
     ++held_blocks_;
     if (spare_blocks_.empty()) {
       it->second.source.resize(bytes);
@@ -376,7 +426,15 @@ void Receiver::CloseBlock(std::uint32_t block) {
   if (it == blocks_.end()) return;
   if (!it->second.source.empty()) {
     --held_blocks_;
-    spare_blocks_.push_back(std::move(it->second.source));
+    if (block_done_[block] && announce_.window_blocks > 1) {
+      kept_blocks_.emplace_back(block, std::move(it->second.source));
+      if (kept_blocks_.size() > 2 * std::size_t{announce_.window_blocks}) {
+        spare_blocks_.push_back(std::move(kept_blocks_.front().second));
+        kept_blocks_.pop_front();
+      }
+    } else {
+      spare_blocks_.push_back(std::move(it->second.source));
+    }
   }
   blocks_.erase(it);
 }
@@ -641,6 +699,7 @@ void Receiver::StartReporting(Time now) {
   blocks_.clear();
   held_blocks_ = 0;
   spare_blocks_.clear();
+  kept_blocks_.clear();
 }
 
 void Receiver::Queue(wire::Body body) { out_.push_back(std::move(body)); }

@@ -118,6 +118,17 @@ class Receiver {
   };
   // Window symbols held for one repair window, by ESI.
   using WindowSymbols = std::map<std::uint16_t, std::vector<std::uint8_t>>;
+  // One incomplete block of a window solve: its p parity symbols determine
+  // p of its missing symbols (D) from the rest (F), which the window symbols
+  // solve: x_D = inverse * z + coupling * x_F.
+  struct Elimination {
+    std::uint32_t block = 0;
+    std::vector<std::uint16_t> determined;  // D's ESIs
+    std::vector<std::uint16_t> unknown;     // F's ESIs
+    std::vector<std::uint8_t> inverse;      // A_D^-1, p x p
+    std::vector<std::uint8_t> coupling;     // A_D^-1 A_F, p x f
+    std::vector<std::uint8_t> z;            // p symbols: parity plus known sources' terms
+  };
 
   void OnAnnounce(Time now, const Endpoint& from, std::uint32_t session, const wire::Announce& a);
   void OnData(const wire::Data& d);
@@ -131,8 +142,9 @@ class Receiver {
                               const std::vector<const std::uint8_t*>& sources,
                               const std::vector<std::vector<std::uint8_t>>& coefficients,
                               std::vector<std::uint8_t>& a, std::size_t columns,
-                              std::vector<std::uint8_t*>& y_rows,
-                              std::vector<std::pair<std::uint32_t, std::uint16_t>>& unknown);
+                              std::size_t first_column, std::vector<std::uint8_t*>& y_rows,
+                              Elimination& e);
+  Status AcceptSolvedBlock(const Elimination& e, std::span<std::uint8_t* const> x_f);
   bool LossReportDue(Time now) const;
   void PlaceData(std::uint32_t block, std::uint16_t esi, std::span<const std::uint8_t> symbol);
   void OnPoll(Time now, const wire::Poll& p);
@@ -182,6 +194,10 @@ class Receiver {
   std::unordered_map<std::uint32_t, BlockState> blocks_;
   std::size_t held_blocks_ = 0;                          // blocks_ with a source buffer
   std::vector<std::vector<std::uint8_t>> spare_blocks_;  // released buffers, reused
+  // Completed blocks' buffers, oldest first, kept within block_memory_limit
+  // while window repair is on: a window solve reads them instead of the
+  // store (a read-back of the whole window was a copy of everything solved).
+  std::deque<std::pair<std::uint32_t, std::vector<std::uint8_t>>> kept_blocks_;
   std::deque<PendingNak> naks_;
   std::map<std::uint32_t, WindowSymbols> windows_;  // by window's first block
   std::vector<std::uint8_t> window_sources_;        // read-back buffer for a window solve

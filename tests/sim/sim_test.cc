@@ -139,6 +139,29 @@ TEST(Simulation, BlockMemoryDecidesOnlyWhetherDecodingReadsBack) {
   }
 }
 
+// A window solve needs every source symbol of its window. Within block
+// memory it finds the complete blocks kept in memory, so nothing is read
+// back; without block memory it reads them back. The same bytes arrive.
+TEST(Simulation, WindowSolvesReadNothingBackWithinBlockMemory) {
+  for (bool memory : {false, true}) {
+    Scenario sc{memory ? "window solve, kept blocks" : "window solve, read-back", 8, {8 << 20}};
+    sc.down.loss = 0.05;
+    sc.seed = 37;
+    ReceiverConfig receiver;
+    if (!memory) receiver.block_memory_limit = 0;
+    Outcome out = RunScenario(sc, {}, {}, receiver);
+    ExpectAllIdentical(sc, out);
+    ASSERT_GT(out.stats.window_symbols, 0u) << "no window was solved; seed " << sc.seed;
+    std::uint64_t reads = 0;
+    for (const auto& store : out.stores) reads += store->reads();
+    if (memory) {
+      EXPECT_EQ(reads, 0u) << "seed " << sc.seed;
+    } else {
+      EXPECT_GT(reads, 0u) << "seed " << sc.seed;
+    }
+  }
+}
+
 // A receiver that starts just after the first ANNOUNCE joins on the repeat
 // 5 ms later, not a whole announce interval (100 ms) later.
 TEST(Simulation, ReceiverMissingTheFirstAnnounceJoinsOnAQuickRepeat) {
