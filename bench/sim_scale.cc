@@ -5,6 +5,7 @@
 // storing it, so 1000 receivers fit in memory.
 //
 //   ./build/bench/sim_scale [--loss 0.01] [--mib 8] [--receivers N] [--window-repair 0|1]
+//                           [--window-blocks B]
 //                           [--out docs/benchmarks.md]
 #include <chrono>
 #include <cstdio>
@@ -29,8 +30,8 @@ struct Figures {
   double cpu_seconds;
 };
 
-Figures Run(std::size_t n, double loss, std::uint64_t bytes, std::uint64_t seed,
-            bool window_repair) {
+Figures Run(std::size_t n, double loss, std::uint64_t bytes, std::uint64_t seed, bool window_repair,
+            std::uint32_t window_blocks) {
   Manifest manifest = PatternManifest({bytes});
   PatternSource source;
   std::vector<std::unique_ptr<CheckingStore>> stores;
@@ -47,6 +48,7 @@ Figures Run(std::size_t n, double loss, std::uint64_t bytes, std::uint64_t seed,
   config.expected_receivers = static_cast<std::uint32_t>(n);
   config.rate_bps = 1'000'000'000;
   config.window_repair = window_repair;
+  config.window_blocks = window_blocks;
   auto cpu0 = std::chrono::steady_clock::now();
   ReceiverConfig receiver;
   // 1000 receivers holding 64 MiB of blocks each would not fit in memory;
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
   std::uint64_t mib = 8;
   std::string out;
   bool window_repair = true;
+  std::uint32_t window_blocks = wire::kDefaultWindowBlocks;
   std::vector<std::size_t> groups{10, 100, 1000};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--loss"))
@@ -92,6 +95,8 @@ int main(int argc, char** argv) {
       groups = {std::stoull(argv[i + 1])};
     else if (!std::strcmp(argv[i], "--window-repair"))
       window_repair = std::stoi(argv[i + 1]) != 0;
+    else if (!std::strcmp(argv[i], "--window-blocks"))
+      window_blocks = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
   }
   std::ostringstream table;
   table << "## Scale in the simulator\n\n"
@@ -107,7 +112,7 @@ int main(int argc, char** argv) {
            "/ ideal | session end / ideal | all verified | simulator wall s |\n"
            "|---|---|---|---|---|---|---|---|---|\n";
   for (std::size_t n : groups) {
-    Figures f = Run(n, loss, mib << 20, 41, window_repair);
+    Figures f = Run(n, loss, mib << 20, 41, window_repair, window_blocks);
     char line[256];
     std::snprintf(line, sizeof line,
                   "| %zu | %.2f | %.2f | %.4f | %.4f | %.3f | %.3f | %s | %.1f |\n", f.receivers,
