@@ -626,6 +626,10 @@ void Receiver::OnAdvert(const wire::Advert& a) {
         planned = std::max(planned, r.deficit);
       }
     }
+    for (const wire::WindowNeed& w : a.windows) {
+      std::uint16_t& planned = pending.planned_windows[w.first];
+      planned = std::max(planned, w.symbols);
+    }
   }
 }
 
@@ -640,25 +644,34 @@ void Receiver::FireNak(Time now, const PendingNak& pending) {
   std::vector<wire::NeedRange> needs;
   std::vector<wire::WindowNeed> windows;  // window symbols held for windows with needs
   const std::uint32_t end = std::min(pending.end, layout_.block_count());
-  for (std::uint32_t b = pending.first; b < end; ++b) {
-    if (block_done_[b]) continue;
-    std::uint16_t deficit = Deficit(b);
-    auto planned = pending.planned.find(b);
-    if (planned != pending.planned.end()) {
-      std::uint16_t need = deficit == wire::kWholeBlock ? layout_.Block(b).k : deficit;
-      if (planned->second >= need) continue;  // the advertised repair covers us
+  for (std::uint32_t b = pending.first; b < end;) {
+    const auto [first, stop] = layout_.RepairWindow(b, announce_.window_blocks);
+    const std::size_t listed = needs.size();
+    std::size_t rest = 0;  // symbols lacking beyond the advertised parity
+    for (; b < std::min(stop, end); ++b) {
+      if (block_done_[b]) continue;
+      const std::uint16_t deficit = Deficit(b);
+      const std::uint16_t need = deficit == wire::kWholeBlock ? layout_.Block(b).k : deficit;
+      auto planned = pending.planned.find(b);
+      const std::uint16_t parity = planned == pending.planned.end() ? 0 : planned->second;
+      if (parity >= need) continue;  // the advertised repair covers this block
+      rest += need - parity;
+      if (needs.size() > listed && needs.back().first + needs.back().count == b &&
+          needs.back().deficit == deficit) {
+        ++needs.back().count;
+      } else {
+        needs.push_back({b, 1, deficit});
+      }
     }
-    if (!needs.empty() && needs.back().first + needs.back().count == b &&
-        needs.back().deficit == deficit) {
-      ++needs.back().count;
-    } else {
-      needs.push_back({b, 1, deficit});
+    if (needs.size() == listed) continue;
+    auto held = windows_.find(first);
+    const std::size_t holding = held == windows_.end() ? 0 : held->second.size();
+    auto window_plan = pending.planned_windows.find(first);
+    if (window_plan != pending.planned_windows.end() && rest <= window_plan->second + holding) {
+      needs.resize(listed);  // the advertised window symbols cover the rest
+      continue;
     }
-    if (windows_.empty()) continue;
-    auto held = windows_.find(layout_.RepairWindow(b, announce_.window_blocks).first);
-    if (held != windows_.end() && (windows.empty() || windows.back().first != held->first)) {
-      windows.push_back({held->first, static_cast<std::uint16_t>(held->second.size())});
-    }
+    if (holding > 0) windows.push_back({first, static_cast<std::uint16_t>(holding)});
   }
 
   // The window entries ride in the first datagram, the ranges fill the rest.

@@ -19,7 +19,8 @@
 // polled range (and of earlier ranges whose POLL it lost), how many symbols
 // it still lacks, and per repair window with needs how many window symbols it
 // holds; it leaves out blocks that the sender's ADVERT already plans to
-// repair enough, and sends nothing if that leaves nothing. It heartbeats
+// repair enough, and windows whose advertised window symbols cover what it
+// lacks beyond that parity, and sends nothing if that leaves nothing. It heartbeats
 // STATUS, reports DONE (ok, or failed with the store's error; again at once on
 // a POLL while unacknowledged) and ends on DONE_ACK or END.
 //
@@ -114,7 +115,8 @@ class Receiver {
   struct PendingNak {
     std::uint32_t poll_id = 0, first = 0, end = 0;
     Time fire_at{0};
-    std::map<std::uint32_t, std::uint16_t> planned;  // from ADVERT: block -> parity
+    std::map<std::uint32_t, std::uint16_t> planned;          // from ADVERT: block -> parity
+    std::map<std::uint32_t, std::uint16_t> planned_windows;  // window -> window symbols
   };
   // Window symbols held for one repair window, by ESI.
   using WindowSymbols = std::map<std::uint16_t, std::vector<std::uint8_t>>;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "ardus/window_code.h"
 
@@ -31,6 +32,17 @@ constexpr std::uint16_t kMaxWindowRun = 6;
 constexpr int kWindowSaving = 2;
 
 using Deficits = std::vector<std::uint16_t>;  // one receiver's, per block of a window
+
+// P(Binomial(k, p) = x) for x = 0..k, p < 1.
+std::vector<double> BinomialPmf(int k, double p) {
+  std::vector<double> pmf(static_cast<std::size_t>(k) + 1);
+  pmf[0] = std::pow(1 - p, k);
+  for (int x = 0; x < k; ++x) {
+    pmf[static_cast<std::size_t>(x) + 1] =
+        pmf[static_cast<std::size_t>(x)] * double(k - x) / double(x + 1) * p / (1 - p);
+  }
+  return pmf;
+}
 
 // What `deficits` lacks beyond each block's parity.
 int Rest(const Deficits& deficits, const Deficits& parity) {
@@ -186,6 +198,7 @@ void Sender::OnNak(Time now, const Endpoint& from, const wire::Nak& nak) {
   const bool windows = PlansWindows();
   Report* report = windows ? &c.reports[nak.receiver_id] : nullptr;
   std::set<std::uint32_t> touched;  // windows whose plan this NAK may change
+  std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, std::uint16_t>>> group_wants;
   for (const wire::NeedRange& need : nak.needs) {
     // Needs may reach before the polled range (a receiver that lost a POLL
     // answers for that window too); only blocks already sent are repaired,
@@ -204,24 +217,92 @@ void Sender::OnNak(Time now, const Endpoint& from, const wire::Nak& nak) {
         touched.insert(layout_.RepairWindow(block, config_.window_blocks).first);
         continue;
       }
-      if (receivers_.size() > config_.margin_group_size && want < k) {
-        want = std::min<std::uint16_t>(
-            k, want + static_cast<std::uint16_t>(std::ceil(std::sqrt(double(want)))));
+      if (GroupPlansWindows()) {
+        group_wants[layout_.RepairWindow(block, config_.window_blocks).first].emplace_back(block,
+                                                                                           want);
+        continue;
       }
-      std::uint16_t& planned = c.plan[block];
-      if (want > planned) {
-        planned = want;
-        c.advert_due = true;
-      }
+      RaiseParity(c, block, want);
     }
+  }
+  for (const auto& [first, wants] : group_wants) {
+    auto held = std::find_if(nak.windows.begin(), nak.windows.end(),
+                             [first](const wire::WindowNeed& w) { return w.first == first; });
+    PlanGroupWindow(c, first, wants, held == nak.windows.end() ? 0 : held->symbols);
   }
   if (!report) return;
   for (const wire::WindowNeed& w : nak.windows) report->held[w.first] = w.symbols;
   for (std::uint32_t first : touched) PlanWindow(c, first);
 }
 
+// A large group's parity for one block: the largest deficit heard, raised by
+// its square root (see SenderConfig::margin_group_size), advertised.
+void Sender::RaiseParity(Collection& c, std::uint32_t block, std::uint16_t want) {
+  const std::uint16_t k = BlockK(block);
+  if (receivers_.size() > config_.margin_group_size && want < k) {
+    want = std::min<std::uint16_t>(
+        k, want + static_cast<std::uint16_t>(std::ceil(std::sqrt(double(want)))));
+  }
+  std::uint16_t& planned = c.plan[block];
+  if (want > planned) {
+    planned = want;
+    c.advert_due = true;
+  }
+}
+
+// One large-group receiver's wants in one window: what they exceed the
+// block parity planned by, less the window symbols it holds, becomes the
+// window's plan if larger (advertised; plans only grow, since receivers
+// silenced by an ADVERT count on it). Whole blocks, a window not yet sent
+// whole, or a rest above wire::kMaxWindowDeficit go to parity instead.
+void Sender::PlanGroupWindow(Collection& c, std::uint32_t first,
+                             const std::vector<std::pair<std::uint32_t, std::uint16_t>>& wants,
+                             std::uint16_t held) {
+  const auto [start, end] = layout_.RepairWindow(first, config_.window_blocks);
+  bool windowed = end - start > 1 && end <= next_block_;
+  int rest = -int{held};
+  for (const auto& [block, want] : wants) {
+    auto planned = c.plan.find(block);
+    rest += std::max(0, want - (planned == c.plan.end() ? 0 : planned->second));
+    windowed = windowed && want < BlockK(block);
+  }
+  if (!windowed) {
+    for (const auto& [block, want] : wants) RaiseParity(c, block, want);
+    return;
+  }
+  auto window_plan = c.window_plan.find(first);
+  const int planned = window_plan == c.window_plan.end() ? 0 : window_plan->second;
+  if (rest > wire::kMaxWindowDeficit) {
+    // Parity for its blocks, most lacking first, until the window symbols
+    // planned anyway cover the rest (one receiver at 10% among 40 at 1%:
+    // wire 1.184 when parity covered all its blocks).
+    const int covered = std::min<int>(planned, wire::kMaxWindowDeficit);
+    // Per block: what it lacks beyond the parity planned, the block, its want.
+    std::vector<std::tuple<int, std::uint32_t, std::uint16_t>> beyond;
+    for (const auto& [block, want] : wants) {
+      auto parity = c.plan.find(block);
+      beyond.emplace_back(want - (parity == c.plan.end() ? 0 : parity->second), block, want);
+    }
+    std::sort(beyond.begin(), beyond.end(), std::greater<>());
+    for (const auto& [lacking, block, want] : beyond) {
+      if (rest <= covered || lacking <= 0) break;
+      RaiseParity(c, block, want);
+      rest -= lacking;
+    }
+    return;
+  }
+  if (rest > planned) {
+    c.window_plan[first] = static_cast<std::uint16_t>(rest);
+    c.advert_due = true;
+  }
+}
+
 bool Sender::PlansWindows() const {
   return AnnouncedWindowBlocks() > 1 && receivers_.size() <= config_.margin_group_size;
+}
+
+bool Sender::GroupPlansWindows() const {
+  return AnnouncedWindowBlocks() > 1 && receivers_.size() > config_.margin_group_size;
 }
 
 std::uint16_t Sender::AnnouncedWindowBlocks() const {
@@ -344,12 +425,70 @@ void Sender::PlanForGroup(Collection& c, const wire::Nak& nak) {
   for (std::uint32_t block = c.first; block < end; ++block) symbols += BlockK(block);
   sampled_lost_ += lost;
   sampled_symbols_ += symbols;
-  for (std::uint32_t block = c.first; block < end; ++block) {
+  for (std::uint32_t block = c.first; block < end;) {
+    const auto [start, stop] = layout_.RepairWindow(block, config_.window_blocks);
+    if (GroupPlansWindows() && start == block && stop <= end && stop - start > 1 &&
+        PlanGroupWindowAhead(c, start, stop)) {
+      block = stop;
+      continue;
+    }
     if (std::uint16_t q = GroupDeficit(BlockK(block)); q > 0) {
       c.plan[block] = std::max(c.plan[block], q);
     }
+    ++block;
   }
   c.advert_due = true;
+}
+
+// A large group's first-pass plan for the window [start, end): each block
+// gets the parity that more than half the receivers use whole (1 per block
+// at 1% loss over 200 symbols), and the window the rest that about one
+// receiver in the group exceeds, both from the sampled loss. Simulator, 1000
+// receivers at 1% (16 blocks): repair then costs about 1.62% of the window
+// against 3.9% for parity up to each block's worst receiver, with about one
+// receiver per window left to NAK. False (nothing planned) when that rest
+// would exceed wire::kMaxWindowDeficit.
+bool Sender::PlanGroupWindowAhead(Collection& c, std::uint32_t start, std::uint32_t end) {
+  if (sampled_symbols_ == 0) return false;
+  const double p = std::min(0.5, double(sampled_lost_) / double(sampled_symbols_));
+  constexpr std::size_t kCap = wire::kMaxWindowDeficit + 1;
+  std::vector<double> rest(kCap + 1, 0);  // P(rest = r); the last entry: rest >= kCap
+  rest[0] = 1;
+  std::vector<std::uint16_t> parity;
+  for (std::uint32_t block = start; block < end; ++block) {
+    const std::vector<double> pmf = BinomialPmf(BlockK(block), p);
+    std::uint16_t q = 0;        // the largest q with P(X > q) >= 1/2
+    double above = 1 - pmf[0];  // P(X > q)
+    while (q + 1u < pmf.size() && above - pmf[q + 1u] >= 0.5) above -= pmf[++q];
+    parity.push_back(q);
+    std::vector<double> beyond(kCap + 1, 0);  // P((X - q)+ = r)
+    for (std::size_t x = 0; x < pmf.size(); ++x) {
+      beyond[std::min<std::size_t>(kCap, x > q ? x - q : 0)] += pmf[x];
+    }
+    std::vector<double> sum(kCap + 1, 0);
+    for (std::size_t i = 0; i <= kCap; ++i) {
+      if (rest[i] == 0) continue;
+      for (std::size_t j = 0; j <= kCap; ++j) sum[std::min(kCap, i + j)] += rest[i] * beyond[j];
+    }
+    rest = std::move(sum);
+  }
+  const double allowed = 1.0 / double(receivers_.size());
+  double tail = 1;
+  std::size_t window = 0;
+  for (; window < kCap; ++window) {
+    tail -= rest[window];
+    if (tail <= allowed) break;
+  }
+  if (window >= kCap) return false;
+  for (std::uint32_t block = start; block < end; ++block) {
+    std::uint16_t& planned = c.plan[block];
+    planned = std::max(planned, parity[block - start]);
+    if (planned == 0) c.plan.erase(block);
+  }
+  std::uint16_t& planned = c.window_plan[start];
+  planned = std::max(planned, static_cast<std::uint16_t>(window));
+  if (planned == 0) c.window_plan.erase(start);
+  return true;
 }
 
 // The smallest q with N * P(Binomial(k, p) > q) <= 1, p the sampled loss.
@@ -605,13 +744,16 @@ void Sender::MaybeSweep(Time now) {
 }
 
 wire::Advert Sender::PlanAdvert(std::uint32_t poll_id, const Collection& c) const {
-  wire::Advert a{poll_id, {}};
+  wire::Advert a{poll_id, {}, {}};
   const std::size_t max = wire::MaxRangesPerDatagram();
+  for (const auto& [first, count] : c.window_plan) {
+    if (a.windows.size() < max / 2) a.windows.push_back({first, count});
+  }
   for (const auto& [block, count] : c.plan) {
     if (!a.planned.empty() && a.planned.back().first + a.planned.back().count == block &&
         a.planned.back().deficit == count) {
       ++a.planned.back().count;
-    } else if (a.planned.size() < max) {
+    } else if (a.planned.size() + a.windows.size() < max) {
       a.planned.push_back({block, 1, count});
     } else {
       break;  // receivers needing more than the advert shows will simply NAK

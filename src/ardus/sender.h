@@ -5,8 +5,9 @@
 // Reed-Solomon parity: after each window of blocks it polls the group, the
 // receivers answer (after a random backoff, suppressed by the sender's
 // multicast repair plan) with how many symbols each block still lacks, and the
-// sender sends the maximum of those counts as new parity (late answers to a
-// poll that drew no repair are gathered and repaired too). A final sweep poll
+// sender repairs what the group lacks with new parity and window symbols
+// (see SenderConfig::window_repair; late answers to a poll that drew no
+// repair are gathered and repaired too). A final sweep poll
 // repeats over all blocks until every receiver has reported DONE or has been
 // silent past `receiver_timeout`, or without progress past `progress_timeout`
 // (declared failed).
@@ -81,16 +82,18 @@ struct SenderConfig {
   std::uint32_t window_blocks = wire::kDefaultWindowBlocks;  // blocks per poll and repair window
   // Groups of up to margin_group_size: repair each block's parity only up to
   // what most reporting receivers lack, and the rest of every receiver's
-  // deficit with window symbols (window_code.h). Off: parity only.
+  // deficit with window symbols (window_code.h). Larger groups: parity that
+  // most receivers use whole, and advertised window symbols for the rest.
+  // Off: parity only.
   bool window_repair = true;
   // Extra parity sent with each manifest block in the first pass: a receiver
   // that loses the manifest cannot place any file data until it is repaired.
   std::uint16_t manifest_extra_symbols = 4;
-  // In groups larger than this, each planned repair is raised by
-  // ceil(sqrt(planned)) symbols, and a first-pass window is planned at once
-  // for the deficit that about one receiver per block exceeds (from the loss
-  // the first NAK of each window shows), so the plan covers most receivers'
-  // deficits and their NAKs are suppressed.
+  // In groups larger than this, a first-pass window is planned at once from
+  // the loss the first NAK of each window shows, for what about one receiver
+  // exceeds (its window symbols, or with parity alone each block's deficit),
+  // so the plan covers most receivers' deficits and their NAKs are
+  // suppressed; a parity plan is raised by ceil(sqrt(planned)) symbols.
   std::uint32_t margin_group_size = 16;
   std::uint32_t batch_packets = 32;  // pacing releases packets in bursts of this many
   std::uint64_t seed = 1;            // for ADVERT jitter only; deterministic
@@ -222,7 +225,13 @@ class Sender {
   void StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep,
                  bool first_pass = false);
   void PlanForGroup(Collection& c, const wire::Nak& nak);
+  bool PlanGroupWindowAhead(Collection& c, std::uint32_t start, std::uint32_t end);
+  void PlanGroupWindow(Collection& c, std::uint32_t first,
+                       const std::vector<std::pair<std::uint32_t, std::uint16_t>>& wants,
+                       std::uint16_t held);
+  void RaiseParity(Collection& c, std::uint32_t block, std::uint16_t want);
   bool PlansWindows() const;
+  bool GroupPlansWindows() const;
   void PlanWindow(Collection& c, std::uint32_t first);
   std::uint16_t GroupDeficit(std::uint16_t k) const;
   void MaybeSweep(Time now);

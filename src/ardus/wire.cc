@@ -13,7 +13,7 @@ Status Malformed(const char* what) {
 }
 
 constexpr std::size_t kNakFixed = kHeaderSize + 4 + 4 + 2 + 2;
-constexpr std::size_t kAdvertFixed = kHeaderSize + 4 + 2;
+constexpr std::size_t kAdvertFixed = kHeaderSize + 4 + 2 + 2;
 
 // ---- per-type body codecs -------------------------------------------------
 
@@ -118,14 +118,11 @@ bool GetWindows(ByteReader& r, std::vector<WindowNeed>& windows) {
   }
   return true;
 }
-Status CheckRanges(const std::vector<NeedRange>& ranges) {
+Status CheckEntries(const std::vector<NeedRange>& ranges, const std::vector<WindowNeed>& windows) {
   for (const NeedRange& x : ranges) {
     if (x.count == 0 || x.deficit == 0) return Malformed("empty need range");
     if (x.first + std::uint64_t{x.count} > 0xFFFFFFFFull) return Malformed("need range overflow");
   }
-  return Status::Ok();
-}
-Status CheckWindows(const std::vector<WindowNeed>& windows) {
   for (const WindowNeed& x : windows) {
     if (x.symbols == 0) return Malformed("empty window entry");
   }
@@ -142,17 +139,17 @@ bool Get(ByteReader& r, Nak& n) {
   return r.u32(&n.receiver_id) && r.u32(&n.poll_id) && GetRanges(r, n.needs) &&
          GetWindows(r, n.windows);
 }
-Status Check(const Nak& n) {
-  Status ranges = CheckRanges(n.needs);
-  return ranges.ok() ? CheckWindows(n.windows) : ranges;
-}
+Status Check(const Nak& n) { return CheckEntries(n.needs, n.windows); }
 
 void Put(ByteWriter& w, const Advert& a) {
   w.u32(a.poll_id);
   PutRanges(w, a.planned);
+  PutWindows(w, a.windows);
 }
-bool Get(ByteReader& r, Advert& a) { return r.u32(&a.poll_id) && GetRanges(r, a.planned); }
-Status Check(const Advert& a) { return CheckRanges(a.planned); }
+bool Get(ByteReader& r, Advert& a) {
+  return r.u32(&a.poll_id) && GetRanges(r, a.planned) && GetWindows(r, a.windows);
+}
+Status Check(const Advert& a) { return CheckEntries(a.planned, a.windows); }
 
 void Put(ByteWriter& w, const StatusMsg& s) {
   w.u32(s.receiver_id);

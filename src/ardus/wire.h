@@ -111,8 +111,9 @@ struct NeedRange {
 };
 inline constexpr std::size_t kNeedRangeSize = 10;
 
-// In a NAK: the window symbols the receiver holds for the repair window whose
-// first block is `first`, a credit against its needs in that window.
+// Window repair for the repair window whose first block is `first`: in a NAK,
+// the window symbols the receiver holds for it (a credit against its block
+// needs); in an ADVERT, the window symbols the sender will send.
 struct WindowNeed {
   std::uint32_t first = 0;
   std::uint16_t symbols = 0;
@@ -147,6 +148,7 @@ struct Nak {
 struct Advert {
   std::uint32_t poll_id = 0;
   std::vector<NeedRange> planned;  // repair the sender will send for this poll
+  std::vector<WindowNeed> windows;
 };
 
 struct StatusMsg {
@@ -191,8 +193,8 @@ Result<Packet> Decode(std::span<const std::uint8_t> datagram);
 // ADVERT lists with MaxRangesPerDatagram()).
 std::size_t Encode(const Packet& packet, std::span<std::uint8_t> out);
 
-// Most entries (in a NAK, NeedRange and WindowNeed together) that a NAK or
-// ADVERT can carry in one datagram.
+// Most entries, NeedRange and WindowNeed together, that a NAK or ADVERT can
+// carry in one datagram.
 std::size_t MaxRangesPerDatagram();
 
 }  // namespace ardus::wire

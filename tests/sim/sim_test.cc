@@ -467,9 +467,9 @@ TEST(Simulation, FeedbackGrowsSublinearly) {
   EXPECT_LT(naks[1], 5 * naks[0]);
 }
 
-// In a large group the first NAK of each window sets the plan for all its
-// blocks to the deficit about one receiver in the group exceeds, so most
-// receivers find their needs covered and stay silent. Growing the plan one
+// In a large group the first NAK of each window plans the whole window for
+// what about one receiver in the group exceeds, so most receivers find
+// their needs covered and stay silent. Growing the plan one
 // NAK at a time drew about two NAKs per block here instead of under one.
 TEST(Simulation, LargeGroupPlansEachWindowFromItsFirstNak) {
   Scenario sc{"group plan", 100, {4 << 20}};
@@ -485,6 +485,28 @@ TEST(Simulation, LargeGroupPlansEachWindowFromItsFirstNak) {
   EXPECT_LT(naks_per_block, 1.2) << "seed " << sc.seed;
 }
 
+// A large group's repair: parity most receivers use whole, then window
+// symbols that about one receiver per window needs more than, advertised so
+// that the rest stay silent. It must cost less than parity up to each block's
+// worst receiver.
+TEST(Simulation, LargeGroupRepairsWithAdvertisedWindowSymbols) {
+  Scenario sc{"group windows", 100, {4 << 20}};
+  sc.down.loss = 0.01;
+  sc.up.loss = 0.01;
+  sc.seed = 30;
+  SenderConfig parity_only;
+  parity_only.window_repair = false;
+  Outcome parity = RunScenario(sc, parity_only);
+  Outcome window = RunScenario(sc);
+  ExpectAllIdentical(sc, parity);
+  ExpectAllIdentical(sc, window);
+  std::printf("N=100, 1%% loss: wire %.4f with window symbols (%llu), %.4f with parity alone\n",
+              window.sim.wire_ratio, (unsigned long long)window.stats.window_symbols,
+              parity.sim.wire_ratio);
+  EXPECT_GT(window.stats.window_symbols, 0u) << "seed " << sc.seed;
+  EXPECT_LT(window.stats.repair_symbols, parity.stats.repair_symbols) << "seed " << sc.seed;
+}
+
 // The group plan's loss estimate in an uneven group: one receiver at 10%
 // loss among 1% ones. It is sometimes the first to NAK, and must not swell
 // every window's plan: planning all windows for 10% loss makes this 1.195.
@@ -497,7 +519,12 @@ TEST(Simulation, LargeGroupWithOneLossyReceiver) {
   specs[0].down.loss = 0.10;
   Outcome out = RunScenario(sc, {}, specs);
   ExpectAllIdentical(sc, out);
-  std::printf("one receiver at 10%% among 40: wire ratio %.4f\n", out.sim.wire_ratio);
+  std::printf(
+      "one receiver at 10%% among 40: wire ratio %.4f (%llu repair, %llu window, %llu NAKs, %llu "
+      "polls)\n",
+      out.sim.wire_ratio, (unsigned long long)out.stats.repair_symbols,
+      (unsigned long long)out.stats.window_symbols, (unsigned long long)out.stats.naks,
+      (unsigned long long)out.stats.polls);
   EXPECT_LT(out.sim.wire_ratio, 1.18) << "seed " << sc.seed;
 }
 

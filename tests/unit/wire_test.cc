@@ -66,8 +66,9 @@ TEST(Wire, NakAdvertDoneRoundTrip) {
   EXPECT_EQ(n2.receiver_id, 7u);
   EXPECT_EQ(n2.poll_id, 42u);
   EXPECT_EQ(n2.needs, n.needs);
-  Advert a{5, {{0, 10, 4}}};
+  Advert a{5, {{0, 10, 4}}, {{16, 7}}};
   EXPECT_EQ(RoundTrip(a).planned, a.planned);
+  EXPECT_EQ(RoundTrip(a).windows, a.windows);
   Nak w{7, 43, {{16, 3, 2}}, {{16, 5}, {32, 1}}};
   EXPECT_EQ(RoundTrip(w).windows, w.windows);
   Done d{3, DoneStatus::kFailed, 10, 20, "no-space: disk full"};
@@ -95,6 +96,17 @@ TEST(Wire, NakMatchesSpecExample) {
   std::vector<std::uint8_t> spec = {0xAD, 0x05, 0x01, 0x05, 0x5E, 0xED, 0x00, 0x01, 0x00, 0x00,
                                     0xBE, 0xEF, 0x00, 0x00, 0x00, 0x07, 0x00, 0x01, 0x00, 0x00,
                                     0x00, 0x28, 0x00, 0x00, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00};
+  EXPECT_EQ(bytes, spec);
+}
+
+// The ADVERT example: parity 1 for blocks 32..47, 36 window symbols for the
+// window at block 32.
+TEST(Wire, AdvertMatchesSpecExample) {
+  auto bytes = EncodeToVector(Packet{0x5EED0001, Advert{9, {{32, 16, 1}}, {{32, 36}}}});
+  std::vector<std::uint8_t> spec = {0xAD, 0x05, 0x01, 0x06, 0x5E, 0xED, 0x00, 0x01,
+                                    0x00, 0x00, 0x00, 0x09, 0x00, 0x01, 0x00, 0x00,
+                                    0x00, 0x20, 0x00, 0x00, 0x00, 0x10, 0x00, 0x01,
+                                    0x00, 0x01, 0x00, 0x00, 0x00, 0x20, 0x00, 0x24};
   EXPECT_EQ(bytes, spec);
 }
 
