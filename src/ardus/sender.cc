@@ -687,7 +687,14 @@ void Sender::MaybeFinish(Time now) {
   next_end_ = now;
 }
 
-Duration Sender::Backoff() const { return std::max(config_.min_backoff, 4 * grtt_); }
+// NAK timers are truncated exponentials with lambda = ln N + 1 (docs); the
+// NAKs that fire before the first one's ADVERT arrives, a GRTT later, grow
+// about as N^(GRTT / backoff). A backoff of (ln N + 1) GRTT bounds that by e.
+Duration Sender::Backoff() const {
+  const double grtts = std::max(4.0, std::log(double(receivers_.size())) + 1);
+  return std::max(config_.min_backoff,
+                  Duration(static_cast<std::int64_t>(grtts * double(grtt_.count()))));
+}
 
 void Sender::StartPoll(Time now, std::uint32_t first, std::uint32_t end, bool sweep,
                        bool first_pass) {
