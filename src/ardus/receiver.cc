@@ -421,12 +421,26 @@ Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
   return it->second;
 }
 
+// Whether a window solve may yet read this completed block: only while an
+// earlier block of its window is incomplete. Keeping every block instead
+// cycled each new block through a buffer last touched 32 blocks ago: out of
+// cache, and at 0% loss (no solves at all) receivers used about 8% more CPU
+// (testbed, N=4, three alternated pairs).
+bool Receiver::WindowMayNeedSolving(std::uint32_t block) const {
+  if (announce_.window_blocks <= 1) return false;
+  for (std::uint32_t b = layout_.RepairWindow(block, announce_.window_blocks).first; b < block;
+       ++b) {
+    if (!block_done_[b]) return true;
+  }
+  return false;
+}
+
 void Receiver::CloseBlock(std::uint32_t block) {
   auto it = blocks_.find(block);
   if (it == blocks_.end()) return;
   if (!it->second.source.empty()) {
     --held_blocks_;
-    if (block_done_[block] && announce_.window_blocks > 1) {
+    if (block_done_[block] && WindowMayNeedSolving(block)) {
       kept_blocks_.emplace_back(block, std::move(it->second.source));
       if (kept_blocks_.size() > 2 * std::size_t{announce_.window_blocks}) {
         spare_blocks_.push_back(std::move(kept_blocks_.front().second));

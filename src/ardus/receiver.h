@@ -140,6 +140,7 @@ class Receiver {
   Status ReadWindowSources(std::uint32_t start, std::uint32_t end, std::uint8_t* buffer,
                            std::vector<const std::uint8_t*>& sources);
   std::size_t WindowDeficit(std::uint32_t start, std::uint32_t end) const;
+  bool WindowMayNeedSolving(std::uint32_t block) const;
   Status EliminateBlockParity(std::uint32_t b, std::size_t t,
                               const std::vector<const std::uint8_t*>& sources,
                               const std::vector<std::vector<std::uint8_t>>& coefficients,
@@ -197,8 +198,9 @@ class Receiver {
   std::size_t held_blocks_ = 0;                          // blocks_ with a source buffer
   std::vector<std::vector<std::uint8_t>> spare_blocks_;  // released buffers, reused
   // Completed blocks' buffers, oldest first, kept within block_memory_limit
-  // while window repair is on: a window solve reads them instead of the
-  // store (a read-back of the whole window was a copy of everything solved).
+  // while an earlier block of their window is incomplete: a window solve
+  // reads them instead of the store (a read-back of the whole window was a
+  // copy of everything solved).
   std::deque<std::pair<std::uint32_t, std::vector<std::uint8_t>>> kept_blocks_;
   std::deque<PendingNak> naks_;
   std::map<std::uint32_t, WindowSymbols> windows_;  // by window's first block

@@ -140,9 +140,11 @@ TEST(Simulation, BlockMemoryDecidesOnlyWhetherDecodingReadsBack) {
 }
 
 // A window solve needs every source symbol of its window. Within block
-// memory it finds the complete blocks kept in memory, so nothing is read
-// back; without block memory it reads them back. The same bytes arrive.
-TEST(Simulation, WindowSolvesReadNothingBackWithinBlockMemory) {
+// memory it finds the blocks that completed after an earlier incomplete one
+// still in memory, so it reads back only those that completed before; without
+// block memory it reads them all back. The same bytes arrive either way.
+TEST(Simulation, WindowSolvesReadLessBackWithinBlockMemory) {
+  std::uint64_t reads[2] = {0, 0};
   for (bool memory : {false, true}) {
     Scenario sc{memory ? "window solve, kept blocks" : "window solve, read-back", 8, {8 << 20}};
     sc.down.loss = 0.05;
@@ -152,14 +154,12 @@ TEST(Simulation, WindowSolvesReadNothingBackWithinBlockMemory) {
     Outcome out = RunScenario(sc, {}, {}, receiver);
     ExpectAllIdentical(sc, out);
     ASSERT_GT(out.stats.window_symbols, 0u) << "no window was solved; seed " << sc.seed;
-    std::uint64_t reads = 0;
-    for (const auto& store : out.stores) reads += store->reads();
-    if (memory) {
-      EXPECT_EQ(reads, 0u) << "seed " << sc.seed;
-    } else {
-      EXPECT_GT(reads, 0u) << "seed " << sc.seed;
-    }
+    for (const auto& store : out.stores) reads[memory] += store->reads();
   }
+  std::printf("store reads: %llu without block memory, %llu with\n", (unsigned long long)reads[0],
+              (unsigned long long)reads[1]);
+  EXPECT_GT(reads[0], 0u);
+  EXPECT_LT(reads[1] * 2, reads[0]);
 }
 
 // A receiver that starts just after the first ANNOUNCE joins on the repeat
