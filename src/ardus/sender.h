@@ -233,7 +233,7 @@ class Sender {
   bool PlansWindows() const;
   bool GroupPlansWindows() const;
   void PlanWindow(Collection& c, std::uint32_t first);
-  std::uint16_t GroupDeficit(std::uint16_t k) const;
+  double SampledLoss() const;  // loss in large groups' first NAKs, at most 0.5
   void MaybeSweep(Time now);
 
   void OnJoin(Time now, const Endpoint& from, const wire::Join& join);

@@ -426,27 +426,32 @@ TEST(Simulation, WireRatioAtFivePercentLoss) {
   EXPECT_LE(out.sim.wire_ratio, 1.15);
 }
 
-// Window repair: each block's parity covers all but its worst receiver, and
-// window symbols the rest. Against parity alone in the same scenario, it must
-// send less and lose nothing.
-TEST(Simulation, WindowRepairSendsLessThanParityAlone) {
-  Scenario sc{"window repair", 8, {16 << 20, 300'000}};
-  sc.down.loss = 0.05;
-  sc.seed = 31;
+// Runs `sc` with window repair and with parity alone: both must deliver
+// every byte, and window repair must send window symbols and fewer repair
+// symbols in all.
+void ExpectWindowRepairSendsLess(const Scenario& sc) {
   SenderConfig parity_only;
   parity_only.window_repair = false;
   Outcome parity = RunScenario(sc, parity_only);
   Outcome window = RunScenario(sc);
   ExpectAllIdentical(sc, parity);
   ExpectAllIdentical(sc, window);
-  std::printf(
-      "8 receivers, 5%% loss: wire %.4f with window repair (%llu window symbols), "
-      "%.4f with parity alone\n",
-      window.sim.wire_ratio, (unsigned long long)window.stats.window_symbols,
-      parity.sim.wire_ratio);
+  std::printf("%s: wire %.4f with window repair (%llu window symbols), %.4f with parity alone\n",
+              sc.name.c_str(), window.sim.wire_ratio,
+              (unsigned long long)window.stats.window_symbols, parity.sim.wire_ratio);
   EXPECT_GT(window.stats.window_symbols, 0u) << "seed " << sc.seed;
   EXPECT_EQ(parity.stats.window_symbols, 0u);
   EXPECT_LT(window.stats.repair_symbols, parity.stats.repair_symbols) << "seed " << sc.seed;
+}
+
+// Window repair: each block's parity covers all but its worst receiver, and
+// window symbols the rest. Against parity alone in the same scenario, it must
+// send less and lose nothing.
+TEST(Simulation, WindowRepairSendsLessThanParityAlone) {
+  Scenario sc{"8 receivers, 5% loss", 8, {16 << 20, 300'000}};
+  sc.down.loss = 0.05;
+  sc.seed = 31;
+  ExpectWindowRepairSendsLess(sc);
 }
 
 // NAK suppression: ten times the receivers must cost far less than ten
@@ -490,21 +495,11 @@ TEST(Simulation, LargeGroupPlansEachWindowFromItsFirstNak) {
 // that the rest stay silent. It must cost less than parity up to each block's
 // worst receiver.
 TEST(Simulation, LargeGroupRepairsWithAdvertisedWindowSymbols) {
-  Scenario sc{"group windows", 100, {4 << 20}};
+  Scenario sc{"100 receivers, 1% loss", 100, {4 << 20}};
   sc.down.loss = 0.01;
   sc.up.loss = 0.01;
   sc.seed = 30;
-  SenderConfig parity_only;
-  parity_only.window_repair = false;
-  Outcome parity = RunScenario(sc, parity_only);
-  Outcome window = RunScenario(sc);
-  ExpectAllIdentical(sc, parity);
-  ExpectAllIdentical(sc, window);
-  std::printf("N=100, 1%% loss: wire %.4f with window symbols (%llu), %.4f with parity alone\n",
-              window.sim.wire_ratio, (unsigned long long)window.stats.window_symbols,
-              parity.sim.wire_ratio);
-  EXPECT_GT(window.stats.window_symbols, 0u) << "seed " << sc.seed;
-  EXPECT_LT(window.stats.repair_symbols, parity.stats.repair_symbols) << "seed " << sc.seed;
+  ExpectWindowRepairSendsLess(sc);
 }
 
 // The group plan's loss estimate in an uneven group: one receiver at 10%
