@@ -170,10 +170,12 @@ void Sender::OnNak(Time now, const Endpoint& from, const wire::Nak& nak) {
       RaiseParity(c, block, want);
     }
   }
-  for (const auto& [first, wants] : group_wants) {
-    auto held = std::find_if(nak.windows.begin(), nak.windows.end(),
-                             [first](const wire::WindowNeed& w) { return w.first == first; });
-    PlanGroupWindow(c, first, wants, held == nak.windows.end() ? 0 : held->symbols);
+  for (const auto& [window, wants] : group_wants) {
+    std::uint16_t held = 0;
+    for (const wire::WindowNeed& w : nak.windows) {
+      if (w.first == window) held = w.symbols;
+    }
+    PlanGroupWindow(c, window, wants, held);
   }
   if (!report) return;
   for (const wire::WindowNeed& w : nak.windows) report->held[w.first] = w.symbols;
