@@ -322,8 +322,9 @@ Status Receiver::AcceptSolvedBlock(const Elimination& e, std::span<std::uint8_t*
 // p < m parity symbols. With D its first p missing symbols and F the rest,
 // its parity says A_D x_D + A_F x_F = z (z: parity plus the known sources'
 // terms), so x_D = A_D^-1 (z + A_F x_F). Substituting that into each window
-// equation leaves only F as unknowns: their columns (appended to `unknown`)
-// get c_F + c_D A_D^-1 A_F, and the right side gains c_D A_D^-1 z.
+// equation leaves only F as unknowns: their columns (from `first_column` of
+// `a`) get c_F + c_D A_D^-1 A_F, and the right side gains c_D A_D^-1 z. `e`
+// keeps what AcceptSolvedBlock needs to recover x_D afterwards.
 Status Receiver::EliminateBlockParity(std::uint32_t b, std::size_t t,
                                       const std::vector<const std::uint8_t*>& sources,
                                       const std::vector<std::vector<std::uint8_t>>& coefficients,
@@ -406,8 +407,7 @@ Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
   const std::size_t bytes = std::size_t{announce_.block_symbols} * announce_.symbol_size;
   if (!kept_blocks_.empty() &&
       (held_blocks_ + kept_blocks_.size() + 1) * bytes > config_.block_memory_limit) {
-    spare_blocks_.push_back(std::move(kept_blocks_.front().second));  // incomplete ones first
-    kept_blocks_.pop_front();
+    ReleaseOldestKept();  // incomplete blocks come first
   }
   if ((held_blocks_ + kept_blocks_.size() + 1) * bytes <= config_.block_memory_limit) {
     ++held_blocks_;
@@ -435,6 +435,11 @@ bool Receiver::WindowMayNeedSolving(std::uint32_t block) const {
   return false;
 }
 
+void Receiver::ReleaseOldestKept() {
+  spare_blocks_.push_back(std::move(kept_blocks_.front().second));
+  kept_blocks_.pop_front();
+}
+
 void Receiver::CloseBlock(std::uint32_t block) {
   auto it = blocks_.find(block);
   if (it == blocks_.end()) return;
@@ -442,10 +447,7 @@ void Receiver::CloseBlock(std::uint32_t block) {
     --held_blocks_;
     if (block_done_[block] && WindowMayNeedSolving(block)) {
       kept_blocks_.emplace_back(block, std::move(it->second.source));
-      if (kept_blocks_.size() > 2 * std::size_t{announce_.window_blocks}) {
-        spare_blocks_.push_back(std::move(kept_blocks_.front().second));
-        kept_blocks_.pop_front();
-      }
+      if (kept_blocks_.size() > 2 * std::size_t{announce_.window_blocks}) ReleaseOldestKept();
     } else {
       spare_blocks_.push_back(std::move(it->second.source));
     }

@@ -141,6 +141,7 @@ class Receiver {
                            std::vector<const std::uint8_t*>& sources);
   std::size_t WindowDeficit(std::uint32_t start, std::uint32_t end) const;
   bool WindowMayNeedSolving(std::uint32_t block) const;
+  void ReleaseOldestKept();  // precondition: kept_blocks_ not empty
   Status EliminateBlockParity(std::uint32_t b, std::size_t t,
                               const std::vector<const std::uint8_t*>& sources,
                               const std::vector<std::vector<std::uint8_t>>& coefficients,

@@ -207,10 +207,14 @@ void Sender::PlanGroupWindow(Collection& c, std::uint32_t first,
                              std::uint16_t held) {
   const auto [start, end] = layout_.RepairWindow(first, config_.window_blocks);
   bool windowed = end - start > 1 && end <= next_block_;
+  // Per block: what it lacks beyond the parity planned, the block, its want.
+  std::vector<std::tuple<int, std::uint32_t, std::uint16_t>> beyond;
   int rest = -int{held};
   for (const auto& [block, want] : wants) {
-    auto planned = c.plan.find(block);
-    rest += std::max(0, want - (planned == c.plan.end() ? 0 : planned->second));
+    auto parity = c.plan.find(block);
+    const int lacking = want - (parity == c.plan.end() ? 0 : parity->second);
+    beyond.emplace_back(lacking, block, want);
+    rest += std::max(0, lacking);
     windowed = windowed && want < BlockK(block);
   }
   if (!windowed) {
@@ -224,12 +228,6 @@ void Sender::PlanGroupWindow(Collection& c, std::uint32_t first,
     // planned anyway cover the rest (one receiver at 10% among 40 at 1%:
     // wire 1.184 when parity covered all its blocks).
     const int covered = std::min<int>(planned, wire::kMaxWindowDeficit);
-    // Per block: what it lacks beyond the parity planned, the block, its want.
-    std::vector<std::tuple<int, std::uint32_t, std::uint16_t>> beyond;
-    for (const auto& [block, want] : wants) {
-      auto parity = c.plan.find(block);
-      beyond.emplace_back(want - (parity == c.plan.end() ? 0 : parity->second), block, want);
-    }
     std::sort(beyond.begin(), beyond.end(), std::greater<>());
     for (const auto& [lacking, block, want] : beyond) {
       if (rest <= covered || lacking <= 0) break;
