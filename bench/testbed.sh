@@ -4,9 +4,10 @@
 #   testbed_exec TAG HOST CMD...    # HOST: s (sender, 10.77.0.1) or r1..rN (10.77.0.10+i)
 #   testbed_tx_bytes TAG            # bytes the sender has put on its link
 #   testbed_down TAG
-# Every receiver drops LOSS_PCT% of incoming UDP at random (nftables numgen),
-# independently. The sender's link is optionally capped with tc tbf. All
-# addresses live inside these namespaces; nothing leaves the machine.
+# Every receiver loses LOSS_PCT% of the UDP frames sent to it at random
+# (nftables numgen on its switch port), independently. The sender's link is
+# optionally capped with tc tbf. All addresses live inside these namespaces;
+# nothing leaves the machine.
 
 testbed_up() {
   local tag=$1 n=$2 loss=$3 cap=$4
@@ -22,19 +23,21 @@ testbed_up() {
     tc -n "$tag-s" qdisc add dev eth0 root tbf rate "$cap" burst 256kb latency 50ms
   fi
   local i
-  for ((i = 1; i <= n; i++)); do
-    _testbed_plug "$tag" "r$i" "10.77.0.$((10 + i))"
-    if ((loss > 0)); then
-      ip netns exec "$tag-r$i" nft -f - <<NFT
-table inet testbed_loss {
-  chain input {
-    type filter hook input priority 0;
-    meta l4proto udp numgen random mod 100 < $loss drop
-  }
-}
-NFT
-    fi
-  done
+  for ((i = 1; i <= n; i++)); do _testbed_plug "$tag" "r$i" "10.77.0.$((10 + i))"; done
+  # Loss is drawn per frame on the switch port towards each receiver, before
+  # the receiver's GRO could merge frames (a drop there would lose a burst).
+  if ((loss > 0)); then
+    {
+      echo "table bridge testbed_loss {"
+      echo "  chain forward {"
+      echo "    type filter hook forward priority 0;"
+      for ((i = 1; i <= n; i++)); do
+        echo "    oifname \"p-r$i\" meta l4proto udp numgen random mod 100 < $loss drop"
+      done
+      echo "  }"
+      echo "}"
+    } | ip netns exec "$tag-br" nft -f - || return 1
+  fi
 }
 
 _testbed_plug() {
@@ -46,9 +49,14 @@ _testbed_plug() {
   # A host's link carries frames, not the kernel's GSO super-packets: cap the
   # segments per packet at 1 so that a GSO send is cut into frames before the
   # veth, as a NIC would put them on a wire. Otherwise the veth, the bridge
-  # and the receivers' firewalls would see 64 KiB packets: loss would come in
+  # and its loss rules would see 64 KiB packets: loss would come in
   # bursts and tx_bytes would count one header per super-packet.
   ip -n "$tag-$host" link set eth0 gso_max_segs 1
+  # Receive offload as on a NIC, where GRO is on by default: veth then merges
+  # a run of frames for a socket that asked for it (UDP_GRO). veth merges
+  # forwarded frames only from a port that does no TSO, as a switch does none.
+  ip netns exec "$tag-$host" ethtool -K eth0 gro on >/dev/null || return 1
+  ip netns exec "$tag-br" ethtool -K "p-$host" tso off >/dev/null || return 1
   ip -n "$tag-$host" link set eth0 up
   ip -n "$tag-$host" link set lo up
   # Multicast leaves through eth0 even for tools that do not choose an interface.

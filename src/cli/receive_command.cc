@@ -53,6 +53,7 @@ Status OpenDataSocket(const Endpoint& data, Sockets* s) {
   if (!sock.ok()) return sock.status();
   if (Status st = sock.value().JoinGroup(data.ip, s->iface); !st.ok()) return st;
   sock.value().SetBuffers(kSocketBuffer);
+  sock.value().EnableReceiveCoalescing();  // without it datagrams arrive singly, as before
   s->data = std::move(sock).value();
   s->data_bound = data;
   return Status::Ok();

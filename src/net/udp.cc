@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -141,6 +142,11 @@ void UdpSocket::SetBuffers(int bytes) {
   }
 }
 
+bool UdpSocket::EnableReceiveCoalescing() {
+  int one = 1;
+  return setsockopt(fd_, IPPROTO_UDP, UDP_GRO, &one, sizeof one) == 0;
+}
+
 Result<Endpoint> UdpSocket::LocalEndpoint() const {
   sockaddr_in sa{};
   socklen_t len = sizeof sa;
@@ -237,24 +243,45 @@ Status BatchSender::Flush(int fd) {
   return Status::Ok();
 }
 
+namespace {
+
+// The segment size of a coalesced message, or 0 for a single datagram.
+std::size_t CoalescedSegment(msghdr& h) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int segment = 0;
+      std::memcpy(&segment, CMSG_DATA(c), sizeof segment);
+      return segment > 0 ? static_cast<std::size_t>(segment) : 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 Status DrainSocket(
     int fd,
     const std::function<void(const Endpoint&, std::span<const std::uint8_t>)>& on_datagram) {
-  constexpr std::size_t kBatch = 64, kSlot = 2048;  // > kMaxDatagram: oversize is seen, not cut
-  static thread_local std::vector<std::uint8_t> buffers(kBatch * kSlot);
+  // A slot holds the largest coalesced message. The stride is not a multiple
+  // of 4 KiB, so that the slots' first lines do not share cache sets.
+  constexpr std::size_t kBatch = 32, kSlot = 65536, kStride = kSlot + 1088, kEnough = 512;
+  static thread_local std::vector<std::uint8_t> buffers(kBatch * kStride);
   mmsghdr msgs[kBatch];
   iovec iov[kBatch];
   sockaddr_in from[kBatch];
+  alignas(cmsghdr) char control[kBatch][CMSG_SPACE(sizeof(int))];
   // Bounded: under a continuous stream the socket is never empty, and the
   // engine must still get its turn to send heartbeats and NAKs.
-  for (int round = 0; round < 8; ++round) {
+  for (std::size_t read = 0; read < kEnough;) {
     for (std::size_t i = 0; i < kBatch; ++i) {
-      iov[i] = {buffers.data() + i * kSlot, kSlot};
+      iov[i] = {buffers.data() + i * kStride, kSlot};
       msgs[i] = {};
       msgs[i].msg_hdr.msg_name = &from[i];
       msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = sizeof control[i];
     }
     int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
@@ -264,7 +291,16 @@ Status DrainSocket(
     }
     for (int i = 0; i < n; ++i) {
       Endpoint e{ntohl(from[i].sin_addr.s_addr), ntohs(from[i].sin_port)};
-      on_datagram(e, {buffers.data() + static_cast<std::size_t>(i) * kSlot, msgs[i].msg_len});
+      std::span<const std::uint8_t> message{buffers.data() + static_cast<std::size_t>(i) * kStride,
+                                            msgs[i].msg_len};
+      std::size_t segment = CoalescedSegment(msgs[i].msg_hdr);
+      if (segment == 0) segment = message.size();
+      do {
+        std::size_t take = std::min(segment, message.size());
+        on_datagram(e, message.first(take));
+        message = message.subspan(take);
+        ++read;
+      } while (!message.empty());
     }
     if (static_cast<std::size_t>(n) < kBatch) return Status::Ok();
   }

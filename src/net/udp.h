@@ -58,6 +58,11 @@ class UdpSocket {
   Status SetMulticastOutput(const Interface& iface, int ttl, bool loop_to_host);
   // Asks for `bytes` of kernel buffer each way; as root beyond rmem_max.
   void SetBuffers(int bytes);
+  // Lets the kernel hand over a run of same-flow datagrams as one (UDP_GRO),
+  // where the interface coalesces them; DrainSocket splits them again. Saves
+  // the per-datagram queueing and syscall work. Returns false where the
+  // kernel has no UDP_GRO: datagrams then arrive one by one, as before.
+  bool EnableReceiveCoalescing();
   Result<Endpoint> LocalEndpoint() const;
   int fd() const { return fd_; }
 
@@ -101,10 +106,11 @@ class BatchSender {
   std::uint64_t dropped_ = 0, sent_bytes_ = 0;
 };
 
-// Reads the datagrams waiting on `fd` (non-blocking, in batches of 64, at
-// most 512 per call so the caller's loop keeps turning) and calls
-// `on_datagram(from, bytes)` for each. Errors: kLocalIo on a socket failure
-// other than "nothing waiting".
+// Reads the datagrams waiting on `fd` (non-blocking, in recvmmsg batches,
+// until the socket is empty or about 512 datagrams were read, so the caller's
+// loop keeps turning) and calls `on_datagram(from, bytes)` for each. A
+// coalesced message (UDP_GRO) is split into its datagrams. Errors: kLocalIo
+// on a socket failure other than "nothing waiting".
 Status DrainSocket(
     int fd, const std::function<void(const Endpoint&, std::span<const std::uint8_t>)>& on_datagram);
 
