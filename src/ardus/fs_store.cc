@@ -12,7 +12,7 @@
 namespace ardus {
 namespace {
 
-constexpr std::size_t kCoalesceBytes = 1 << 20;
+constexpr std::size_t kCoalesceBytes = 1 << 20, kDirectWriteBytes = 64 << 10;
 
 std::pair<std::string, std::string> SplitParent(const std::string& path) {
   auto slash = path.rfind('/');
@@ -155,20 +155,26 @@ Result<int> FsStore::OpenTemp(std::uint32_t entry) {
   return fd;
 }
 
-Status FsStore::Flush() {
-  if (pending_.empty()) return Status::Ok();
-  Result<int> fd = OpenTemp(pending_entry_);
+Status FsStore::WriteAt(std::uint32_t entry, std::uint64_t offset,
+                        std::span<const std::uint8_t> data) {
+  Result<int> fd = OpenTemp(entry);
   if (!fd.ok()) return fd.status();
   std::size_t done = 0;
-  while (done < pending_.size()) {
-    ssize_t n = pwrite(fd.value(), pending_.data() + done, pending_.size() - done,
-                       static_cast<off_t>(pending_offset_ + done));
+  while (done < data.size()) {
+    ssize_t n = pwrite(fd.value(), data.data() + done, data.size() - done,
+                       static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return IoError("cannot write", manifest_.entries[pending_entry_].path, errno);
+    if (n <= 0) return IoError("cannot write", manifest_.entries[entry].path, errno);
     done += static_cast<std::size_t>(n);
   }
-  pending_.clear();
   return Status::Ok();
+}
+
+Status FsStore::Flush() {
+  if (pending_.empty()) return Status::Ok();
+  Status s = WriteAt(pending_entry_, pending_offset_, pending_);
+  pending_.clear();
+  return s;
 }
 
 Status FsStore::Write(std::uint32_t entry, std::uint64_t offset,
@@ -184,6 +190,9 @@ Status FsStore::Write(std::uint32_t entry, std::uint64_t offset,
                     pending_.size() + data.size() <= kCoalesceBytes;
   if (!contiguous) {
     if (Status s = Flush(); !s.ok()) return s;
+    // Large enough on its own: copying it into the pending run would cost
+    // more than the write call it saves.
+    if (data.size() >= kDirectWriteBytes) return WriteAt(entry, offset, data);
     pending_entry_ = entry;
     pending_offset_ = offset;
   }

@@ -53,6 +53,7 @@ class FsStore final : public ContentStore {
   FsStore(int root_fd, std::string dir, std::uint32_t session_id);
   Result<int> OpenDir(const std::string& relative, bool create);
   Result<int> OpenTemp(std::uint32_t entry);
+  Status WriteAt(std::uint32_t entry, std::uint64_t offset, std::span<const std::uint8_t> data);
   Status Flush();
   Status IoError(const std::string& what, const std::string& path, int err) const;
 
@@ -61,7 +62,7 @@ class FsStore final : public ContentStore {
   std::uint32_t session_id_;
   Manifest manifest_;
   std::vector<Item> items_;
-  // Write coalescing: one pending run of contiguous bytes.
+  // Write coalescing: one pending run of contiguous small writes.
   std::uint32_t pending_entry_ = 0;
   std::uint64_t pending_offset_ = 0;
   std::vector<std::uint8_t> pending_;

@@ -183,6 +183,9 @@ Status Receiver::ReadWindowSources(std::uint32_t start, std::uint32_t end, std::
     } else if (kept != kept_blocks_.end()) {
       std::fill(kept->second.begin() + std::ptrdiff_t(info.bytes), kept->second.end(), 0);
       base = kept->second.data();
+    } else if (auto unwritten = unwritten_.find(b); unwritten != unwritten_.end()) {
+      std::fill(unwritten->second.begin() + std::ptrdiff_t(info.bytes), unwritten->second.end(), 0);
+      base = unwritten->second.data();
     } else {
       if (Status r = ReadObject(info.object, info.offset, {buffer, info.bytes}); !r.ok()) return r;
       std::fill(buffer + info.bytes, buffer + info.k * s, 0);
@@ -401,15 +404,28 @@ Status Receiver::EliminateBlockParity(std::uint32_t b, std::size_t t,
   return Status::Ok();
 }
 
+// Frees a block buffer for a new incomplete block when memory is short:
+// first a kept block's, then an unwritten block's (written out of order).
+Status Receiver::MakeRoomForBlock() {
+  const std::size_t bytes = std::size_t{announce_.block_symbols} * announce_.symbol_size;
+  auto in_use = [&] { return held_blocks_ + kept_blocks_.size() + unwritten_.size(); };
+  while ((in_use() + 1) * bytes > config_.block_memory_limit &&
+         !(kept_blocks_.empty() && unwritten_.empty())) {
+    if (!kept_blocks_.empty()) {
+      ReleaseOldestKept();
+    } else if (Status s = WriteOldestWaiting(); !s.ok()) {
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
 Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
   auto [it, inserted] = blocks_.try_emplace(block);
   if (!inserted) return it->second;
   const std::size_t bytes = std::size_t{announce_.block_symbols} * announce_.symbol_size;
-  if (!kept_blocks_.empty() &&
-      (held_blocks_ + kept_blocks_.size() + 1) * bytes > config_.block_memory_limit) {
-    ReleaseOldestKept();  // incomplete blocks come first
-  }
-  if ((held_blocks_ + kept_blocks_.size() + 1) * bytes <= config_.block_memory_limit) {
+  if ((held_blocks_ + kept_blocks_.size() + unwritten_.size() + 1) * bytes <=
+      config_.block_memory_limit) {
     ++held_blocks_;
     if (spare_blocks_.empty()) {
       it->second.source.resize(bytes);
@@ -440,23 +456,68 @@ void Receiver::ReleaseOldestKept() {
   kept_blocks_.pop_front();
 }
 
+// Where a completed block's buffer goes once the block is written.
+void Receiver::ReleaseBuffer(std::uint32_t block, std::vector<std::uint8_t> buffer) {
+  if (WindowMayNeedSolving(block)) {
+    kept_blocks_.emplace_back(block, std::move(buffer));
+    if (kept_blocks_.size() > 2 * std::size_t{announce_.window_blocks}) ReleaseOldestKept();
+  } else {
+    spare_blocks_.push_back(std::move(buffer));
+  }
+}
+
 void Receiver::CloseBlock(std::uint32_t block) {
   auto it = blocks_.find(block);
   if (it == blocks_.end()) return;
   if (!it->second.source.empty()) {
     --held_blocks_;
-    if (block_done_[block] && WindowMayNeedSolving(block)) {
-      kept_blocks_.emplace_back(block, std::move(it->second.source));
-      if (kept_blocks_.size() > 2 * std::size_t{announce_.window_blocks}) ReleaseOldestKept();
-    } else {
+    if (!block_done_[block]) {
       spare_blocks_.push_back(std::move(it->second.source));
+    } else if (WriteMustWait(block, layout_.Block(block))) {
+      unwritten_.emplace(block, std::move(it->second.source));
+    } else {
+      ReleaseBuffer(block, std::move(it->second.source));
     }
   }
   blocks_.erase(it);
 }
 
+// A completed block waits for the earlier blocks of its file, so that the
+// file reaches the store in order. The manifest is assembled in memory.
+bool Receiver::WriteMustWait(std::uint32_t block, const BlockInfo& info) const {
+  return info.object > 0 && first_open_[info.object] < block;
+}
+
+// Writes, in order, the waiting blocks that the file's complete prefix now
+// reaches.
+Status Receiver::WriteWaitingBlocks(std::uint32_t object) {
+  auto it = unwritten_.lower_bound(layout_.first_block(object));
+  while (it != unwritten_.end() && it->first < first_open_[object]) {
+    const BlockInfo info = layout_.Block(it->first);
+    if (Status w = WriteObject(object, info.offset, {it->second.data(), info.bytes}); !w.ok())
+      return w;
+    ReleaseBuffer(it->first, std::move(it->second));
+    it = unwritten_.erase(it);
+  }
+  return Status::Ok();
+}
+
+Status Receiver::WriteOldestWaiting() {
+  auto oldest = unwritten_.begin();
+  const BlockInfo info = layout_.Block(oldest->first);
+  if (Status w = WriteObject(info.object, info.offset, {oldest->second.data(), info.bytes});
+      !w.ok())
+    return w;
+  spare_blocks_.push_back(std::move(oldest->second));
+  unwritten_.erase(oldest);
+  return Status::Ok();
+}
+
 Status Receiver::AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
                               std::span<const std::uint8_t> symbol) {
+  if (!blocks_.contains(block)) {
+    if (Status s = MakeRoomForBlock(); !s.ok()) return s;
+  }
   BlockState& st = OpenBlock(block);
   if (st.seen[esi]) {
     ++duplicates_;
@@ -509,8 +570,10 @@ Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, Block
     if (!missing.empty()) {
       if (Status d = DecodeInPlace(info, st, st.source.data(), missing); !d.ok()) return d;
     }
-    if (Status w = WriteObject(info.object, info.offset, {st.source.data(), info.bytes}); !w.ok())
-      return w;
+    if (!WriteMustWait(block, info)) {
+      if (Status w = WriteObject(info.object, info.offset, {st.source.data(), info.bytes}); !w.ok())
+        return w;
+    }
   } else if (!missing.empty()) {  // written through: read back in one piece, write the rest
     std::vector<std::uint8_t> readback(std::size_t{info.k} * s, 0);
     if (Status r = ReadObject(info.object, info.offset, {readback.data(), info.bytes}); !r.ok())
@@ -561,6 +624,7 @@ Status Receiver::SettlePrefix(std::uint32_t object) {
   const std::uint32_t before = open;
   while (open < end && block_done_[open]) ++open;
   if (open == before) return Status::Ok();
+  if (Status w = WriteWaitingBlocks(object); !w.ok()) return w;
   const std::uint64_t upto = open < end ? layout_.Block(open).offset : layout_.object_size(object);
   return store_.Settle(object - 1, upto);
 }
@@ -729,6 +793,7 @@ void Receiver::StartReporting(Time now) {
   held_blocks_ = 0;
   spare_blocks_.clear();
   kept_blocks_.clear();
+  unwritten_.clear();
 }
 
 void Receiver::Queue(wire::Body body) { out_.push_back(std::move(body)); }

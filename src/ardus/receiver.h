@@ -3,7 +3,10 @@
 // It waits for an ANNOUNCE, joins by unicast, collects DATA symbols and
 // decodes a block as soon as it holds k distinct symbols. An incomplete
 // block's symbols are held in memory, and the complete block goes to the store
-// in one write, so decoding reads nothing back. Past block_memory_limit, the
+// in one write, so decoding reads nothing back. Blocks are written in file
+// order: one that completes while an earlier block of its file is incomplete
+// stays in memory until that one completes, so the store can hash each file
+// as it is written instead of reading it back. Past block_memory_limit, the
 // source symbols of further blocks go straight to the store and are read back
 // to decode; parity symbols are always held in memory. Object 0 (the
 // manifest) is assembled in memory, checked against the announced SHA-256 and
@@ -155,8 +158,13 @@ class Receiver {
   void OnAdvert(const wire::Advert& a);
   Status AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
                       std::span<const std::uint8_t> symbol);
+  Status MakeRoomForBlock();
   BlockState& OpenBlock(std::uint32_t block);
   void CloseBlock(std::uint32_t block);
+  bool WriteMustWait(std::uint32_t block, const BlockInfo& info) const;
+  Status WriteWaitingBlocks(std::uint32_t object);
+  Status WriteOldestWaiting();  // precondition: unwritten_ not empty
+  void ReleaseBuffer(std::uint32_t block, std::vector<std::uint8_t> buffer);
   Status CompleteBlock(std::uint32_t block, const BlockInfo& info, BlockState& st);
   Status DecodeInPlace(const BlockInfo& info, const BlockState& st, std::uint8_t* base,
                        std::span<const std::uint8_t> missing);
@@ -203,6 +211,10 @@ class Receiver {
   // reads them instead of the store (a read-back of the whole window was a
   // copy of everything solved).
   std::deque<std::pair<std::uint32_t, std::vector<std::uint8_t>>> kept_blocks_;
+  // Completed blocks not yet written, because an earlier block of their file
+  // is incomplete. Within block_memory_limit; when it runs short, the oldest
+  // is written out of order (the store then reads it back to hash it).
+  std::map<std::uint32_t, std::vector<std::uint8_t>> unwritten_;
   std::deque<PendingNak> naks_;
   std::map<std::uint32_t, WindowSymbols> windows_;  // by window's first block
   std::vector<std::uint8_t> window_sources_;        // read-back buffer for a window solve

@@ -162,6 +162,29 @@ TEST(Simulation, WindowSolvesReadLessBackWithinBlockMemory) {
   EXPECT_LT(reads[1] * 2, reads[0]);
 }
 
+// A block that completes while an earlier block of its file awaits repair
+// waits in memory, so each file reaches the store in order and the store can
+// hash it as it is written. Without block memory, symbols are written as they
+// arrive.
+TEST(Simulation, BlocksReachTheStoreInFileOrder) {
+  constexpr std::uint64_t kSeed = 41;
+  std::size_t out_of_order[2] = {0, 0};
+  for (bool memory : {false, true}) {
+    Scenario sc{memory ? "in-order writes" : "written as received", 4, {4 << 20, 3 << 20}};
+    sc.down.loss = 0.05;
+    sc.seed = kSeed;
+    ReceiverConfig receiver;
+    if (!memory) receiver.block_memory_limit = 0;
+    Outcome out = RunScenario(sc, {}, {}, receiver);
+    ExpectAllIdentical(sc, out);
+    for (const auto& store : out.stores) out_of_order[memory] += store->out_of_order_writes();
+  }
+  std::printf("out-of-order writes: %zu without block memory, %zu with\n", out_of_order[0],
+              out_of_order[1]);
+  EXPECT_GT(out_of_order[0], 0u) << "seed " << kSeed;
+  EXPECT_EQ(out_of_order[1], 0u) << "seed " << kSeed;
+}
+
 // A receiver that starts just after the first ANNOUNCE joins on the repeat
 // 5 ms later, not a whole announce interval (100 ms) later.
 TEST(Simulation, ReceiverMissingTheFirstAnnounceJoinsOnAQuickRepeat) {

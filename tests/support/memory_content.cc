@@ -66,6 +66,17 @@ Status MemoryStore::Write(std::uint32_t entry, std::uint64_t offset,
   auto& f = files_.at(entry);
   if (offset + data.size() > f.size()) return Status::Error(ErrorKind::kInternal, "write past end");
   std::copy(data.begin(), data.end(), f.begin() + static_cast<std::ptrdiff_t>(offset));
+  Order& order = order_[entry];
+  if (offset != order.prefix) {
+    ++out_of_order_writes_;
+    order.ahead[offset] = offset + data.size();
+    return Status::Ok();
+  }
+  order.prefix += data.size();
+  for (auto it = order.ahead.begin(); it != order.ahead.end() && it->first <= order.prefix;) {
+    order.prefix = std::max(order.prefix, it->second);
+    it = order.ahead.erase(it);
+  }
   return Status::Ok();
 }
 

@@ -42,11 +42,18 @@ class MemoryStore final : public ContentStore {
   const std::vector<std::uint8_t>& file(std::uint32_t entry) const { return files_.at(entry); }
   std::size_t committed() const { return committed_; }
   std::size_t reads() const { return reads_; }
+  // Writes that did not start where the file's written prefix ended.
+  std::size_t out_of_order_writes() const { return out_of_order_writes_; }
 
  private:
+  struct Order {
+    std::uint64_t prefix = 0;                      // bytes [0, prefix) written
+    std::map<std::uint64_t, std::uint64_t> ahead;  // written beyond it: offset -> end
+  };
   Manifest manifest_;
   std::map<std::uint32_t, std::vector<std::uint8_t>> files_;
-  std::size_t committed_ = 0, reads_ = 0;
+  std::map<std::uint32_t, Order> order_;
+  std::size_t committed_ = 0, reads_ = 0, out_of_order_writes_ = 0;
   bool finished_ = false, aborted_ = false;
 };
 
