@@ -225,7 +225,8 @@ def render(rows, args, command):
         f"Produced by `{command}` on {platform.node()} ({os.cpu_count()} cores, "
         f"{platform.platform()}), {time.strftime('%Y-%m-%d')}.",
         f"Testbed: `bench/testbed.sh`, one sender and N receivers in network namespaces on a "
-        f"bridge; each receiver drops the stated share of incoming UDP at random (nftables); "
+        f"bridge, with GRO on every host link as on a NIC; each receiver loses the stated share "
+        f"of the UDP frames sent to it at random (nftables on its switch port); "
         f"the sender's link is capped with tc tbf where stated. File: {args.size_mb} MiB of "
         f"random bytes. Medians of {args.runs} runs per tool, tools alternated. Wire = bytes on "
         f"the sender's link / payload. CPU = user+sys seconds per GiB delivered to each "
