@@ -404,13 +404,18 @@ Status Receiver::EliminateBlockParity(std::uint32_t b, std::size_t t,
   return Status::Ok();
 }
 
-// Frees a block buffer for a new incomplete block when memory is short:
-// first a kept block's, then an unwritten block's (written out of order).
-Status Receiver::MakeRoomForBlock() {
+bool Receiver::BlocksFit(std::size_t blocks) const {
   const std::size_t bytes = std::size_t{announce_.block_symbols} * announce_.symbol_size;
-  auto in_use = [&] { return held_blocks_ + kept_blocks_.size() + unwritten_.size(); };
-  while ((in_use() + 1) * bytes > config_.block_memory_limit &&
-         !(kept_blocks_.empty() && unwritten_.empty())) {
+  return blocks * bytes <= config_.block_memory_limit;
+}
+
+// Frees a block buffer for a new incomplete block when memory is short:
+// first a kept block's, then a waiting block's (written out of order). Not
+// when incomplete blocks alone fill the budget: the new one is written
+// through then anyway.
+Status Receiver::MakeRoomForBlock() {
+  if (!BlocksFit(held_blocks_ + 1)) return Status::Ok();
+  while (!BlocksFit(held_blocks_ + kept_blocks_.size() + unwritten_.size() + 1)) {
     if (!kept_blocks_.empty()) {
       ReleaseOldestKept();
     } else if (Status s = WriteOldestWaiting(); !s.ok()) {
@@ -423,12 +428,10 @@ Status Receiver::MakeRoomForBlock() {
 Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
   auto [it, inserted] = blocks_.try_emplace(block);
   if (!inserted) return it->second;
-  const std::size_t bytes = std::size_t{announce_.block_symbols} * announce_.symbol_size;
-  if ((held_blocks_ + kept_blocks_.size() + unwritten_.size() + 1) * bytes <=
-      config_.block_memory_limit) {
+  if (BlocksFit(held_blocks_ + kept_blocks_.size() + unwritten_.size() + 1)) {
     ++held_blocks_;
     if (spare_blocks_.empty()) {
-      it->second.source.resize(bytes);
+      it->second.source.resize(std::size_t{announce_.block_symbols} * announce_.symbol_size);
     } else {
       it->second.source = std::move(spare_blocks_.back());
       spare_blocks_.pop_back();

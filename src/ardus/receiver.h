@@ -158,6 +158,7 @@ class Receiver {
   void OnAdvert(const wire::Advert& a);
   Status AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
                       std::span<const std::uint8_t> symbol);
+  bool BlocksFit(std::size_t blocks) const;  // within block_memory_limit
   Status MakeRoomForBlock();
   BlockState& OpenBlock(std::uint32_t block);
   void CloseBlock(std::uint32_t block);
