@@ -176,16 +176,11 @@ Status Receiver::ReadWindowSources(std::uint32_t start, std::uint32_t end, std::
     const BlockInfo info = layout_.Block(b);
     auto it = blocks_.find(b);
     const std::uint8_t* base = buffer;
-    auto kept = std::find_if(kept_blocks_.begin(), kept_blocks_.end(),
-                             [b](const auto& entry) { return entry.first == b; });
     if (!block_done_[b] && it != blocks_.end() && !it->second.source.empty()) {
       base = it->second.source.data();
-    } else if (kept != kept_blocks_.end()) {
-      std::fill(kept->second.begin() + std::ptrdiff_t(info.bytes), kept->second.end(), 0);
-      base = kept->second.data();
-    } else if (auto unwritten = unwritten_.find(b); unwritten != unwritten_.end()) {
-      std::fill(unwritten->second.begin() + std::ptrdiff_t(info.bytes), unwritten->second.end(), 0);
-      base = unwritten->second.data();
+    } else if (std::vector<std::uint8_t>* done = CompletedInMemory(b)) {
+      std::fill(done->begin() + std::ptrdiff_t(info.bytes), done->end(), 0);
+      base = done->data();
     } else {
       if (Status r = ReadObject(info.object, info.offset, {buffer, info.bytes}); !r.ok()) return r;
       std::fill(buffer + info.bytes, buffer + info.k * s, 0);
@@ -404,6 +399,10 @@ Status Receiver::EliminateBlockParity(std::uint32_t b, std::size_t t,
   return Status::Ok();
 }
 
+std::size_t Receiver::BuffersInUse() const {
+  return held_blocks_ + kept_blocks_.size() + unwritten_.size();
+}
+
 bool Receiver::BlocksFit(std::size_t blocks) const {
   const std::size_t bytes = std::size_t{announce_.block_symbols} * announce_.symbol_size;
   return blocks * bytes <= config_.block_memory_limit;
@@ -415,7 +414,7 @@ bool Receiver::BlocksFit(std::size_t blocks) const {
 // through then anyway.
 Status Receiver::MakeRoomForBlock() {
   if (!BlocksFit(held_blocks_ + 1)) return Status::Ok();
-  while (!BlocksFit(held_blocks_ + kept_blocks_.size() + unwritten_.size() + 1)) {
+  while (!BlocksFit(BuffersInUse() + 1)) {
     if (!kept_blocks_.empty()) {
       ReleaseOldestKept();
     } else if (Status s = WriteOldestWaiting(); !s.ok()) {
@@ -428,7 +427,7 @@ Status Receiver::MakeRoomForBlock() {
 Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
   auto [it, inserted] = blocks_.try_emplace(block);
   if (!inserted) return it->second;
-  if (BlocksFit(held_blocks_ + kept_blocks_.size() + unwritten_.size() + 1)) {
+  if (BlocksFit(BuffersInUse() + 1)) {
     ++held_blocks_;
     if (spare_blocks_.empty()) {
       it->second.source.resize(std::size_t{announce_.block_symbols} * announce_.symbol_size);
@@ -469,20 +468,13 @@ void Receiver::ReleaseBuffer(std::uint32_t block, std::vector<std::uint8_t> buff
   }
 }
 
-void Receiver::CloseBlock(std::uint32_t block) {
-  auto it = blocks_.find(block);
-  if (it == blocks_.end()) return;
-  if (!it->second.source.empty()) {
-    --held_blocks_;
-    if (!block_done_[block]) {
-      spare_blocks_.push_back(std::move(it->second.source));
-    } else if (WriteMustWait(block, layout_.Block(block))) {
-      unwritten_.emplace(block, std::move(it->second.source));
-    } else {
-      ReleaseBuffer(block, std::move(it->second.source));
-    }
+// A completed block's buffer, kept or waiting to be written; null if none.
+std::vector<std::uint8_t>* Receiver::CompletedInMemory(std::uint32_t block) {
+  for (auto& [kept, buffer] : kept_blocks_) {
+    if (kept == block) return &buffer;
   }
-  blocks_.erase(it);
+  auto waiting = unwritten_.find(block);
+  return waiting == unwritten_.end() ? nullptr : &waiting->second;
 }
 
 // A completed block waits for the earlier blocks of its file, so that the
@@ -573,10 +565,14 @@ Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, Block
     if (!missing.empty()) {
       if (Status d = DecodeInPlace(info, st, st.source.data(), missing); !d.ok()) return d;
     }
-    if (!WriteMustWait(block, info)) {
+    if (WriteMustWait(block, info)) {
+      unwritten_.emplace(block, std::move(st.source));
+    } else {
       if (Status w = WriteObject(info.object, info.offset, {st.source.data(), info.bytes}); !w.ok())
         return w;
+      ReleaseBuffer(block, std::move(st.source));
     }
+    --held_blocks_;
   } else if (!missing.empty()) {  // written through: read back in one piece, write the rest
     std::vector<std::uint8_t> readback(std::size_t{info.k} * s, 0);
     if (Status r = ReadObject(info.object, info.offset, {readback.data(), info.bytes}); !r.ok())
@@ -591,7 +587,7 @@ Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, Block
     }
   }
   block_done_[block] = true;
-  CloseBlock(block);  // `st` is dangling from here on
+  blocks_.erase(block);  // `st` is dangling from here on
   if (info.object > 0) {
     bytes_done_ += info.bytes;
     if (Status s = SettlePrefix(info.object); !s.ok()) return s;

@@ -158,14 +158,15 @@ class Receiver {
   void OnAdvert(const wire::Advert& a);
   Status AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
                       std::span<const std::uint8_t> symbol);
+  std::size_t BuffersInUse() const;          // block buffers held, kept or waiting
   bool BlocksFit(std::size_t blocks) const;  // within block_memory_limit
   Status MakeRoomForBlock();
   BlockState& OpenBlock(std::uint32_t block);
-  void CloseBlock(std::uint32_t block);
   bool WriteMustWait(std::uint32_t block, const BlockInfo& info) const;
   Status WriteWaitingBlocks(std::uint32_t object);
   Status WriteOldestWaiting();  // precondition: unwritten_ not empty
   void ReleaseBuffer(std::uint32_t block, std::vector<std::uint8_t> buffer);
+  std::vector<std::uint8_t>* CompletedInMemory(std::uint32_t block);
   Status CompleteBlock(std::uint32_t block, const BlockInfo& info, BlockState& st);
   Status DecodeInPlace(const BlockInfo& info, const BlockState& st, std::uint8_t* base,
                        std::span<const std::uint8_t> missing);
