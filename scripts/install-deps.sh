@@ -8,7 +8,7 @@ packages=(
   libisal-dev libssl-dev libxxhash-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libmsgpack-cxx-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  iproute2 nftables
+  iproute2 nftables ethtool
   python3 time util-linux
 )
 

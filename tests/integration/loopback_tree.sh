@@ -75,7 +75,7 @@ cmp "$src/name with spaces.txt" "$work/serve/name with spaces.txt" && [[ -f "$wo
 echo "one receiver served two consecutive sessions (sha256, then xxh128 digests)"
 
 if [[ $(id -u) -ne 0 ]]; then
-  echo "SKIP part: full-disk and read-only receivers need root to mount tmpfs"
+  skip_part "full-disk and read-only receivers need root to mount tmpfs"
   exit 0
 fi
 mkdir -p "$work/full" "$work/ro" "$work/ok"

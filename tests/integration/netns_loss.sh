@@ -8,7 +8,7 @@
 # Only addresses inside these namespaces are used.
 source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root to create network namespaces"
-for tool in ip nft tc; do command -v $tool >/dev/null || skip "needs $tool"; done
+for tool in ip nft tc ethtool; do command -v $tool >/dev/null || skip "needs $tool (scripts/install-deps.sh installs it)"; done
 LOSS=${LOSS:-5}
 RATE=${RATE:-400M}
 CAP=${CAP:-500mbit}

@@ -140,7 +140,7 @@ if [[ $(id -u) -eq 0 ]]; then
   umount "$tiny"
   echo "full disk ($acked exports acknowledged before it): ok"
 else
-  echo "SKIP full-disk check: mounting a small tmpfs needs root"
+  skip_part "full-disk check: mounting a small tmpfs needs root"
 fi
 
 # A privileged port without the right to bind it names the flag to use.

@@ -5,8 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#include "support/skip.h"
 
 namespace ardus {
 namespace {
@@ -150,11 +154,11 @@ TEST_F(FsStoreTest, AbortRemovesTemporaries) {
 }
 
 TEST_F(FsStoreTest, FullDiskFailsCleanly) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  ARDUS_SKIP_UNLESS(geteuid() == 0, "needs root to mount a small tmpfs");
   fs::path small = root_ / "small";
   fs::create_directory(small);
-  if (mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0)
-    GTEST_SKIP() << "cannot mount tmpfs";
+  ARDUS_SKIP_UNLESS(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") == 0,
+                    "cannot mount tmpfs: " << std::strerror(errno));
   {
     auto store = FsStore::Open(small, 1).value();
     Manifest m;

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Writes seed corpora from the specs, not from our codecs:
+  - fuzz_packet: one datagram of every message type of docs/ardus-protocol.md
+    (the JOIN, NAK and ADVERT of its worked examples among them); each must
+    decode and re-encode to itself, which the target asserts;
+  - fuzz_manifest: a few manifests, the worked example's `a.txt` among them;
+  - fuzz_tcl: constraints and preferences of docs/rex-protocol.md;
+  - fuzz_receiver: datagram streams for the receiver engine;
+  - fuzz_rex_server: REX request streams (docs/rex-protocol.md framing) for
+    Trader methods, after the HELLO the target sends itself.
+
+Usage: python3 fuzz/make_corpus.py   (rewrites those corpus directories)
+"""
+import hashlib
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SESSION = 0x5EED0001
+
+
+def header(kind):
+    return struct.pack(">HBBI", 0xAD05, 1, kind, SESSION)
+
+
+def ranges(entries):
+    return struct.pack(">H", len(entries)) + b"".join(struct.pack(">IIH", *e) for e in entries)
+
+
+def windows(entries):
+    return struct.pack(">H", len(entries)) + b"".join(struct.pack(">IH", *e) for e in entries)
+
+
+def packets():
+    sha = hashlib.sha256(b"manifest").digest()
+    yield "announce", header(1) + struct.pack(">IHHHHQ", 0xEFFF0B11, 1117, 1834, 1456, 200, 1000) \
+        + sha + struct.pack(">QQHH", 5 << 30, 10**9, 1, 16)
+    yield "join", header(2) + struct.pack(">IQ", 0xBEEF, 10**9)
+    yield "data", header(3) + struct.pack(">IHH", 40, 7, 0x0909) + bytes(range(256)) * 5 + bytes(176)
+    yield "data-window-symbol", header(3) + struct.pack(">IHH", 32, 256, 1) + bytes(64)
+    yield "poll", header(4) + struct.pack(">IIIII", 9, 32, 48, 20000, 1000)
+    yield "nak", header(5) + struct.pack(">II", 0xBEEF, 7) + ranges([(40, 3, 5)]) + windows([])
+    yield "nak-whole-blocks", header(5) + struct.pack(">II", 0xBEEF, 8) \
+        + ranges([(0, 16, 0xFFFF), (20, 1, 2)]) + windows([(16, 3)])
+    yield "advert", header(6) + struct.pack(">I", 9) + ranges([(32, 16, 1)]) + windows([(32, 36)])
+    yield "status", header(7) + struct.pack(">IQQI", 0xBEEF, 1 << 20, 800, 25000)
+    reason = b"no space left on device"
+    yield "done-failed", header(8) + struct.pack(">IBQQH", 0xBEEF, 1, 0, 12, len(reason)) + reason
+    yield "done-ok", header(8) + struct.pack(">IBQQH", 0xBEEF, 0, 5, 1, 0)
+    yield "done-ack", header(9) + struct.pack(">I", 0xBEEF)
+    yield "end", header(10)
+
+
+def entry(kind, mode, mtime_ns, size, digest, path):
+    p = path.encode()
+    return struct.pack(">BIqQ", kind, mode, mtime_ns, size) + digest + struct.pack(">H", len(p)) + p
+
+
+def manifest(algorithm, entries):
+    return struct.pack(">IBI", 0x41524D32, algorithm, len(entries)) + b"".join(entries)
+
+
+def manifests():
+    # The worked example: a.txt holding "hello", XXH3-128 (canonical form, then 16 zeros).
+    xxh = bytes.fromhex("b5e9c1ad071b3e7fc779cfaa5e523818") + bytes(16)
+    yield "hello", manifest(2, [entry(0, 0o644, 0, 5, xxh, "a.txt")])
+    yield "tree-sha256", manifest(1, [
+        entry(1, 0o755, 1_700_000_000_000_000_000, 0, bytes(32), "dir"),
+        entry(1, 0o700, 0, 0, bytes(32), "dir/sub dir"),
+        entry(0, 0o600, -1, 1 << 33, hashlib.sha256(b"x").digest(), "dir/sub dir/big.img"),
+        entry(0, 0o644, 5, 0, hashlib.sha256(b"").digest(), "dir/empty"),
+        entry(0, 0o644, 5, 3, hashlib.sha256(b"abc").digest(), "caf\u00e9/\u6587\u4ef6.txt"),
+    ])
+    yield "empty", manifest(2, [])
+
+
+def tcl():
+    yield "and-substring", b"i > 20 and 'Cambridge' ~ s"
+    yield "arithmetic", b"(i + 2) * 3 / f >= -1.5e3 or not b"
+    yield "exist-in", b"exist si and 2 in si and 'x' in ss"
+    yield "preference-max", b"max i * f"
+    yield "preference-with", b"with s == 'Cambridge' and i != 7"
+    yield "nested", b"((((i < 1))))"
+
+
+def rex_frame(kind, method, rid, body):
+    return struct.pack(">IBBHI", 8 + len(body), kind, 0, method, rid) + body
+
+
+def mp(v):
+    """MessagePack for the value types the seeds use."""
+    if isinstance(v, bool):
+        return b"\xc3" if v else b"\xc2"
+    if isinstance(v, int):
+        return struct.pack(">BQ", 0xCF, v)
+    if isinstance(v, str):
+        b = v.encode()
+        return struct.pack(">BB", 0xD9, len(b)) + b
+    if isinstance(v, list):
+        return struct.pack(">BH", 0xDC, len(v)) + b"".join(mp(x) for x in v)
+    if isinstance(v, dict):
+        return struct.pack(">BH", 0xDE, len(v)) + b"".join(mp(k) + mp(x) for k, x in v.items())
+    raise TypeError(v)
+
+
+def rex_requests():
+    REQUEST = 2
+    calls = [
+        (12, {}),
+        (10, {"name": "scanner", "supers": ["device"],
+              "properties": [{"name": "dpi", "type": "int", "mandatory": True, "readonly": False}]}),
+        (11, {"name": "printer"}),
+        (20, {"type": "printer", "props": {"ppm": 30, "langs": ["en", "fr"]}, "lease": 30}),
+        (30, {"type": "device", "constraint": "ppm > 2", "preference": "max ppm", "page_size": 1}),
+        (31, {"iterator": 1, "count": 5}),
+        (40, {"type": "printer", "constraint": "ppm < 100"}),
+        (23, {"id": 1}),
+        (22, {"id": 1, "set": {"ppm": 4}, "remove": ["langs"]}),
+        (24, {"id": 1}),
+        (21, {"id": 1}),
+        (13, {"name": "scanner"}),
+    ]
+    for i, (method, body) in enumerate(calls):
+        yield f"trader-method-{method}", rex_frame(REQUEST, method, i + 1, mp(body))
+    yield "trader-pipelined", b"".join(rex_frame(REQUEST, m, i + 1, mp(b)) for i, (m, b) in enumerate(calls))
+
+
+def receiver_streams():
+    """fuzz_receiver's input: datagrams, each behind a u16 length; the target
+    announces a 200-byte manifest (symbols of 64 bytes, 4 per block) first."""
+    def stream(datagrams):
+        return b"".join(struct.pack(">H", len(d)) + d for d in datagrams)
+    data = [header(3) + struct.pack(">IHH", 0, esi, esi) + bytes([esi]) * 64 for esi in range(4)]
+    poll = header(4) + struct.pack(">IIIII", 1, 0, 1, 1000, 1)
+    advert = header(6) + struct.pack(">I", 1) + ranges([(0, 1, 2)]) + windows([])
+    yield "manifest-block-then-poll-end", stream(data + [poll, advert, header(10)])
+    yield "parity-only", stream([header(3) + struct.pack(">IHH", 0, 4 + i, i) + bytes(64)
+                                 for i in range(4)])
+
+
+def write(target, items):
+    out = os.path.join(HERE, "corpus", target)
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(out):
+        os.remove(os.path.join(out, name))
+    for name, data in items:
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
+
+write("fuzz_packet", packets())
+write("fuzz_manifest", manifests())
+write("fuzz_tcl", tcl())
+write("fuzz_receiver", receiver_streams())
+write("fuzz_rex_server", rex_requests())
