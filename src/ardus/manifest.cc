@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/bytes.h"
+#include "common/utf8.h"
 
 namespace ardus {
 namespace {
@@ -31,25 +32,34 @@ std::optional<DigestAlgorithm> ParseDigestAlgorithm(std::string_view name) {
 
 std::uint64_t Manifest::total_bytes() const {
   std::uint64_t total = 0;
-  for (const auto& e : entries) total += e.size;
+  for (const auto& e : entries) {
+    if (__builtin_add_overflow(total, e.size, &total)) return UINT64_MAX;
+  }
   return total;
 }
 
 Status ValidateRelativePath(const std::string& path) {
   auto unsafe = [&](const char* why) {
-    return Status::Error(ErrorKind::kUnsafePath, "refusing path '" + path + "': " + why);
+    return Status::Error(ErrorKind::kUnsafePath, "refusing path '" + Printable(path) + "': " + why);
   };
   if (path.empty()) return unsafe("empty");
   if (path.size() > kMaxPathBytes) return unsafe("too long");
-  if (path.find('\0') != std::string::npos) return unsafe("contains NUL");
   if (path.front() == '/') return unsafe("absolute");
+  for (std::size_t pos = 0; pos < path.size();) {
+    const std::optional<char32_t> c = NextCodePoint(path, &pos);
+    if (!c) return unsafe("not UTF-8");
+    if (IsControlCharacter(*c)) return unsafe("contains a control character");
+  }
   std::string_view rest(path);
   while (true) {
     std::size_t slash = rest.find('/');
     std::string_view part = rest.substr(0, slash);
     if (part.empty()) return unsafe("empty component");
     if (part == "." || part == "..") return unsafe("'.' or '..' component");
-    if (part.size() > 255) return unsafe("component longer than 255 bytes");
+    if (part.size() > kMaxComponentBytes) return unsafe("component longer than 255 bytes");
+    if (part.starts_with(kReservedPrefix)) {
+      return unsafe("names starting with '.ardus-' are reserved for receivers' temporary files");
+    }
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);
   }
