@@ -56,6 +56,8 @@ Sender::Sender(SenderConfig config, Manifest manifest, ContentSource& source)
       source_(source),
       rng_(config.seed),
       rate_(double(config.rate_bps)) {
+  config_.window_blocks =
+      std::clamp<std::uint32_t>(config_.window_blocks, 1, wire::kMaxWindowBlocks);
   std::vector<std::uint64_t> sizes{manifest_bytes_.size()};
   for (const auto& e : manifest_.entries) sizes.push_back(e.size);
   layout_ = Layout(std::move(sizes), config_.symbol_size, config_.block_symbols);
@@ -252,7 +254,7 @@ bool Sender::GroupPlansWindows() const {
 
 std::uint16_t Sender::AnnouncedWindowBlocks() const {
   if (!config_.window_repair) return 1;
-  return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(config_.window_blocks, 1, 0xFFFF));
+  return static_cast<std::uint16_t>(config_.window_blocks);
 }
 
 // Plans one window from every report so far. Each block's parity covers

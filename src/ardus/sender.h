@@ -47,7 +47,9 @@ namespace ardus {
 
 struct SenderConfig {
   std::uint32_t session_id = 1;  // nonzero; receivers ignore other sessions
-  std::uint32_t data_group = 0;  // announced to receivers (IPv4, host order)
+  // Announced to receivers (IPv4, host order); must be multicast, or
+  // receivers drop the ANNOUNCE as malformed.
+  std::uint32_t data_group = 0xEFFF0B11;  // 239.255.11.17, wire::kDefaultDataGroup
   std::uint16_t data_port = wire::kDataPort;
   std::uint16_t feedback_port = wire::kFeedbackPort;
   std::uint16_t symbol_size = wire::kDefaultSymbolSize;
@@ -79,7 +81,8 @@ struct SenderConfig {
   Duration progress_timeout = seconds(60);
   Duration min_backoff = milliseconds(2);      // NAK backoff floor (scaled up by the group RTT)
   Duration sweep_interval = milliseconds(50);  // pause between sweeps that found nothing
-  std::uint32_t window_blocks = wire::kDefaultWindowBlocks;  // blocks per poll and repair window
+  // Blocks per poll and repair window, 1..wire::kMaxWindowBlocks (clamped).
+  std::uint32_t window_blocks = wire::kDefaultWindowBlocks;
   // Groups of up to margin_group_size: repair each block's parity only up to
   // what most reporting receivers lack, and the rest of every receiver's
   // deficit with window symbols (window_code.h). Larger groups: parity that
