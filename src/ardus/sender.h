@@ -111,8 +111,10 @@ struct ReceiverReport {
   ReceiverOutcome outcome = ReceiverOutcome::kActive;
   std::uint64_t bytes = 0;
   Duration elapsed{0};  // join to DONE (or to being declared failed)
-  double loss = 0;      // 1 - DATA received / DATA sent while it was joined
-  std::string reason;   // why it failed, as the receiver reported it
+  // 1 - DATA received / DATA sent while it was joined: to its DONE if it
+  // succeeded, else to its last STATUS; nullopt if it sent none.
+  std::optional<double> loss;
+  std::string reason;  // why it failed, as the receiver reported it
 };
 
 struct SenderStats {
@@ -160,6 +162,8 @@ class Sender {
   std::size_t receivers_joined() const { return receivers_.size(); }
   std::size_t receivers_finished() const { return receivers_finished_; }
   std::uint64_t bytes_sent_first_pass() const;  // of total_bytes(), for progress
+  // When the join wait ended and the transfer began; nullopt before.
+  std::optional<Time> transfer_start() const;
   const Manifest& manifest() const { return manifest_; }
   double rate_bps() const { return rate_; }  // the current sending rate
 
@@ -171,8 +175,9 @@ class Sender {
     ReceiverOutcome outcome = ReceiverOutcome::kActive;
     Time joined{0}, last_heard{0}, finished_at{0};
     Time last_progress{0};  // when bytes last grew (or the transfer started)
-    std::uint64_t data_sent_at_join = 0, data_sent_at_done = 0;
-    std::uint64_t bytes = 0, data_received = 0;
+    std::uint64_t data_sent_at_join = 0, data_sent_at_done = 0, data_sent_at_status = 0;
+    std::uint64_t bytes = 0, data_received = 0, status_data_received = 0;
+    bool status_heard = false;
     std::string reason;
   };
 
@@ -273,7 +278,7 @@ class Sender {
   Phase phase_ = Phase::kAnnouncing;
   Status status_;
   Duration announce_gap_{0};  // the next gap between ANNOUNCEs while joining
-  Time started_{-1}, next_announce_{0}, transfer_start_{0}, next_end_{0}, next_sweep_{0};
+  Time started_{-1}, next_announce_{0}, transfer_start_{-1}, next_end_{0}, next_sweep_{0};
   int ends_left_ = 3;
 
   std::map<std::uint32_t, Peer> receivers_;
