@@ -760,10 +760,12 @@ Status Receiver::BuildSessionLayout() {
   for (const auto& e : manifest_.entries) sizes.push_back(e.size);
   Layout layout(std::move(sizes), announce_.symbol_size, announce_.block_symbols);
   if (!layout.Valid() || layout.block_count() > config_.max_session_blocks) {
-    return Status::Error(ErrorKind::kLimitExceeded,
-                         "session too large: " + std::to_string(manifest_.total_bytes()) +
-                             " bytes in more than " + std::to_string(config_.max_session_blocks) +
-                             " blocks");
+    const std::uint64_t total = manifest_.total_bytes();
+    return Status::Error(
+        ErrorKind::kLimitExceeded,
+        "session too large: " +
+            (total == UINT64_MAX ? std::string("over 2^64") : std::to_string(total)) +
+            " bytes in more than " + std::to_string(config_.max_session_blocks) + " blocks");
   }
   if (Status s = store_.Begin(manifest_); !s.ok()) return s;
   layout_ = std::move(layout);
