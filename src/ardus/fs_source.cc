@@ -109,6 +109,11 @@ struct Scanner {
   }
 
   Status Add(const std::string& abs, const std::string& rel, bool top_level) {
+    if (tree.manifest.entries.size() >= kMaxManifestEntries) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           "more than 1000000 files and directories: receivers take at most "
+                           "that many in one session; send the tree in parts");
+    }
     struct stat st;
     // Top-level arguments may be symlinks the user chose; inside trees, never follow.
     int rc = top_level ? stat(abs.c_str(), &st) : lstat(abs.c_str(), &st);

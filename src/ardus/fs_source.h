@@ -30,8 +30,8 @@ struct SourceTree {
 };
 
 // Errors: kInvalidArgument (an argument receivers could not name, a duplicate
-// name, an unsupported type), kLocalIo (a missing or unreadable file or
-// directory). The tree is scanned first, then every file is digested with
+// name, an unsupported type, more than kMaxManifestEntries entries), kLocalIo (a missing or
+// unreadable file or directory). The tree is scanned first, then every file is digested with
 // `digest`; `on_hashed` (optional) is called as files are hashed with the
 // bytes hashed so far and the total to hash, for progress.
 Result<SourceTree> ScanSources(

@@ -87,7 +87,9 @@ std::vector<std::uint8_t> EncodeManifest(const Manifest& manifest) {
 }
 
 Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes) {
-  if (bytes.size() > kMaxManifestBytes) return Corrupt("too large");
+  if (bytes.size() > kMaxManifestBytes) {
+    return Status::Error(ErrorKind::kLimitExceeded, "manifest larger than 256 MiB");
+  }
   ByteReader r(bytes);
   std::uint32_t magic, count;
   std::uint8_t digest;
@@ -101,6 +103,10 @@ Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes) {
   // count by the input size before reserving memory for it.
   constexpr std::size_t kMinEntryBytes = 1 + 4 + 8 + 8 + 32 + 2 + 1;
   if (count > r.remaining() / kMinEntryBytes) return Corrupt("entry count exceeds size");
+  if (count > kMaxManifestEntries) {
+    return Status::Error(ErrorKind::kLimitExceeded,
+                         "manifest of " + std::to_string(count) + " entries (at most 1000000)");
+  }
   Manifest m;
   m.digest = static_cast<DigestAlgorithm>(digest);
   m.entries.reserve(count);

@@ -65,6 +65,8 @@ struct Manifest {
 };
 
 inline constexpr std::size_t kMaxManifestBytes = 256u << 20;
+// Receivers keep per-entry state (about 200 bytes each, beyond the path).
+inline constexpr std::size_t kMaxManifestEntries = 1'000'000;
 inline constexpr std::size_t kMaxPathBytes = 4096;
 inline constexpr std::size_t kMaxComponentBytes = 255;
 // Receivers name their temporary and lock files so; no entry may.
@@ -78,7 +80,8 @@ Status ValidateRelativePath(const std::string& path);
 std::vector<std::uint8_t> EncodeManifest(const Manifest& manifest);
 // Errors: kPeerProtocol (truncated, trailing bytes, bad type/size fields,
 // unknown digest algorithm, XXH3-128 digest with non-zero padding),
-// kUnsafePath (a hostile path), both meaning the session must be abandoned.
+// kLimitExceeded (over kMaxManifestBytes or kMaxManifestEntries),
+// kUnsafePath (a hostile path), all meaning the session must be abandoned.
 Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes);
 
 Sha256 ComputeSha256(std::span<const std::uint8_t> bytes);

@@ -64,6 +64,14 @@ Sender::Sender(SenderConfig config, Manifest manifest, ContentSource& source)
   if (!layout_.Valid()) {
     status_ = Status::Error(ErrorKind::kInvalidArgument, "content too large for one session");
     phase_ = Phase::kFinished;
+  } else if (manifest_bytes_.size() > kMaxManifestBytes ||
+             manifest_.entries.size() > kMaxManifestEntries) {
+    // Receivers would refuse it: say so here rather than wait for no one.
+    status_ = Status::Error(ErrorKind::kInvalidArgument,
+                            "too many entries for one session (" +
+                                std::to_string(manifest_.entries.size()) +
+                                "; receivers take at most 1000000 and a 256 MiB manifest)");
+    phase_ = Phase::kFinished;
   }
 }
 

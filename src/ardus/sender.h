@@ -142,8 +142,9 @@ class Sender {
  public:
   // Preconditions: config.session_id != 0, symbol_size and block_symbols in
   // the ranges of wire.h. `manifest` describes the content of `source`.
-  // If the content is too large to lay out, status() is kInvalidArgument
-  // and finished() is true from the start.
+  // If the content is too large to lay out, or its manifest is over
+  // kMaxManifestBytes or kMaxManifestEntries (receivers would refuse it),
+  // status() is kInvalidArgument and finished() is true from the start.
   Sender(SenderConfig config, Manifest manifest, ContentSource& source);
 
   void OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram);

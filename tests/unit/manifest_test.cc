@@ -112,6 +112,29 @@ TEST(Manifest, LimitsAndReservedNames) {
   EXPECT_TRUE(ValidateRelativePath("d/x.ardus-1.part").ok());
 }
 
+// Receivers keep state per entry: a manifest of more entries than the limit
+// is refused before any is decoded.
+TEST(Manifest, EntryCountIsLimited) {
+  for (std::size_t count : {kMaxManifestEntries, kMaxManifestEntries + 1}) {
+    Manifest one;
+    one.entries.push_back({EntryType::kFile, "a", 0644, 0, 0, {}});
+    const std::vector<std::uint8_t> single = EncodeManifest(one);
+    std::vector<std::uint8_t> bytes(single.begin(), single.begin() + 9);
+    bytes[5] = static_cast<std::uint8_t>(count >> 24),
+    bytes[6] = static_cast<std::uint8_t>(count >> 16);
+    bytes[7] = static_cast<std::uint8_t>(count >> 8), bytes[8] = static_cast<std::uint8_t>(count);
+    for (std::size_t i = 0; i < count; ++i)
+      bytes.insert(bytes.end(), single.begin() + 9, single.end());
+    Result<Manifest> m = DecodeManifest(bytes);
+    if (count == kMaxManifestEntries) {
+      ASSERT_TRUE(m.ok()) << m.status().ToString();
+      EXPECT_EQ(m.value().entries.size(), count);
+    } else {
+      EXPECT_EQ(m.status().kind(), ErrorKind::kLimitExceeded) << m.status().ToString();
+    }
+  }
+}
+
 // A sum of sizes that does not fit 64 bits saturates: a free-space check
 // against it cannot be wrapped past.
 TEST(Manifest, TotalBytesSaturates) {
