@@ -21,6 +21,8 @@ issue 15 requires:
               published with its own bytes (1)
   done-text   a forged DONE whose reason is invalid UTF-8 and terminal escapes:
               the real sender's report escapes it and does not crash
+  killed      a receiver killed with kill -9 mid-transfer: the next receiver on
+              its directory removes the temporary files it left (7)
 
 Usage: ARDUS=path/to/ardus hostile_peer.py [SCENARIO...]. Exit 0: all passed;
 1: a check failed (the reason is printed); 77: a prerequisite is missing."""
@@ -685,6 +687,43 @@ def scenario_done_text(work):
         r.stop()
 
 
+def scenario_killed(work):
+    base = PORT_BASE + 500
+    rdir = tempfile.mkdtemp(dir=work)
+    content = os.urandom(4 << 20)  # 15 blocks: each written as it completes
+    entries = [file_entry(b"big.bin", content)]
+    objects = objects_for(entries, [content])
+    r = Receiver(base, rdir)
+    s = FakeSender(base, new_session())
+    s.set_objects(objects)
+    check(s.join(objects[0], len(content)), "no JOIN")
+    for b in range(len(s.blocks) - 1):
+        s.send_block(objects, b)
+    def ours():  # temporaries and journals: hidden names with "ardus-"
+        return sorted(n for n in os.listdir(rdir) if n.startswith(".") and "ardus-" in n)
+
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not any(n.endswith(".part") for n in ours()):
+        time.sleep(0.05)
+    left = ours()
+    check(any(n.endswith(".part") for n in left), f"no temporary file mid-transfer: {left}")
+    r.proc.kill()
+    r.proc.wait()
+    s.close()
+    check(ours() == left, "files changed after kill -9")
+    nxt = Receiver(base, rdir)
+    try:
+        check(not ours(), f"the next receiver left the dead one's files: {ours()}")
+        s = FakeSender(base, new_session())
+        small = b"after the crash\n"
+        d = s.transfer(objects_for([file_entry(b"after.txt", small)], [small]), len(small))
+        check(d and not d["failed"], f"the next receiver did not serve: {d}")
+        s.close()
+    finally:
+        nxt.stop()
+    print(f"ok killed: kill -9 left {left}; the next receiver removed them and served")
+
+
 def main():
     if not ARDUS:
         print("set ARDUS to the ardus binary", file=sys.stderr)
@@ -709,6 +748,8 @@ def main():
             scenario_data_group(r, work, nobody)
         if not wanted or "done-text" in wanted:
             scenario_done_text(work)
+        if not wanted or "killed" in wanted:
+            scenario_killed(work)
         if not wanted or "spoofed-end" in wanted:
             if root:
                 scenario_spoofed_end(work)
