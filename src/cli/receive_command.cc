@@ -163,6 +163,15 @@ std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& 
     }
     progress.Update(now, receiver.bytes_done(), receiver.announce().total_bytes, "");
   };
+  // Every send goes to the session's sender, at the address its ANNOUNCE
+  // came from: one that cannot be reached (a spoofed source) fails that
+  // session, not the receiver.
+  hooks.on_send_error = [&](const Status& error, const Endpoint&) {
+    receiver.Abandon(
+        net::MonotonicNow(),
+        Status::Error(ErrorKind::kLocalIo, "cannot reach the sender: " + error.message()));
+    return true;
+  };
   Status run = net::Drive(receiver, {}, sockets.unicast.fd(), hooks);
   progress.Clear();
   if (!timeout.ok()) {

@@ -209,6 +209,11 @@ int RunSend(const SendOptions& o) {
         now, sender.bytes_sent_first_pass(), sender.manifest().total_bytes(),
         fmt::format("{} joined, {} done", sender.receivers_joined(), sender.receivers_finished()));
   };
+  // A reply (DONE_ACK) goes where a DONE came from, which anyone may forge:
+  // an unreachable one is that peer's loss. The groups must be reachable.
+  hooks.on_send_error = [&](const Status&, const Endpoint& to) {
+    return to != plan.control && to != plan.data;
+  };
   Status run = net::Drive(sender, {plan.control, plan.data}, fd, hooks);
   progress.Clear();
   const Time end = net::MonotonicNow();

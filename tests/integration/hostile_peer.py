@@ -25,7 +25,12 @@ issue 15 requires:
               its directory removes the temporary files it left (7)
 
 Usage: ARDUS=path/to/ardus hostile_peer.py [SCENARIO...]. Exit 0: all passed;
-1: a check failed (the reason is printed); 77: a prerequisite is missing."""
+1: a check failed (the reason is printed); 77: a prerequisite is missing.
+   hostile_peer.py spoof-announce SOURCE DEVICE GROUP PORT (root): sends a
+valid ANNOUNCE from a forged SOURCE address (tests/integration/netns_spoof.sh).
+   hostile_peer.py spoof-done SOURCE DEVICE GROUP PORT SENDER_IP SENDER_PORT
+(root): waits for a session's ANNOUNCE on GROUP:PORT, then sends its sender a
+DONE from a forged SOURCE address."""
 import hashlib
 import json
 import os
@@ -473,10 +478,10 @@ def scenario_end(r, work):
     s.close()
 
 
-def spoof_udp(src, dst, payload):
+def spoof_udp(src, dst, payload, device="lo"):
     """Sends a UDP datagram from a forged source address (root: a raw socket)."""
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
     udp = struct.pack(">HHHH", src[1], dst[1], 8 + len(payload), 0) + payload
     iph = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 1, 17, 0,
                       socket.inet_aton(src[0]), socket.inet_aton(dst[0]))
@@ -771,5 +776,33 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def spoof_announce(source, device, control_group, control_port):
+    m = manifest([file_entry(b"spoofed.txt", b"spoofed\n")])
+    payload = announce(0x5B00F001, ip("239.255.11.17"), 1117, 1834, 1456, 200, len(m),
+                       hashlib.sha256(m).digest(), 8)
+    for _ in range(3):
+        spoof_udp((source, 1834), (control_group, int(control_port)), payload, device)
+        time.sleep(0.05)
+    return 0
+
+
+def spoof_done(source, device, control_group, control_port, sender_ip, sender_port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((control_group, int(control_port)))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                    socket.inet_aton(control_group) + socket.inet_aton("0.0.0.0"))
+    session = sniff_session(sock, timeout=10)
+    for _ in range(3):
+        spoof_udp((source, 1834), (sender_ip, int(sender_port)),
+                  done(session, 0x5B00F002, True, b"forged from an unreachable address"), device)
+        time.sleep(0.05)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["spoof-announce"]:
+        sys.exit(spoof_announce(*sys.argv[2:6]))
+    if sys.argv[1:2] == ["spoof-done"]:
+        sys.exit(spoof_done(*sys.argv[2:8]))
     sys.exit(main())
