@@ -5,9 +5,10 @@
     decode and re-encode to itself, which the target asserts;
   - fuzz_manifest: a few manifests, the worked example's `a.txt` among them;
   - fuzz_tcl: constraints and preferences of docs/rex-protocol.md;
-  - fuzz_receiver: datagram streams for the receiver engine;
   - fuzz_rex_server: REX request streams (docs/rex-protocol.md framing) for
     Trader methods, after the HELLO the target sends itself.
+
+fuzz_receiver's seeds come from fuzz/make_receiver_corpus.py.
 
 Usage: python3 fuzz/make_corpus.py   (rewrites those corpus directories)
 """
@@ -125,19 +126,6 @@ def rex_requests():
     yield "trader-pipelined", b"".join(rex_frame(REQUEST, m, i + 1, mp(b)) for i, (m, b) in enumerate(calls))
 
 
-def receiver_streams():
-    """fuzz_receiver's input: datagrams, each behind a u16 length; the target
-    announces a 200-byte manifest (symbols of 64 bytes, 4 per block) first."""
-    def stream(datagrams):
-        return b"".join(struct.pack(">H", len(d)) + d for d in datagrams)
-    data = [header(3) + struct.pack(">IHH", 0, esi, esi) + bytes([esi]) * 64 for esi in range(4)]
-    poll = header(4) + struct.pack(">IIIII", 1, 0, 1, 1000, 1)
-    advert = header(6) + struct.pack(">I", 1) + ranges([(0, 1, 2)]) + windows([])
-    yield "manifest-block-then-poll-end", stream(data + [poll, advert, header(10)])
-    yield "parity-only", stream([header(3) + struct.pack(">IHH", 0, 4 + i, i) + bytes(64)
-                                 for i in range(4)])
-
-
 def write(target, items):
     out = os.path.join(HERE, "corpus", target)
     os.makedirs(out, exist_ok=True)
@@ -151,5 +139,4 @@ def write(target, items):
 write("fuzz_packet", packets())
 write("fuzz_manifest", manifests())
 write("fuzz_tcl", tcl())
-write("fuzz_receiver", receiver_streams())
 write("fuzz_rex_server", rex_requests())

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/utf8.h"
+
 namespace ardus {
 namespace fs = std::filesystem;
 namespace {
@@ -17,8 +19,9 @@ std::int64_t MtimeNs(const struct stat& st) {
   return std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
+// Hashes `size` bytes of `path`, reporting each chunk to `on_chunk`.
 Status HashFile(const std::string& path, std::uint64_t size, DigestAlgorithm algorithm, Digest* out,
-                const std::function<void(std::uint64_t)>& on_hashed) {
+                const std::function<void(std::uint64_t)>& on_chunk) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return Status::Error(ErrorKind::kLocalIo, "cannot read '" + path + "': " + strerror(errno));
@@ -33,7 +36,7 @@ Status HashFile(const std::string& path, std::uint64_t size, DigestAlgorithm alg
     if (n <= 0) break;
     hasher.Update({buf.data(), static_cast<std::size_t>(n)});
     total += static_cast<std::uint64_t>(n);
-    if (on_hashed) on_hashed(static_cast<std::uint64_t>(n));
+    on_chunk(static_cast<std::uint64_t>(n));
   }
   close(fd);
   if (total != size) {
@@ -43,23 +46,34 @@ Status HashFile(const std::string& path, std::uint64_t size, DigestAlgorithm alg
   return Status::Ok();
 }
 
+// Why a name found inside a tree cannot be sent, or nullptr. Receivers
+// refuse a whole session whose manifest holds such a name, so it is left out.
+const char* Unsendable(const std::string& name) {
+  if (!IsWellFormedUtf8(name)) return "name is not UTF-8";
+  for (std::size_t pos = 0; pos < name.size();) {
+    if (IsControlCharacter(NextCodePoint(name, &pos).value_or(0))) {
+      return "name has a control character";
+    }
+  }
+  if (name.size() > kMaxComponentBytes) return "name longer than 255 bytes";
+  if (name.starts_with(kReservedPrefix)) return "name reserved for receivers' temporary files";
+  return nullptr;
+}
+
+// Walks the sources into manifest entries with sizes; digests come after,
+// once the total is known.
 struct Scanner {
   SourceTree tree;
-  const std::function<void(std::uint64_t)>& on_hashed;
 
-  Status AddFile(const std::string& abs, const std::string& rel, const struct stat& st) {
+  void AddFile(const std::string& abs, const std::string& rel, const struct stat& st) {
     ManifestEntry e;
     e.type = EntryType::kFile;
     e.path = rel;
     e.mode = st.st_mode & 07777;
     e.mtime_ns = MtimeNs(st);
     e.size = static_cast<std::uint64_t>(st.st_size);
-    if (Status s = HashFile(abs, e.size, tree.manifest.digest, &e.digest, on_hashed); !s.ok()) {
-      return s;
-    }
     tree.manifest.entries.push_back(e);
     tree.files.push_back(abs);
-    return Status::Ok();
   }
 
   Status AddDirectory(const std::string& abs, const std::string& rel, const struct stat& st) {
@@ -80,26 +94,61 @@ struct Scanner {
     }
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
-      if (Status s = Add(abs + "/" + name, rel + "/" + name, false); !s.ok()) return s;
+      const std::string child = abs + "/" + name;
+      if (const char* why = Unsendable(name)) {
+        tree.skipped.push_back(Printable(child) + " (" + why + ")");
+        continue;
+      }
+      if (rel.size() + 1 + name.size() > kMaxPathBytes) {
+        tree.skipped.push_back(Printable(child) + " (path longer than 4096 bytes)");
+        continue;
+      }
+      if (Status s = Add(child, rel + "/" + name, false); !s.ok()) return s;
     }
     return Status::Ok();
   }
 
   Status Add(const std::string& abs, const std::string& rel, bool top_level) {
+    if (tree.manifest.entries.size() >= kMaxManifestEntries) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           "more than 1000000 files and directories: receivers take at most "
+                           "that many in one session; send the tree in parts");
+    }
     struct stat st;
     // Top-level arguments may be symlinks the user chose; inside trees, never follow.
     int rc = top_level ? stat(abs.c_str(), &st) : lstat(abs.c_str(), &st);
     if (rc != 0) {
-      return Status::Error(top_level ? ErrorKind::kInvalidArgument : ErrorKind::kLocalIo,
-                           "cannot stat '" + abs + "': " + strerror(errno));
+      return Status::Error(ErrorKind::kLocalIo, "cannot stat '" + abs + "': " + strerror(errno));
     }
-    if (S_ISREG(st.st_mode)) return AddFile(abs, rel, st);
+    if (S_ISREG(st.st_mode)) {
+      AddFile(abs, rel, st);
+      return Status::Ok();
+    }
     if (S_ISDIR(st.st_mode)) return AddDirectory(abs, rel, st);
     if (top_level) {
       return Status::Error(ErrorKind::kInvalidArgument,
                            "'" + abs + "' is neither a regular file nor a directory");
     }
-    tree.skipped.push_back(abs + (S_ISLNK(st.st_mode) ? " (symlink)" : " (special file)"));
+    tree.skipped.push_back(Printable(abs) +
+                           (S_ISLNK(st.st_mode) ? " (symlink)" : " (special file)"));
+    return Status::Ok();
+  }
+
+  Status HashFiles(const std::function<void(std::uint64_t, std::uint64_t)>& on_hashed) {
+    const std::uint64_t total = tree.manifest.total_bytes();
+    std::uint64_t hashed = 0;
+    const auto on_chunk = [&](std::uint64_t n) {
+      hashed += n;
+      if (on_hashed) on_hashed(hashed, total);
+    };
+    for (std::size_t i = 0; i < tree.manifest.entries.size(); ++i) {
+      ManifestEntry& e = tree.manifest.entries[i];
+      if (e.type != EntryType::kFile) continue;
+      if (Status s = HashFile(tree.files[i], e.size, tree.manifest.digest, &e.digest, on_chunk);
+          !s.ok()) {
+        return s;
+      }
+    }
     return Status::Ok();
   }
 };
@@ -107,8 +156,8 @@ struct Scanner {
 }  // namespace
 
 Result<SourceTree> ScanSources(const std::vector<std::string>& paths, DigestAlgorithm digest,
-                               const std::function<void(std::uint64_t)>& on_hashed) {
-  Scanner scanner{{}, on_hashed};
+                               const std::function<void(std::uint64_t, std::uint64_t)>& on_hashed) {
+  Scanner scanner;
   scanner.tree.manifest.digest = digest;
   std::vector<std::string> names;
   for (const std::string& arg : paths) {
@@ -121,6 +170,10 @@ Result<SourceTree> ScanSources(const std::vector<std::string>& paths, DigestAlgo
     if (name.empty() || name == "..") {
       return Status::Error(ErrorKind::kInvalidArgument, "cannot name '" + arg + "' on receivers");
     }
+    if (const char* why = Unsendable(name)) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           "cannot send '" + Printable(arg) + "': " + why);
+    }
     if (std::find(names.begin(), names.end(), name) != names.end()) {
       return Status::Error(ErrorKind::kInvalidArgument,
                            "two arguments are both named '" + name + "'");
@@ -128,6 +181,7 @@ Result<SourceTree> ScanSources(const std::vector<std::string>& paths, DigestAlgo
     names.push_back(name);
     if (Status s = scanner.Add(abs_str, name, true); !s.ok()) return s;
   }
+  if (Status s = scanner.HashFiles(on_hashed); !s.ok()) return s;
   return std::move(scanner.tree);
 }
 

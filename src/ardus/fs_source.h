@@ -5,7 +5,10 @@
 // its basename; a directory becomes an entry named by its basename followed by
 // its whole tree (names sorted, so the manifest is deterministic). Symlinks
 // and special files inside a tree are skipped and listed in `skipped`; they
-// are never followed. Two arguments with the same basename are an error.
+// are never followed. So are names receivers would refuse (not UTF-8, a
+// control character, over 255 bytes, a path over 4096 bytes, a name starting
+// with ".ardus-"); `skipped` shows them escaped. Two arguments with the same
+// basename are an error.
 //
 // Thread-safety: FsSource is used by one Sender on one thread.
 #pragma once
@@ -26,12 +29,14 @@ struct SourceTree {
   std::vector<std::string> skipped;  // paths left out, with the reason
 };
 
-// Errors: kInvalidArgument (missing path, duplicate name, unsupported type),
-// kLocalIo (unreadable file or directory). Every file is digested with
-// `digest`. `on_hashed` (optional) is called with byte counts as files are
-// hashed, for progress.
-Result<SourceTree> ScanSources(const std::vector<std::string>& paths, DigestAlgorithm digest,
-                               const std::function<void(std::uint64_t)>& on_hashed = {});
+// Errors: kInvalidArgument (an argument receivers could not name, a duplicate
+// name, an unsupported type, more than kMaxManifestEntries entries), kLocalIo (a missing or
+// unreadable file or directory). The tree is scanned first, then every file is digested with
+// `digest`; `on_hashed` (optional) is called as files are hashed with the
+// bytes hashed so far and the total to hash, for progress.
+Result<SourceTree> ScanSources(
+    const std::vector<std::string>& paths, DigestAlgorithm digest,
+    const std::function<void(std::uint64_t hashed, std::uint64_t total)>& on_hashed = {});
 
 class FsSource final : public ContentSource {
  public:

@@ -4,7 +4,8 @@
 
 namespace ardus {
 namespace {
-std::uint64_t CeilDiv(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+// Without the a + b - 1 of the usual form, which wraps for sizes near 2^64.
+std::uint64_t CeilDiv(std::uint64_t a, std::uint64_t b) { return a / b + (a % b != 0); }
 }  // namespace
 
 Layout::Layout(std::vector<std::uint64_t> object_sizes, std::uint16_t symbol_size,

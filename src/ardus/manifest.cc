@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/bytes.h"
+#include "common/utf8.h"
 
 namespace ardus {
 namespace {
@@ -31,25 +32,34 @@ std::optional<DigestAlgorithm> ParseDigestAlgorithm(std::string_view name) {
 
 std::uint64_t Manifest::total_bytes() const {
   std::uint64_t total = 0;
-  for (const auto& e : entries) total += e.size;
+  for (const auto& e : entries) {
+    if (__builtin_add_overflow(total, e.size, &total)) return UINT64_MAX;
+  }
   return total;
 }
 
 Status ValidateRelativePath(const std::string& path) {
   auto unsafe = [&](const char* why) {
-    return Status::Error(ErrorKind::kUnsafePath, "refusing path '" + path + "': " + why);
+    return Status::Error(ErrorKind::kUnsafePath, "refusing path '" + Printable(path) + "': " + why);
   };
   if (path.empty()) return unsafe("empty");
   if (path.size() > kMaxPathBytes) return unsafe("too long");
-  if (path.find('\0') != std::string::npos) return unsafe("contains NUL");
   if (path.front() == '/') return unsafe("absolute");
+  for (std::size_t pos = 0; pos < path.size();) {
+    const std::optional<char32_t> c = NextCodePoint(path, &pos);
+    if (!c) return unsafe("not UTF-8");
+    if (IsControlCharacter(*c)) return unsafe("contains a control character");
+  }
   std::string_view rest(path);
   while (true) {
     std::size_t slash = rest.find('/');
     std::string_view part = rest.substr(0, slash);
     if (part.empty()) return unsafe("empty component");
     if (part == "." || part == "..") return unsafe("'.' or '..' component");
-    if (part.size() > 255) return unsafe("component longer than 255 bytes");
+    if (part.size() > kMaxComponentBytes) return unsafe("component longer than 255 bytes");
+    if (part.starts_with(kReservedPrefix)) {
+      return unsafe("names starting with '.ardus-' are reserved for receivers' temporary files");
+    }
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);
   }
@@ -77,7 +87,9 @@ std::vector<std::uint8_t> EncodeManifest(const Manifest& manifest) {
 }
 
 Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes) {
-  if (bytes.size() > kMaxManifestBytes) return Corrupt("too large");
+  if (bytes.size() > kMaxManifestBytes) {
+    return Status::Error(ErrorKind::kLimitExceeded, "manifest larger than 256 MiB");
+  }
   ByteReader r(bytes);
   std::uint32_t magic, count;
   std::uint8_t digest;
@@ -91,6 +103,10 @@ Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes) {
   // count by the input size before reserving memory for it.
   constexpr std::size_t kMinEntryBytes = 1 + 4 + 8 + 8 + 32 + 2 + 1;
   if (count > r.remaining() / kMinEntryBytes) return Corrupt("entry count exceeds size");
+  if (count > kMaxManifestEntries) {
+    return Status::Error(ErrorKind::kLimitExceeded,
+                         "manifest of " + std::to_string(count) + " entries (at most 1000000)");
+  }
   Manifest m;
   m.digest = static_cast<DigestAlgorithm>(digest);
   m.entries.reserve(count);

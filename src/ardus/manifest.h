@@ -13,8 +13,11 @@
 // is there for digests to compare against published checksums.
 //
 // Decode() rejects any path a receiver must never write: empty, absolute,
-// containing "." or ".." components, empty components, or NUL. It does not
-// (and cannot) check symlinks on the receiving disk; FsStore does that.
+// longer than kMaxPathBytes, ill-formed UTF-8, a control character (C0, DEL,
+// C1: they would reach terminals and logs), "." or ".." or empty components,
+// components over kMaxComponentBytes or starting with kReservedPrefix (the
+// receiver's temporary files). It does not (and cannot) check symlinks on the
+// receiving disk; FsStore does that.
 //
 // Thread-safety: values.
 #pragma once
@@ -55,20 +58,30 @@ struct ManifestEntry {
 struct Manifest {
   DigestAlgorithm digest = DigestAlgorithm::kXxh128;  // of every entry
   std::vector<ManifestEntry> entries;
+  // The sum of every entry's size; UINT64_MAX if it does not fit, so a
+  // free-space check against it cannot be wrapped past.
   std::uint64_t total_bytes() const;
   bool operator==(const Manifest&) const = default;
 };
 
 inline constexpr std::size_t kMaxManifestBytes = 256u << 20;
+// Receivers keep per-entry state (about 200 bytes each, beyond the path).
+inline constexpr std::size_t kMaxManifestEntries = 1'000'000;
 inline constexpr std::size_t kMaxPathBytes = 4096;
+inline constexpr std::size_t kMaxComponentBytes = 255;
+// Receivers name their temporary and lock files so; no entry may.
+inline constexpr std::string_view kReservedPrefix = ".ardus-";
 
-// kUnsafePath with a message naming the path if it is not a safe relative path.
+// kUnsafePath with a message naming the path (escaped with Printable(), so
+// the message is safe to print and to put in JSON) and why, if it is not a
+// safe relative path.
 Status ValidateRelativePath(const std::string& path);
 
 std::vector<std::uint8_t> EncodeManifest(const Manifest& manifest);
 // Errors: kPeerProtocol (truncated, trailing bytes, bad type/size fields,
 // unknown digest algorithm, XXH3-128 digest with non-zero padding),
-// kUnsafePath (a hostile path), both meaning the session must be abandoned.
+// kLimitExceeded (over kMaxManifestBytes or kMaxManifestEntries),
+// kUnsafePath (a hostile path), all meaning the session must be abandoned.
 Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes);
 
 Sha256 ComputeSha256(std::span<const std::uint8_t> bytes);

@@ -3,6 +3,7 @@
 #include <isa-l/erasure_code.h>
 
 #include <algorithm>
+#include <queue>
 
 #include "ardus/window_code.h"
 
@@ -10,6 +11,33 @@ namespace ardus {
 namespace {
 constexpr std::size_t kMaxPendingNaks = 64;
 constexpr std::size_t kMaxWindowSymbolsHeld = 255;  // per window
+// ADVERT entries kept per pending NAK; beyond, the NAK is merely suppressed less.
+constexpr std::size_t kMaxPlannedEntries = 1024;
+
+// The parity ADVERTs plan for each block, looked up for blocks in increasing
+// order: the largest deficit among the planned ranges holding the block.
+class PlannedParity {
+ public:
+  explicit PlannedParity(std::vector<wire::NeedRange> ranges) : ranges_(std::move(ranges)) {
+    std::sort(ranges_.begin(), ranges_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  // Precondition: `block` is at least the last one asked about.
+  std::uint16_t At(std::uint32_t block) {
+    for (; next_ < ranges_.size() && ranges_[next_].first <= block; ++next_) {
+      const wire::NeedRange& r = ranges_[next_];
+      active_.push({r.deficit, std::uint64_t{r.first} + r.count});
+    }
+    while (!active_.empty() && active_.top().second <= block) active_.pop();
+    return active_.empty() ? 0 : active_.top().first;
+  }
+
+ private:
+  std::vector<wire::NeedRange> ranges_;
+  std::size_t next_ = 0;
+  // Ranges begun, by deficit; ended ones leave when they reach the top.
+  std::priority_queue<std::pair<std::uint16_t, std::uint64_t>> active_;
+};
 }  // namespace
 
 Receiver::Receiver(ReceiverConfig config, ContentStore& store)
@@ -29,21 +57,26 @@ void Receiver::OnDatagram(Time now, const Endpoint& from, std::span<const std::u
   }
   const wire::Packet& p = decoded.value();
   if (state_ == State::kFinished) return;
-  if (const auto* a = std::get_if<wire::Announce>(&p.body)) {
-    if (state_ == State::kIdle) {
+  if (state_ == State::kIdle) {
+    if (const auto* a = std::get_if<wire::Announce>(&p.body)) {
       OnAnnounce(now, from, p.session_id, *a);
-    } else if (p.session_id == session_ && !seen_data_) {
-      Queue(wire::Join{config_.receiver_id, a->sent_at_ns});  // our JOIN may have been lost
-    } else if (p.session_id != session_) {
+    } else {
       ++foreign_;
     }
     return;
   }
-  if (state_ == State::kIdle || p.session_id != session_) {
+  // Only the announcing sender speaks for the session: anyone else's END,
+  // DATA or POLL is not its (a spoofed source address still passes; see the
+  // spec's Security section).
+  if (p.session_id != session_ || !FromSender(from)) {
     ++foreign_;
     return;
   }
   last_from_sender_ = now;
+  if (const auto* a = std::get_if<wire::Announce>(&p.body)) {
+    if (!seen_data_) Queue(wire::Join{config_.receiver_id, a->sent_at_ns});  // JOIN may be lost
+    return;
+  }
   if (const auto* d = std::get_if<wire::Data>(&p.body)) {
     if (state_ == State::kReceiving) OnData(*d);
   } else if (const auto* poll = std::get_if<wire::Poll>(&p.body)) {
@@ -59,13 +92,20 @@ void Receiver::OnDatagram(Time now, const Endpoint& from, std::span<const std::u
     }
   } else if (std::holds_alternative<wire::End>(p.body)) {
     if (state_ == State::kReceiving) {
+      // The sender gave up on this receiver, or someone forged its END:
+      // either way DONE tells it the session failed here, and why.
       Fail(now, Status::Error(ErrorKind::kLocalIo, "session ended by sender before completion"));
+    } else {
+      state_ = State::kFinished;  // it has our outcome, or has given up waiting for it
     }
-    state_ = State::kFinished;
   } else {
     ++foreign_;  // a receiver-to-sender type
   }
 }
+
+bool Receiver::FromSender(const Endpoint& from) const { return from == sender_source_; }
+
+void Receiver::Abandon(Time now, Status reason) { Fail(now, std::move(reason)); }
 
 void Receiver::OnAnnounce(Time now, const Endpoint& from, std::uint32_t session,
                           const wire::Announce& a) {
@@ -77,8 +117,9 @@ void Receiver::OnAnnounce(Time now, const Endpoint& from, std::uint32_t session,
   session_ = session;
   announce_ = a;
   sender_ = Endpoint{from.ip, a.feedback_port};
+  sender_source_ = from;
   layout_ = Layout({a.manifest_size}, a.symbol_size, a.block_symbols);
-  manifest_bytes_.assign(a.manifest_size, 0);
+  manifest_bytes_ = PagedBuffer(a.manifest_size);  // memory as it arrives, not as announced
   block_done_.assign(layout_.block_count(), false);
   blocks_left_ = {layout_.blocks_of(0)};
   state_ = State::kReceiving;
@@ -145,13 +186,31 @@ void Receiver::PlaceWindowSymbol(std::uint32_t first, std::uint16_t esi,
     ++duplicates_;
     return;
   }
-  WindowSymbols& held = windows_[start];
+  auto window = windows_.find(start);
+  if (window == windows_.end()) {
+    if (!RepairFits()) {
+      ++over_limit_;
+      return;
+    }
+    window = windows_.try_emplace(start).first;
+  }
+  WindowSymbols& held = window->second;
   if (held.count(esi) || held.size() >= kMaxWindowSymbolsHeld) {
     ++duplicates_;
     return;
   }
   held.emplace(esi, std::vector<std::uint8_t>(symbol.begin(), symbol.end()));
+  repair_bytes_ += symbol.size();
   if (Status s = TrySolveWindow(start); !s.ok()) Fail(now_, s);
+}
+
+bool Receiver::RepairFits() const {
+  return repair_bytes_ + announce_.symbol_size <= config_.repair_memory_limit;
+}
+
+void Receiver::EraseWindow(std::map<std::uint32_t, WindowSymbols>::iterator it) {
+  repair_bytes_ -= it->second.size() * announce_.symbol_size;
+  windows_.erase(it);
 }
 
 // Symbols the window's incomplete blocks lack beyond the parity they hold.
@@ -205,7 +264,7 @@ Status Receiver::TrySolveWindow(std::uint32_t first) {
   const auto [start, end] = layout_.RepairWindow(first, announce_.window_blocks);
   const std::size_t deficit = WindowDeficit(start, end);
   if (deficit == 0) {
-    windows_.erase(held);
+    EraseWindow(held);
     return Status::Ok();
   }
   if (deficit > wire::kMaxWindowDeficit || held->second.size() < deficit) return Status::Ok();
@@ -274,9 +333,10 @@ Status Receiver::TrySolveWindow(std::uint32_t first) {
   if (!SolveSymbols(static_cast<int>(deficit), a, y_rows, s, x_rows, &redundant)) {
     // About one time in 256: try again with the others held, if enough.
     for (int r : redundant) held->second.erase(esis[static_cast<std::size_t>(r)]);
+    repair_bytes_ -= redundant.size() * s;
     return TrySolveWindow(first);
   }
-  windows_.erase(held);
+  EraseWindow(held);
   std::span<std::uint8_t* const> solved(x_rows);
   for (const Elimination& e : eliminations) {
     if (Status st = AcceptSolvedBlock(e, solved.first(e.unknown.size())); !st.ok()) return st;
@@ -303,6 +363,7 @@ Status Receiver::AcceptSolvedBlock(const Elimination& e, std::span<std::uint8_t*
   auto it = blocks_.find(e.block);
   if (it != blocks_.end()) {
     it->second.have = static_cast<std::uint16_t>(it->second.have - it->second.parity.size());
+    repair_bytes_ -= it->second.parity.size() * s;
     it->second.parity.clear();
   }
   const BlockInfo info = layout_.Block(e.block);
@@ -424,9 +485,10 @@ Status Receiver::MakeRoomForBlock() {
   return Status::Ok();
 }
 
-Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
+std::unordered_map<std::uint32_t, Receiver::BlockState>::iterator Receiver::OpenBlock(
+    std::uint32_t block) {
   auto [it, inserted] = blocks_.try_emplace(block);
-  if (!inserted) return it->second;
+  if (!inserted) return it;
   if (BlocksFit(BuffersInUse() + 1)) {
     ++held_blocks_;
     if (spare_blocks_.empty()) {
@@ -436,7 +498,7 @@ Receiver::BlockState& Receiver::OpenBlock(std::uint32_t block) {
       spare_blocks_.pop_back();
     }
   }
-  return it->second;
+  return it;
 }
 
 // Whether a window solve may yet read this completed block: only while an
@@ -508,12 +570,24 @@ Status Receiver::WriteOldestWaiting() {
   return Status::Ok();
 }
 
+// Symbols beyond a memory limit are dropped as if lost: the next NAK asks
+// for them again.
 Status Receiver::AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
                               std::span<const std::uint8_t> symbol) {
-  if (!blocks_.contains(block)) {
+  const bool parity = esi >= info.k;
+  auto it = blocks_.find(block);
+  if (it == blocks_.end()) {
+    if (blocks_.size() >= config_.max_incomplete_blocks || (parity && !RepairFits())) {
+      ++over_limit_;
+      return Status::Ok();
+    }
     if (Status s = MakeRoomForBlock(); !s.ok()) return s;
+    it = OpenBlock(block);
+  } else if (parity && it->second.parity.empty() && !RepairFits()) {
+    ++over_limit_;
+    return Status::Ok();
   }
-  BlockState& st = OpenBlock(block);
+  BlockState& st = it->second;
   if (st.seen[esi]) {
     ++duplicates_;
     return Status::Ok();
@@ -521,9 +595,10 @@ Status Receiver::AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::u
   st.seen.set(esi);
   ++st.have;
   const std::size_t s = announce_.symbol_size;
-  if (esi >= info.k) {
+  if (parity) {
     st.parity.emplace_back(static_cast<std::uint8_t>(esi),
                            std::vector<std::uint8_t>(symbol.begin(), symbol.end()));
+    repair_bytes_ += s;
   } else if (!st.source.empty()) {
     std::copy(symbol.begin(), symbol.end(), st.source.begin() + std::ptrdiff_t(esi * s));
   } else {
@@ -587,6 +662,10 @@ Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, Block
     }
   }
   block_done_[block] = true;
+  while (first_incomplete_ < block_done_.size() && block_done_[first_incomplete_]) {
+    ++first_incomplete_;
+  }
+  repair_bytes_ -= st.parity.size() * s;
   blocks_.erase(block);  // `st` is dangling from here on
   if (info.object > 0) {
     bytes_done_ += info.bytes;
@@ -599,7 +678,7 @@ Status Receiver::CompleteBlock(std::uint32_t block, const BlockInfo& info, Block
 Status Receiver::WriteObject(std::uint32_t object, std::uint64_t offset,
                              std::span<const std::uint8_t> d) {
   if (object == 0) {
-    std::copy(d.begin(), d.end(), manifest_bytes_.begin() + static_cast<std::ptrdiff_t>(offset));
+    manifest_bytes_.Write(offset, d);
     return Status::Ok();
   }
   return store_.Write(object - 1, offset, d);
@@ -608,8 +687,7 @@ Status Receiver::WriteObject(std::uint32_t object, std::uint64_t offset,
 Status Receiver::ReadObject(std::uint32_t object, std::uint64_t offset,
                             std::span<std::uint8_t> out) {
   if (object == 0) {
-    std::copy_n(manifest_bytes_.begin() + static_cast<std::ptrdiff_t>(offset), out.size(),
-                out.begin());
+    manifest_bytes_.Read(offset, out);
     return Status::Ok();
   }
   return store_.Read(object - 1, offset, out);
@@ -639,25 +717,19 @@ Status Receiver::FinishObject(std::uint32_t object) {
 }
 
 Status Receiver::OnManifest() {
-  if (ComputeSha256(manifest_bytes_) != announce_.manifest_sha256) {
+  const std::vector<std::uint8_t> bytes = manifest_bytes_.Take();
+  if (ComputeSha256(bytes) != announce_.manifest_sha256) {
     return Status::Error(ErrorKind::kIntegrity, "manifest digest does not match the announce");
   }
-  Result<Manifest> m = DecodeManifest(manifest_bytes_);
+  Result<Manifest> m = DecodeManifest(bytes);
   if (!m.ok()) return m.status();
   manifest_ = std::move(m).value();
+  if (Status s = BuildSessionLayout(); !s.ok()) return s;
   have_manifest_ = true;
-  std::vector<std::uint64_t> sizes{manifest_bytes_.size()};
-  for (const auto& e : manifest_.entries) sizes.push_back(e.size);
-  layout_ = Layout(std::move(sizes), announce_.symbol_size, announce_.block_symbols);
-  if (!layout_.Valid()) return Status::Error(ErrorKind::kPeerProtocol, "manifest too large");
-  block_done_.resize(layout_.block_count(), false);
-  blocks_left_.resize(layout_.object_count());
-  first_open_.resize(layout_.object_count());
-  for (std::uint32_t o = 1; o < layout_.object_count(); ++o) {
-    blocks_left_[o] = layout_.blocks_of(o);
-    first_open_[o] = layout_.first_block(o);
-  }
-  if (Status s = store_.Begin(manifest_); !s.ok()) return s;
+  // Ranges heard before the manifest decoded end within the layout now.
+  const std::uint32_t blocks = layout_.block_count();
+  for (PendingNak& pending : naks_) pending.end = std::min(pending.end, blocks);
+  if (polled_upto_) polled_upto_ = std::min(*polled_upto_, blocks);
 
   objects_left_ = 1;  // a hold, released below, so Finish runs exactly once
   for (const auto& e : manifest_.entries) objects_left_ += e.type == EntryType::kFile;
@@ -679,37 +751,86 @@ Status Receiver::OnManifest() {
   return Status::Ok();
 }
 
+// The whole session's layout from the manifest. The store's Begin (which
+// checks free space) and the layout's size both come before any per-block
+// or per-object state is built: a peer's 10^15-byte entry is refused, not
+// allocated for.
+Status Receiver::BuildSessionLayout() {
+  std::vector<std::uint64_t> sizes{announce_.manifest_size};
+  for (const auto& e : manifest_.entries) sizes.push_back(e.size);
+  Layout layout(std::move(sizes), announce_.symbol_size, announce_.block_symbols);
+  if (!layout.Valid() || layout.block_count() > config_.max_session_blocks) {
+    const std::uint64_t total = manifest_.total_bytes();
+    return Status::Error(
+        ErrorKind::kLimitExceeded,
+        "session too large: " +
+            (total == UINT64_MAX ? std::string("over 2^64") : std::to_string(total)) +
+            " bytes in more than " + std::to_string(config_.max_session_blocks) + " blocks");
+  }
+  if (Status s = store_.Begin(manifest_); !s.ok()) return s;
+  layout_ = std::move(layout);
+  block_done_.resize(layout_.block_count(), false);
+  blocks_left_.resize(layout_.object_count());
+  first_open_.resize(layout_.object_count());
+  for (std::uint32_t o = 1; o < layout_.object_count(); ++o) {
+    blocks_left_[o] = layout_.blocks_of(o);
+    first_open_[o] = layout_.first_block(o);
+  }
+  return Status::Ok();
+}
+
 void Receiver::OnPoll(Time now, const wire::Poll& p) {
   if (naks_.size() >= kMaxPendingNaks) naks_.pop_front();
   PendingNak pending;
   pending.poll_id = p.poll_id;
+  // Until the manifest decodes the session's block count is unknown; the
+  // range is cut to the layout then (OnManifest), and FireNak reads only
+  // blocks the layout has.
+  pending.end = have_manifest_ ? std::min(p.end_block, layout_.block_count()) : p.end_block;
   // A lost POLL must not leave its window to the final sweep: answer for
   // every block since the end of the last range polled.
-  pending.first = std::min(p.first_block, polled_upto_.value_or(p.first_block));
-  pending.end = p.end_block;
-  polled_upto_ = std::max(polled_upto_.value_or(0), p.end_block);
+  pending.first = std::min({p.first_block, polled_upto_.value_or(p.first_block), pending.end});
+  polled_upto_ = std::max(polled_upto_.value_or(0), pending.end);
   double x = std::uniform_real_distribution<double>(0, 1)(rng_);
   pending.fire_at = now + Duration(static_cast<std::int64_t>(
                               wire::NakBackoffFraction(x, p.group_size) * p.backoff_us * 1e3));
   naks_.push_back(std::move(pending));
 }
 
+// Keeps the plan as ranges, cut to the poll's range and the layout, and a
+// bounded number of them: a range over 2^32 blocks costs one entry.
 void Receiver::OnAdvert(const wire::Advert& a) {
   for (PendingNak& pending : naks_) {
     if (pending.poll_id != a.poll_id) continue;
+    const std::uint64_t end = std::min(pending.end, layout_.block_count());
     for (const wire::NeedRange& r : a.planned) {
-      std::uint64_t first = std::max<std::uint64_t>(r.first, pending.first);
-      std::uint64_t end = std::min<std::uint64_t>(std::uint64_t{r.first} + r.count, pending.end);
-      for (std::uint64_t b = first; b < end; ++b) {
-        std::uint16_t& planned = pending.planned[static_cast<std::uint32_t>(b)];
-        planned = std::max(planned, r.deficit);
-      }
+      const std::uint64_t first = std::max<std::uint64_t>(r.first, pending.first);
+      const std::uint64_t stop = std::min<std::uint64_t>(std::uint64_t{r.first} + r.count, end);
+      if (first >= stop || pending.planned.size() >= kMaxPlannedEntries) continue;
+      pending.planned.push_back(
+          {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(stop - first), r.deficit});
     }
     for (const wire::WindowNeed& w : a.windows) {
-      std::uint16_t& planned = pending.planned_windows[w.first];
-      planned = std::max(planned, w.symbols);
+      if (w.first < pending.first || w.first >= end ||
+          layout_.RepairWindow(w.first, announce_.window_blocks).first != w.first) {
+        continue;  // not a window of this poll's range
+      }
+      auto planned = pending.planned_windows.find(w.first);
+      if (planned != pending.planned_windows.end()) {
+        planned->second = std::max(planned->second, w.symbols);
+      } else if (pending.planned_windows.size() < kMaxPlannedEntries) {
+        pending.planned_windows.emplace(w.first, w.symbols);
+      }
     }
   }
+}
+
+// When silence from the sender ends the session: soon before its first
+// DATA (a forged ANNOUNCE) and once reporting (the sender ended), else after
+// sender_timeout.
+Time Receiver::SilenceLimit() const {
+  const bool transferring = state_ == State::kReceiving && seen_data_;
+  return last_from_sender_ + (transferring ? config_.sender_timeout : config_.quiet_timeout);
 }
 
 std::uint16_t Receiver::Deficit(std::uint32_t block) const {
@@ -722,8 +843,13 @@ void Receiver::FireNak(Time now, const PendingNak& pending) {
   (void)now;
   std::vector<wire::NeedRange> needs;
   std::vector<wire::WindowNeed> windows;  // window symbols held for windows with needs
+  // What the NAK datagrams can carry: collecting more would be work thrown away.
+  const std::size_t per = wire::MaxRangesPerDatagram();
+  const std::size_t most = per * config_.max_nak_datagrams;
   const std::uint32_t end = std::min(pending.end, layout_.block_count());
-  for (std::uint32_t b = pending.first; b < end;) {
+  PlannedParity planned(pending.planned);
+  for (std::uint32_t b = std::max(pending.first, first_incomplete_);
+       b < end && needs.size() < most;) {
     const auto [first, stop] = layout_.RepairWindow(b, announce_.window_blocks);
     const std::size_t listed = needs.size();
     std::size_t rest = 0;  // symbols lacking beyond the advertised parity
@@ -731,8 +857,7 @@ void Receiver::FireNak(Time now, const PendingNak& pending) {
       if (block_done_[b]) continue;
       const std::uint16_t deficit = Deficit(b);
       const std::uint16_t need = deficit == wire::kWholeBlock ? layout_.Block(b).k : deficit;
-      auto planned = pending.planned.find(b);
-      const std::uint16_t parity = planned == pending.planned.end() ? 0 : planned->second;
+      const std::uint16_t parity = planned.At(b);
       if (parity >= need) continue;  // the advertised repair covers this block
       rest += need - parity;
       if (needs.size() > listed && needs.back().first + needs.back().count == b &&
@@ -754,7 +879,6 @@ void Receiver::FireNak(Time now, const PendingNak& pending) {
   }
 
   // The window entries ride in the first datagram, the ranges fill the rest.
-  const std::size_t per = wire::MaxRangesPerDatagram();
   if (windows.size() > per / 2) windows.resize(per / 2);
   for (std::size_t i = 0, sent = 0; i < needs.size() && sent < config_.max_nak_datagrams; ++sent) {
     const std::size_t n = std::min(needs.size() - i, per - windows.size());
@@ -790,6 +914,8 @@ void Receiver::StartReporting(Time now) {
   windows_.clear();
   blocks_.clear();
   held_blocks_ = 0;
+  repair_bytes_ = 0;
+  early_.clear();
   spare_blocks_.clear();
   kept_blocks_.clear();
   unwritten_.clear();
@@ -799,11 +925,11 @@ void Receiver::Queue(wire::Body body) { out_.push_back(std::move(body)); }
 
 std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t> buf) {
   now_ = std::max(now_, now);
-  if (state_ == State::kReceiving || state_ == State::kReporting) {
-    if (now - last_from_sender_ >= config_.sender_timeout) {
-      Fail(now, Status::Error(ErrorKind::kTimeout, "sender went silent"));
-      state_ = State::kFinished;
-    }
+  if ((state_ == State::kReceiving || state_ == State::kReporting) && now >= SilenceLimit()) {
+    Fail(now,
+         Status::Error(ErrorKind::kTimeout,
+                       seen_data_ ? "sender went silent" : "sender went silent before any data"));
+    state_ = State::kFinished;  // nobody to tell
   }
   if (state_ == State::kReceiving) {
     const bool heartbeat = now >= next_heartbeat_;
@@ -841,7 +967,7 @@ std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t>
 Time Receiver::NextDeadline() const {
   if (state_ == State::kFinished || state_ == State::kIdle) return kNever;
   if (!out_.empty()) return now_;
-  Time t = last_from_sender_ + config_.sender_timeout;
+  Time t = SilenceLimit();
   if (state_ == State::kReceiving) {
     t = std::min(t, next_heartbeat_);
     for (const auto& n : naks_) t = std::min(t, n.fire_at);

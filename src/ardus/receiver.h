@@ -25,7 +25,22 @@
 // repair enough, and windows whose advertised window symbols cover what it
 // lacks beyond that parity, and sends nothing if that leaves nothing. It heartbeats
 // STATUS, reports DONE (ok, or failed with the store's error; again at once on
-// a POLL while unacknowledged) and ends on DONE_ACK or END.
+// a POLL while unacknowledged) and ends on DONE_ACK, or on END once it has
+// reported. An END while it is still receiving fails the session, and DONE
+// tells the sender so.
+//
+// Hostile input. The session is the first valid ANNOUNCE's, from its source
+// address: any other datagram of the session from another address is counted
+// as foreign and ignored. Every range, count and index a datagram carries is
+// bounded by the session's layout before it is used; ranges are kept as
+// ranges, never expanded block by block beyond the layout. Memory a peer can
+// make it hold is bounded: the manifest is allocated as its blocks arrive
+// (PagedBuffer), a decoded manifest is refused before any per-block state is
+// built if the session exceeds max_session_blocks or the store's free space,
+// and early DATA, incomplete blocks, parity and window symbols held, pending
+// NAKs and the plans ADVERTs carry each have a limit below. A sender silent
+// for quiet_timeout before its first DATA, or while the receiver reports,
+// ends the session (a live sender repeats ANNOUNCE at least every second).
 //
 // Driving it: as for Sender. Datagrams from the control group, the data group
 // and the unicast socket all go to OnDatagram().
@@ -49,6 +64,7 @@
 #include "ardus/layout.h"
 #include "ardus/loss_meter.h"
 #include "ardus/manifest.h"
+#include "ardus/paged_buffer.h"
 #include "ardus/store.h"
 #include "ardus/transmit.h"
 #include "ardus/wire.h"
@@ -66,8 +82,23 @@ struct ReceiverConfig {
   Duration done_retry_max = seconds(1);
   int done_attempts = 25;
   Duration sender_timeout = seconds(30);  // sender silence that fails the session
-  std::uint32_t max_nak_datagrams = 16;   // per poll; the rest waits for the next poll
-  std::size_t early_data_limit = 4096;    // DATA held until the manifest decodes
+  // Sender silence that ends the session before its first DATA, or ends the
+  // reporting of its outcome: a live sender repeats ANNOUNCE every 100 ms
+  // while receivers join and every second during the transfer, so a forged
+  // ANNOUNCE (or a sender gone after END) ties the receiver up only this long.
+  Duration quiet_timeout = seconds(3);
+  std::uint32_t max_nak_datagrams = 16;  // per poll; the rest waits for the next poll
+  std::size_t early_data_limit = 4096;   // DATA held until the manifest decodes
+  // A manifest laying out more blocks is refused (per-block state is a bit
+  // per block: 32 MiB; 78 TB at the default block size).
+  std::uint32_t max_session_blocks = 1u << 28;
+  // Incomplete blocks with state (about 120 bytes each, beyond their
+  // buffers): symbols of further blocks are dropped, as if lost.
+  std::size_t max_incomplete_blocks = std::size_t{1} << 20;
+  // Parity and window symbols held while their block or window is incomplete.
+  // Beyond it, such a symbol for a block or window holding none is dropped, as
+  // if lost; those already holding some still take more, so they complete.
+  std::size_t repair_memory_limit = std::size_t{64} << 20;
   // Memory for incomplete blocks' source symbols (about 290 KB per block at
   // 200 x 1456 bytes). It covers the blocks awaiting repair at full rate; a
   // smaller budget costs read-backs, not correctness.
@@ -87,6 +118,10 @@ class Receiver {
   Receiver(ReceiverConfig config, ContentStore& store);
 
   void OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram);
+  // Fails the session for a local reason the engine cannot see (the I/O
+  // layer could not join the announced data group): the store is aborted and
+  // DONE tells the sender why. No effect unless receiving.
+  void Abandon(Time now, Status reason);
   std::optional<Transmit> PollTransmit(Time now, std::span<std::uint8_t> buf);
   Time NextDeadline() const;
 
@@ -94,8 +129,9 @@ class Receiver {
   bool finished() const { return state_ == State::kFinished; }
   // After finished(): ok if every file was verified and published. Errors:
   // the store's (kNoSpace, kLocalIo, kUnsafePath, kIntegrity), kPeerProtocol
-  // (bad manifest), kTimeout (sender went silent), kLocalIo "session ended
-  // by sender before completion".
+  // (bad manifest), kLimitExceeded (a session over max_session_blocks),
+  // kTimeout (sender went silent), kLocalIo "session ended by sender before
+  // completion", or Abandon()'s reason.
   const Status& result() const { return result_; }
   std::uint32_t session_id() const { return session_; }
   const Endpoint& sender() const { return sender_; }  // its feedback address
@@ -106,6 +142,10 @@ class Receiver {
   std::uint64_t malformed() const { return malformed_; }
   std::uint64_t foreign() const { return foreign_; }
   std::uint64_t duplicates() const { return duplicates_; }
+  // Symbols dropped because a memory limit of ReceiverConfig was reached.
+  std::uint64_t over_limit() const { return over_limit_; }
+  // Bytes of manifest held while it is assembled.
+  std::size_t manifest_memory() const { return manifest_bytes_.allocated(); }
 
  private:
   struct BlockState {
@@ -116,9 +156,9 @@ class Receiver {
     std::vector<std::pair<std::uint8_t, std::vector<std::uint8_t>>> parity;
   };
   struct PendingNak {
-    std::uint32_t poll_id = 0, first = 0, end = 0;
+    std::uint32_t poll_id = 0, first = 0, end = 0;  // end: within the layout once known
     Time fire_at{0};
-    std::map<std::uint32_t, std::uint16_t> planned;          // from ADVERT: block -> parity
+    std::vector<wire::NeedRange> planned;                    // from ADVERTs, within [first, end)
     std::map<std::uint32_t, std::uint16_t> planned_windows;  // window -> window symbols
   };
   // Window symbols held for one repair window, by ESI.
@@ -158,10 +198,12 @@ class Receiver {
   void OnAdvert(const wire::Advert& a);
   Status AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::uint16_t esi,
                       std::span<const std::uint8_t> symbol);
+  bool RepairFits() const;  // one more parity or window symbol within repair_memory_limit
+  void EraseWindow(std::map<std::uint32_t, WindowSymbols>::iterator it);
   std::size_t BuffersInUse() const;          // block buffers held, kept or waiting
   bool BlocksFit(std::size_t blocks) const;  // within block_memory_limit
   Status MakeRoomForBlock();
-  BlockState& OpenBlock(std::uint32_t block);
+  std::unordered_map<std::uint32_t, BlockState>::iterator OpenBlock(std::uint32_t block);
   bool WriteMustWait(std::uint32_t block, const BlockInfo& info) const;
   Status WriteWaitingBlocks(std::uint32_t object);
   Status WriteOldestWaiting();  // precondition: unwritten_ not empty
@@ -175,6 +217,9 @@ class Receiver {
   Status FinishObject(std::uint32_t object);
   Status SettlePrefix(std::uint32_t object);
   Status OnManifest();
+  Status BuildSessionLayout();
+  bool FromSender(const Endpoint& from) const;
+  Time SilenceLimit() const;
   void FireNak(Time now, const PendingNak& pending);
   void Succeed(Time now);
   void Fail(Time now, Status status);
@@ -191,7 +236,8 @@ class Receiver {
   Status result_;
   std::uint32_t session_ = 0;
   wire::Announce announce_;
-  Endpoint sender_;
+  Endpoint sender_;         // its feedback address
+  Endpoint sender_source_;  // where its datagrams come from: the ANNOUNCE's source
   Time last_from_sender_{0}, next_heartbeat_{0}, next_done_{0};
   int done_attempts_left_ = 0;
   Duration done_wait_{0};
@@ -199,14 +245,16 @@ class Receiver {
 
   Layout layout_;  // manifest-only until the manifest decodes, then complete
   bool have_manifest_ = false;
-  std::vector<std::uint8_t> manifest_bytes_;
+  PagedBuffer manifest_bytes_;  // object 0 as it arrives
   Manifest manifest_;
   std::vector<bool> block_done_;
   std::vector<std::uint32_t> blocks_left_;  // per object
   std::vector<std::uint32_t> first_open_;   // per object: its first block not yet done
+  std::uint32_t first_incomplete_ = 0;      // every block before it is done
   std::size_t objects_left_ = 0;
   std::unordered_map<std::uint32_t, BlockState> blocks_;
   std::size_t held_blocks_ = 0;                          // blocks_ with a source buffer
+  std::size_t repair_bytes_ = 0;                         // parity and window symbols held
   std::vector<std::vector<std::uint8_t>> spare_blocks_;  // released buffers, reused
   // Completed blocks' buffers, oldest first, kept within block_memory_limit
   // while an earlier block of their window is incomplete: a window solve
@@ -232,7 +280,7 @@ class Receiver {
   std::deque<wire::Body> out_;
   wire::Done done_;
   std::uint64_t bytes_done_ = 0, data_received_ = 0;
-  std::uint64_t malformed_ = 0, foreign_ = 0, duplicates_ = 0;
+  std::uint64_t malformed_ = 0, foreign_ = 0, duplicates_ = 0, over_limit_ = 0;
   LossMeter loss_;
   Time last_status_{0};
   Time now_{0};

@@ -56,11 +56,21 @@ Sender::Sender(SenderConfig config, Manifest manifest, ContentSource& source)
       source_(source),
       rng_(config.seed),
       rate_(double(config.rate_bps)) {
+  config_.window_blocks =
+      std::clamp<std::uint32_t>(config_.window_blocks, 1, wire::kMaxWindowBlocks);
   std::vector<std::uint64_t> sizes{manifest_bytes_.size()};
   for (const auto& e : manifest_.entries) sizes.push_back(e.size);
   layout_ = Layout(std::move(sizes), config_.symbol_size, config_.block_symbols);
   if (!layout_.Valid()) {
     status_ = Status::Error(ErrorKind::kInvalidArgument, "content too large for one session");
+    phase_ = Phase::kFinished;
+  } else if (manifest_bytes_.size() > kMaxManifestBytes ||
+             manifest_.entries.size() > kMaxManifestEntries) {
+    // Receivers would refuse it: say so here rather than wait for no one.
+    status_ = Status::Error(ErrorKind::kInvalidArgument,
+                            "too many entries for one session (" +
+                                std::to_string(manifest_.entries.size()) +
+                                "; receivers take at most 1000000 and a 256 MiB manifest)");
     phase_ = Phase::kFinished;
   }
 }
@@ -87,6 +97,9 @@ void Sender::OnDatagram(Time now, const Endpoint& from, std::span<const std::uin
       if (status->bytes_done > peer->bytes) peer->last_progress = now;
       peer->bytes = status->bytes_done;
       peer->data_received = status->data_received;
+      peer->data_sent_at_status = data_sent_;
+      peer->status_data_received = status->data_received;
+      peer->status_heard = true;
       if (peer->outcome == ReceiverOutcome::kActive) OnCongestion(now, status->loss_ppm);
     }
   } else if (const auto* done = std::get_if<wire::Done>(&p.body)) {
@@ -252,7 +265,7 @@ bool Sender::GroupPlansWindows() const {
 
 std::uint16_t Sender::AnnouncedWindowBlocks() const {
   if (!config_.window_repair) return 1;
-  return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(config_.window_blocks, 1, 0xFFFF));
+  return static_cast<std::uint16_t>(config_.window_blocks);
 }
 
 // Plans one window from every report so far. Each block's parity covers
@@ -917,6 +930,11 @@ std::uint64_t Sender::bytes_sent_first_pass() const {
   return info.object > 0 ? done + info.offset : 0;
 }
 
+std::optional<Time> Sender::transfer_start() const {
+  if (transfer_start_ < Time(0)) return std::nullopt;
+  return transfer_start_;
+}
+
 std::vector<ReceiverReport> Sender::Reports() const {
   std::vector<ReceiverReport> out;
   for (const auto& [id, peer] : receivers_) {
@@ -927,9 +945,16 @@ std::vector<ReceiverReport> Sender::Reports() const {
     r.bytes = peer.bytes;
     const bool active = peer.outcome == ReceiverOutcome::kActive;
     r.elapsed = (active ? last_refill_ : peer.finished_at) - std::max(peer.joined, transfer_start_);
-    std::uint64_t sent = (active ? data_sent_ : peer.data_sent_at_done) - peer.data_sent_at_join;
-    if (sent > 0 && peer.data_received <= sent) {
-      r.loss = 1.0 - double(peer.data_received) / double(sent);
+    // A receiver that verified everything counted DATA until its DONE. One
+    // that failed stopped counting when it failed, which is heard only later
+    // (a receiver refusing the manifest hears a few datagrams, then the
+    // sender's next RTT of them): measure it to its last STATUS, or not at all.
+    const bool done = peer.outcome == ReceiverOutcome::kSucceeded;
+    if (done || peer.status_heard) {
+      const std::uint64_t sent =
+          (done ? peer.data_sent_at_done : peer.data_sent_at_status) - peer.data_sent_at_join;
+      const std::uint64_t received = done ? peer.data_received : peer.status_data_received;
+      if (sent > 0 && received <= sent) r.loss = 1.0 - double(received) / double(sent);
     }
     r.reason = peer.reason;
     out.push_back(r);

@@ -47,7 +47,9 @@ namespace ardus {
 
 struct SenderConfig {
   std::uint32_t session_id = 1;  // nonzero; receivers ignore other sessions
-  std::uint32_t data_group = 0;  // announced to receivers (IPv4, host order)
+  // Announced to receivers (IPv4, host order); must be multicast, or
+  // receivers drop the ANNOUNCE as malformed.
+  std::uint32_t data_group = 0xEFFF0B11;  // 239.255.11.17, wire::kDefaultDataGroup
   std::uint16_t data_port = wire::kDataPort;
   std::uint16_t feedback_port = wire::kFeedbackPort;
   std::uint16_t symbol_size = wire::kDefaultSymbolSize;
@@ -79,7 +81,8 @@ struct SenderConfig {
   Duration progress_timeout = seconds(60);
   Duration min_backoff = milliseconds(2);      // NAK backoff floor (scaled up by the group RTT)
   Duration sweep_interval = milliseconds(50);  // pause between sweeps that found nothing
-  std::uint32_t window_blocks = wire::kDefaultWindowBlocks;  // blocks per poll and repair window
+  // Blocks per poll and repair window, 1..wire::kMaxWindowBlocks (clamped).
+  std::uint32_t window_blocks = wire::kDefaultWindowBlocks;
   // Groups of up to margin_group_size: repair each block's parity only up to
   // what most reporting receivers lack, and the rest of every receiver's
   // deficit with window symbols (window_code.h). Larger groups: parity that
@@ -108,8 +111,10 @@ struct ReceiverReport {
   ReceiverOutcome outcome = ReceiverOutcome::kActive;
   std::uint64_t bytes = 0;
   Duration elapsed{0};  // join to DONE (or to being declared failed)
-  double loss = 0;      // 1 - DATA received / DATA sent while it was joined
-  std::string reason;   // why it failed, as the receiver reported it
+  // 1 - DATA received / DATA sent while it was joined: to its DONE if it
+  // succeeded, else to its last STATUS; nullopt if it sent none.
+  std::optional<double> loss;
+  std::string reason;  // why it failed, as the receiver reported it
 };
 
 struct SenderStats {
@@ -137,8 +142,9 @@ class Sender {
  public:
   // Preconditions: config.session_id != 0, symbol_size and block_symbols in
   // the ranges of wire.h. `manifest` describes the content of `source`.
-  // If the content is too large to lay out, status() is kInvalidArgument
-  // and finished() is true from the start.
+  // If the content is too large to lay out, or its manifest is over
+  // kMaxManifestBytes or kMaxManifestEntries (receivers would refuse it),
+  // status() is kInvalidArgument and finished() is true from the start.
   Sender(SenderConfig config, Manifest manifest, ContentSource& source);
 
   void OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram);
@@ -157,6 +163,8 @@ class Sender {
   std::size_t receivers_joined() const { return receivers_.size(); }
   std::size_t receivers_finished() const { return receivers_finished_; }
   std::uint64_t bytes_sent_first_pass() const;  // of total_bytes(), for progress
+  // When the join wait ended and the transfer began; nullopt before.
+  std::optional<Time> transfer_start() const;
   const Manifest& manifest() const { return manifest_; }
   double rate_bps() const { return rate_; }  // the current sending rate
 
@@ -168,8 +176,9 @@ class Sender {
     ReceiverOutcome outcome = ReceiverOutcome::kActive;
     Time joined{0}, last_heard{0}, finished_at{0};
     Time last_progress{0};  // when bytes last grew (or the transfer started)
-    std::uint64_t data_sent_at_join = 0, data_sent_at_done = 0;
-    std::uint64_t bytes = 0, data_received = 0;
+    std::uint64_t data_sent_at_join = 0, data_sent_at_done = 0, data_sent_at_status = 0;
+    std::uint64_t bytes = 0, data_received = 0, status_data_received = 0;
+    bool status_heard = false;
     std::string reason;
   };
 
@@ -270,7 +279,7 @@ class Sender {
   Phase phase_ = Phase::kAnnouncing;
   Status status_;
   Duration announce_gap_{0};  // the next gap between ANNOUNCEs while joining
-  Time started_{-1}, next_announce_{0}, transfer_start_{0}, next_end_{0}, next_sweep_{0};
+  Time started_{-1}, next_announce_{0}, transfer_start_{-1}, next_end_{0}, next_sweep_{0};
   int ends_left_ = 3;
 
   std::map<std::uint32_t, Peer> receivers_;

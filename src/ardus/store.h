@@ -30,9 +30,11 @@ class ContentSource {
 class ContentStore {
  public:
   virtual ~ContentStore() = default;
-  // Prepares every entry: validates paths against the destination (no escape
-  // through symlinks), creates directories, opens and preallocates temporary
-  // files. Errors: kUnsafePath, kNoSpace, kLocalIo. Nothing is published.
+  // Prepares every entry: checks free space for the sum of sizes, validates
+  // paths against the destination (no escape through symlinks), creates
+  // directories. Errors: kUnsafePath, kNoSpace, kLocalIo. Nothing is
+  // published. `manifest` must outlive the session (stores may keep a
+  // reference rather than a copy).
   virtual Status Begin(const Manifest& manifest) = 0;
   // Writes into entry's temporary file. Precondition: each byte is written
   // at most once, with its final value (a store may hash it as it goes).

@@ -42,7 +42,9 @@ Status Check(const Announce& a) {
   if (a.block_symbols == 0 || a.block_symbols > kMaxBlockSymbols)
     return Malformed("announce block size out of range");
   if (a.data_port == 0 || a.feedback_port == 0) return Malformed("announce port 0");
-  if (a.window_blocks == 0) return Malformed("announce window of 0 blocks");
+  if ((a.data_group >> 28) != 0xE) return Malformed("announce data group not multicast");
+  if (a.window_blocks == 0 || a.window_blocks > kMaxWindowBlocks)
+    return Malformed("announce window blocks out of range");
   return Status::Ok();
 }
 

@@ -52,8 +52,10 @@ inline constexpr std::uint16_t kMaxEsi = 254;
 // DATA with an ESI from here up carries a window repair symbol (window_code.h)
 // of the repair window whose first block is DATA's block.
 inline constexpr std::uint16_t kFirstWindowEsi = 256;
-// Blocks per repair window (ANNOUNCE): 1 disables window repair.
+// Blocks per repair window (ANNOUNCE): 1 disables window repair. A window
+// solve reads the whole window, so its size is bounded.
 inline constexpr std::uint16_t kDefaultWindowBlocks = 16;
+inline constexpr std::uint16_t kMaxWindowBlocks = 64;
 inline constexpr std::uint16_t kMaxBlockSymbols = 224;
 inline constexpr std::uint16_t kDefaultBlockSymbols = 200;
 // NAK/ADV deficit value meaning "every symbol of the block" (k varies per block).
@@ -74,7 +76,7 @@ enum class Type : std::uint8_t {
 };
 
 struct Announce {
-  std::uint32_t data_group = 0;  // IPv4, host order
+  std::uint32_t data_group = 0;  // IPv4, host order; multicast (224.0.0.0/4)
   std::uint16_t data_port = 0;
   std::uint16_t feedback_port = 0;
   std::uint16_t symbol_size = 0;
@@ -84,7 +86,7 @@ struct Announce {
   std::uint64_t total_bytes = 0;                       // sum of file sizes, for progress
   std::uint64_t sent_at_ns = 0;                        // sender clock, echoed in JOIN for RTT
   std::uint16_t flags = 0;                             // kFlagRateAdaptive
-  std::uint16_t window_blocks = kDefaultWindowBlocks;  // repair window grid (>= 1)
+  std::uint16_t window_blocks = kDefaultWindowBlocks;  // repair window grid, 1..kMaxWindowBlocks
 };
 // The sender adapts its rate to loss: receivers report loss promptly.
 inline constexpr std::uint16_t kFlagRateAdaptive = 1;
@@ -185,7 +187,10 @@ struct Packet {
 
 // Decodes one datagram. Errors (kind kPeerProtocol): bad magic, unknown
 // version, unknown type, truncated or oversized body, trailing bytes, invalid
-// field values. The caller drops the datagram and counts it.
+// field values (the limits in docs/ardus-protocol.md, e.g. an ANNOUNCE whose
+// data group is not multicast). The caller drops the datagram and counts it.
+// Values within these limits may still lie outside a session's layout:
+// engines bound them by their session state before use.
 Result<Packet> Decode(std::span<const std::uint8_t> datagram);
 
 // Encodes into `out` (at least kMaxDatagram bytes). Returns the size written,

@@ -1,10 +1,14 @@
 // ardus: reliable multicast file transfer (ARDUS, IANA ports 1117/1834/1835).
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <optional>
 
 #include "ardus/manifest.h"
 #include "cli/options.h"
+#include "common/utf8.h"
 
 namespace {
 
@@ -22,6 +26,25 @@ void AddCommon(CLI::App* cmd, ardus::cli::CommonOptions& c) {
   cmd->add_flag_callback(
       "--no-progress", [&c] { c.progress = false; },
       "Never draw the progress line (it is drawn only on a TTY)");
+}
+
+// The first word that is not an option names the command (the top level
+// takes only --help and --version). CLI11 would say "A subcommand is
+// required" for a typo; name it and suggest the nearest instead.
+std::optional<int> RefuseUnknownCommand(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.starts_with("-")) continue;
+    if (std::find(names.begin(), names.end(), word) != names.end()) return std::nullopt;
+    std::optional<std::string> nearest = ardus::cli::NearestName(word, names);
+    fmt::print(
+        stderr, "ardus: unknown command '{}'{}; the commands are {}\n", ardus::Printable(word),
+        nearest ? fmt::format(" (did you mean '{}'?)", *nearest) : "", fmt::join(names, ", "));
+    return ardus::cli::kExitUsage;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -71,8 +94,12 @@ int main(int argc, char** argv) {
   r->add_flag("--once", recv.once, "Exit after one session");
   r->add_option("--timeout", recv.timeout_seconds,
                 "Give up if no session is announced within this many seconds (default: wait)");
+  r->add_flag("--keep-special-bits", recv.keep_special_bits,
+              "Apply setuid, setgid and sticky bits from the sender's manifest (default: strip "
+              "them; the sender is not authenticated)");
   AddCommon(r, recv.common);
 
+  if (std::optional<int> code = RefuseUnknownCommand(app, argc, argv)) return *code;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ std::string FormatRate(double bits_per_second);
 // A nonzero random 32-bit value from the kernel (getrandom).
 std::uint32_t RandomId();
 
+// The known name nearest to `word` by edit distance, if it is close enough
+// to be a likely typo (at most 2 edits, and fewer than the word's length).
+std::optional<std::string> NearestName(const std::string& word,
+                                       const std::vector<std::string>& names);
+
 struct CommonOptions {
   std::string interface;   // name or address; empty: kernel default
   std::string group;       // control group
@@ -65,7 +71,8 @@ struct ReceiveOptions {
   CommonOptions common;
   std::string dir;
   bool once = false;
-  double timeout_seconds = 0;  // 0: wait for a session forever
+  double timeout_seconds = 0;      // 0: wait for a session forever
+  bool keep_special_bits = false;  // apply setuid/setgid/sticky from the manifest
 };
 
 int RunSend(const SendOptions& options);

@@ -11,6 +11,7 @@
 #include "ardus/sender.h"
 #include "cli/options.h"
 #include "cli/progress.h"
+#include "common/utf8.h"
 #include "net/driver.h"
 
 namespace ardus::cli {
@@ -55,8 +56,15 @@ std::size_t Succeeded(const std::vector<ReceiverReport>& reports) {
   }));
 }
 
+// How long the session took: waiting for receivers, then the transfer
+// itself (what the rate is measured over).
+struct Timing {
+  double wait = 0, transfer = 0;
+  double total() const { return wait + transfer; }
+};
+
 void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
-                 std::uint32_t session, double seconds, int exit_code) {
+                 std::uint32_t session, const Timing& timing, int exit_code) {
   const auto reports = sender.Reports();
   const SenderStats& st = sender.stats();
   const std::uint64_t payload = sender.manifest().total_bytes();
@@ -68,7 +76,10 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
     j["files"] = sender.manifest().entries.size();
     j["bytes"] = payload;
     j["digest"] = DigestName(sender.manifest().digest);
-    j["seconds"] = seconds;
+    j["seconds"] = timing.total();
+    j["wait_seconds"] = timing.wait;
+    j["transfer_seconds"] = timing.transfer;
+    j["goodput_bps"] = timing.transfer > 0 ? 8.0 * double(payload) / timing.transfer : 0;
     j["expected_receivers"] = o.receivers;
     j["receivers_ok"] = ok;
     j["rate"] = plan.rate.adaptive ? "auto" : "fixed";
@@ -91,28 +102,29 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
                                 {"status", ReceiverOutcomeName(r.outcome)},
                                 {"bytes", r.bytes},
                                 {"seconds", double(r.elapsed.count()) / 1e9},
-                                {"loss", r.loss},
-                                {"reason", r.reason}});
+                                {"loss", r.loss ? nlohmann::json(*r.loss) : nlohmann::json()},
+                                {"reason", Printable(r.reason)}});
     }
     j["exit_code"] = exit_code;
-    if (!sender.status().ok()) j["error"] = sender.status().ToString();
+    if (!sender.status().ok()) j["error"] = Printable(sender.status().ToString());
     fmt::print("{}\n", j.dump());
     return;
   }
   fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {}\n", "RECEIVER", "STATUS", "BYTES", "TIME",
              "LOSS", "REASON");
   for (const auto& r : reports) {
-    fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>6.2f}%  {}\n", r.address.ToString(),
+    // A receiver's reason is peer text: printed escaped, never raw.
+    fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>7}  {}\n", r.address.ToString(),
                ReceiverOutcomeName(r.outcome), r.bytes, double(r.elapsed.count()) / 1e9,
-               100 * r.loss, r.reason);
+               r.loss ? fmt::format("{:.2f}%", 100 * *r.loss) : "-", Printable(r.reason));
   }
   fmt::print(
-      "{}/{} receivers verified {} ({} files) in {:.2f}s, {}; wire {:.3f}x payload "
-      "({} source, {} repair symbols, {} NAKs)\n",
+      "{}/{} receivers verified {} ({} files) in {:.2f}s, {}, after {:.2f}s waiting for "
+      "receivers; wire {:.3f}x payload ({} source, {} repair symbols, {} NAKs)\n",
       ok, std::max<std::size_t>(reports.size(), o.receivers), FormatBytes(payload),
-      sender.manifest().entries.size(), seconds,
-      FormatRate(seconds > 0 ? 8.0 * double(payload) / seconds : 0), wire_ratio, st.source_symbols,
-      st.repair_symbols, st.naks);
+      sender.manifest().entries.size(), timing.transfer,
+      FormatRate(timing.transfer > 0 ? 8.0 * double(payload) / timing.transfer : 0), timing.wait,
+      wire_ratio, st.source_symbols, st.repair_symbols, st.naks);
 }
 
 }  // namespace
@@ -125,14 +137,13 @@ int RunSend(const SendOptions& o) {
   }
   const SendPlan& plan = planned.value();
 
-  std::uint64_t hashed = 0;
   Progress hashing(o.common.progress && !o.common.json, "hashing");
   const DigestAlgorithm digest =
       ParseDigestAlgorithm(o.digest).value_or(DigestAlgorithm::kXxh128);  // CLI checked it
-  Result<SourceTree> tree = ScanSources(o.paths, digest, [&](std::uint64_t n) {
-    hashed += n;
-    hashing.Update(net::MonotonicNow(), hashed, hashed, "");
-  });
+  Result<SourceTree> tree =
+      ScanSources(o.paths, digest, [&](std::uint64_t hashed, std::uint64_t total) {
+        hashing.Update(net::MonotonicNow(), hashed, total, "");
+      });
   hashing.Clear();
   if (!tree.ok()) {
     fmt::print(stderr, "ardus send: {}\n", tree.status().message());
@@ -198,9 +209,17 @@ int RunSend(const SendOptions& o) {
         now, sender.bytes_sent_first_pass(), sender.manifest().total_bytes(),
         fmt::format("{} joined, {} done", sender.receivers_joined(), sender.receivers_finished()));
   };
+  // A reply (DONE_ACK) goes where a DONE came from, which anyone may forge:
+  // an unreachable one is that peer's loss. The groups must be reachable.
+  hooks.on_send_error = [&](const Status&, const Endpoint& to) {
+    return to != plan.control && to != plan.data;
+  };
   Status run = net::Drive(sender, {plan.control, plan.data}, fd, hooks);
   progress.Clear();
-  double seconds = double((net::MonotonicNow() - start).count()) / 1e9;
+  const Time end = net::MonotonicNow();
+  const Time transfer_start = sender.transfer_start().value_or(end);
+  const auto secs = [](Duration d) { return double(d.count()) / 1e9; };
+  const Timing timing{secs(transfer_start - start), secs(end - transfer_start)};
 
   int code = kExitOk;
   if (!run.ok()) {
@@ -217,7 +236,7 @@ int RunSend(const SendOptions& o) {
     }
   }
   if (sender.receivers_joined() > 0 || o.common.json) {
-    PrintReport(o, sender, plan, config.session_id, seconds, code);
+    PrintReport(o, sender, plan, config.session_id, timing, code);
   }
   return code;
 }

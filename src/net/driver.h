@@ -35,9 +35,19 @@ struct LoopHooks {
   std::function<std::vector<int>()> rx_fds;  // asked every turn: sockets may be added
   std::function<void(Time)> on_turn;         // progress, socket set-up; may be empty
   const std::atomic<bool>* stop = nullptr;   // set it to end the loop with kCancelled
+  // A send to `to` failed (the rest of that batch is lost too). Returns true
+  // to go on as after a loss; unset or false ends the loop with the error.
+  // Unicast replies go where a peer's datagram came from, which a peer can
+  // forge: a sender's to its groups are the ones that must not fail.
+  std::function<bool(const Status&, const Endpoint& to)> on_send_error;
 };
 
-// Errors: kLocalIo from a socket (with the hint to act on), kCancelled.
+inline bool GoesOn(const LoopHooks& hooks, const BatchSender& out, const Status& send_error) {
+  return hooks.on_send_error && hooks.on_send_error(send_error, out.failed_destination());
+}
+
+// Errors: kLocalIo from a socket (with the hint to act on; sends only unless
+// on_send_error takes them), kCancelled.
 template <typename Engine>
 Status Drive(Engine& engine, const Routes& routes, int tx_fd, const LoopHooks& hooks) {
   BatchSender out;
@@ -49,9 +59,9 @@ Status Drive(Engine& engine, const Routes& routes, int tx_fd, const LoopHooks& h
       Endpoint to = t->destination == Destination::kPeer        ? t->peer
                     : t->destination == Destination::kDataGroup ? routes.data
                                                                 : routes.control;
-      if (Status s = out.Add(t->size, to, tx_fd); !s.ok()) return s;
+      if (Status s = out.Add(t->size, to, tx_fd); !s.ok() && !GoesOn(hooks, out, s)) return s;
     }
-    if (Status s = out.Flush(tx_fd); !s.ok()) return s;
+    if (Status s = out.Flush(tx_fd); !s.ok() && !GoesOn(hooks, out, s)) return s;
     if (engine.finished()) break;
 
     std::vector<int> fds = hooks.rx_fds();

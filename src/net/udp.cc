@@ -229,6 +229,7 @@ Status BatchSender::Flush(int fd) {
         continue;
       }
       Endpoint to{ntohl(addrs_[done].sin_addr.s_addr), ntohs(addrs_[done].sin_port)};
+      failed_ = to;
       count_ = 0;
       return Status::Error(ErrorKind::kLocalIo, "cannot send to " + to.ToString() + ": " +
                                                     strerror(errno) +

@@ -86,7 +86,10 @@ class BatchSender {
   std::span<std::uint8_t> Next() { return {buffers_.data() + count_ * kSlot, kSlot}; }
   // Commits the datagram just written into Next(). Flushes when full.
   Status Add(std::size_t size, const Endpoint& to, int fd);
+  // Errors: kLocalIo naming the destination a datagram could not be sent to
+  // (failed_destination()); the rest of the batch is dropped.
   Status Flush(int fd);
+  Endpoint failed_destination() const { return failed_; }
   bool full() const { return count_ == kBatch; }
   std::uint64_t dropped() const { return dropped_; }
   std::uint64_t sent_bytes() const { return sent_bytes_; }
@@ -104,6 +107,7 @@ class BatchSender {
   bool gso_;
   std::size_t count_ = 0;
   std::uint64_t dropped_ = 0, sent_bytes_ = 0;
+  Endpoint failed_;
 };
 
 // Reads the datagrams waiting on `fd` (non-blocking, in recvmmsg batches,

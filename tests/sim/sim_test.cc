@@ -412,6 +412,20 @@ TEST(Simulation, HostileManifestIsRefusedByEveryReceiver) {
   }
 }
 
+// A sender whose manifest receivers would refuse (too many entries) says so
+// at once instead of announcing a session nobody can join.
+TEST(Simulation, SenderRefusesAManifestReceiversWouldRefuse) {
+  Manifest manifest;
+  manifest.entries.resize(kMaxManifestEntries + 1);
+  for (std::size_t i = 0; i < manifest.entries.size(); ++i) {
+    manifest.entries[i].path = "f" + std::to_string(i);
+  }
+  PatternSource source;
+  Sender sender(SenderConfig{}, std::move(manifest), source);
+  EXPECT_TRUE(sender.finished());
+  EXPECT_EQ(sender.status().kind(), ErrorKind::kInvalidArgument) << sender.status().ToString();
+}
+
 // Rate adaptation (issue 3): behind a 200 Mbit/s bottleneck with a 50 ms
 // tail-drop queue, a sender that starts at 50 Mbit/s must find the capacity
 // and deliver at least 85% of it as goodput without runaway loss.

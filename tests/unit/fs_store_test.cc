@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -148,9 +150,195 @@ TEST_F(FsStoreTest, AbortRemovesTemporaries) {
   ASSERT_TRUE(store->Write(0, 0, Bytes("aa")).ok());
   std::vector<std::uint8_t> back(2);
   ASSERT_TRUE(store->Read(0, 0, back).ok());  // forces the temporary onto disk
-  EXPECT_EQ(ListAll().size(), 1u);
+  EXPECT_EQ(ListAll(), (std::vector<std::string>{store->temp_name(0), store->journal_name()}));
   store->Abort();
   EXPECT_TRUE(ListAll().empty());
+}
+
+// Issue 15, 1: names sharing their first 200 bytes once shared a temporary
+// name, and creating one removed another's live temporary "as a stale
+// leftover": a file was published holding another file's bytes.
+TEST_F(FsStoreTest, NamesSharingALongPrefixKeepTheirOwnContent) {
+  auto store = FsStore::Open(dest_, 7).value();
+  Manifest m;
+  const std::string prefix(200, 'p');
+  std::vector<std::string> contents;
+  for (int i = 0; i < 30; ++i) {
+    contents.push_back("content of file " + std::to_string(i) + std::string(100 + i, 'a' + i % 26));
+    m.entries.push_back(File(prefix + std::to_string(i), contents.back()));
+  }
+  ASSERT_TRUE(store->Begin(m).ok());
+  // Interleaved, as loss makes it: every file is open before any completes.
+  for (std::uint32_t i = 0; i < 30; ++i) {
+    ASSERT_TRUE(store->Write(i, 0, Bytes(contents[i].substr(0, 10))).ok());
+    std::vector<std::uint8_t> back(10);
+    ASSERT_TRUE(store->Read(i, 0, back).ok());  // each temporary reaches the disk
+  }
+  for (std::uint32_t i = 0; i < 30; ++i) {
+    ASSERT_TRUE(store->Write(i, 10, Bytes(contents[i].substr(10))).ok());
+    Status s = store->Commit(i);
+    EXPECT_TRUE(s.ok()) << i << ": " << s.ToString();
+    // Whatever else happens, a published file holds its own bytes.
+    std::ifstream in(dest_ / (prefix + std::to_string(i)));
+    std::string content((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(content, s.ok() ? contents[i] : "") << "file " << i;
+  }
+  ASSERT_TRUE(store->Finish().ok());
+  EXPECT_EQ(ListAll().size(), 30u);  // no temporary or journal left
+}
+
+// A file already holding a temporary's name is not the store's: it is
+// neither removed nor written, and the session fails instead.
+TEST_F(FsStoreTest, NeverRemovesAFileItDidNotCreate) {
+  std::ofstream(dest_ / ".ardus-0000abcd-0.part") << "someone else's";
+  auto store = FsStore::Open(dest_, 0xABCD).value();
+  Manifest m;
+  m.entries.push_back(File("f", "new"));
+  ASSERT_TRUE(store->Begin(m).ok());
+  Status w = store->Write(0, 0, Bytes("new"));
+  if (w.ok()) w = store->Commit(0);
+  EXPECT_EQ(w.kind(), ErrorKind::kLocalIo) << w.ToString();
+  store->Abort();
+  std::ifstream in(dest_ / ".ardus-0000abcd-0.part");
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "someone else's");
+  EXPECT_FALSE(fs::exists(dest_ / "f"));
+}
+
+// Issue 15, 3: an unauthenticated peer's manifest must not make a root
+// receiver publish setuid files; the receiver may opt in.
+TEST_F(FsStoreTest, SpecialBitsAreStrippedUnlessKept) {
+  for (bool keep : {false, true}) {
+    fs::remove_all(dest_);
+    fs::create_directory(dest_);
+    auto store = FsStore::Open(dest_, 2, FsStoreOptions{keep}).value();
+    Manifest m;
+    m.entries.push_back({EntryType::kDirectory, "sticky", 01777, 0, 0, {}});
+    m.entries.push_back(File("suid", "#!/bin/sh\n"));
+    m.entries.back().mode = 06755;
+    ASSERT_TRUE(store->Begin(m).ok());
+    ASSERT_TRUE(store->Write(1, 0, Bytes("#!/bin/sh\n")).ok());
+    ASSERT_TRUE(store->Commit(1).ok());
+    ASSERT_TRUE(store->Finish().ok());
+    struct stat st;
+    ASSERT_EQ(stat((dest_ / "suid").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, keep ? 06755u : 0755u) << "keep " << keep;
+    ASSERT_EQ(stat((dest_ / "sticky").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, keep ? 01777u : 0777u) << "keep " << keep;
+  }
+}
+
+// Issue 15, 6: sizes whose sum wraps 64 bits once passed the free-space check.
+TEST_F(FsStoreTest, SizesWhoseSumWrapsAreRefused) {
+  auto store = FsStore::Open(dest_, 1).value();
+  Manifest m;
+  m.entries.push_back(File("a", ""));
+  m.entries.back().size = 1ull << 63;
+  m.entries.push_back(File("b", ""));
+  m.entries.back().size = (1ull << 63) + 5;  // the sum wraps to 5
+  Status s = store->Begin(m);
+  EXPECT_EQ(s.kind(), ErrorKind::kNoSpace) << s.ToString();
+}
+
+// Issue 15, 7: a directory swapped for a symlink mid-transfer. Abort removes
+// the temporary through the directory it holds; Commit publishes nothing.
+TEST_F(FsStoreTest, DirectorySwappedForASymlinkLeavesNothingBehind) {
+  fs::create_directory(root_ / "outside");
+  for (bool commit : {false, true}) {
+    auto store = FsStore::Open(dest_, 3).value();
+    Manifest m;
+    m.entries.push_back({EntryType::kDirectory, "d", 0755, 0, 0, {}});
+    m.entries.push_back(File("d/f", "payload"));
+    ASSERT_TRUE(store->Begin(m).ok());
+    ASSERT_TRUE(store->Write(1, 0, Bytes("pay")).ok());
+    std::vector<std::uint8_t> back(3);
+    ASSERT_TRUE(store->Read(1, 0, back).ok());  // the temporary exists in d
+    fs::rename(dest_ / "d", dest_ / "moved");
+    fs::create_directory_symlink(root_ / "outside", dest_ / "d");
+    if (commit) {
+      ASSERT_TRUE(store->Write(1, 3, Bytes("load")).ok());
+      EXPECT_EQ(store->Commit(1).kind(), ErrorKind::kUnsafePath);
+    }
+    store->Abort();
+    EXPECT_TRUE(fs::is_empty(dest_ / "moved")) << "commit " << commit;
+    EXPECT_TRUE(fs::is_empty(root_ / "outside")) << "commit " << commit;
+    fs::remove(dest_ / "d");
+    fs::remove(dest_ / "moved");
+  }
+  EXPECT_TRUE(ListAll().empty());
+}
+
+// Issue 15, 7: a receiver killed with kill -9 leaves its temporaries; the
+// next store on that directory removes them, and its journal, but nothing
+// of a store still alive.
+TEST_F(FsStoreTest, TemporariesOfAKilledStoreAreRemovedByTheNext) {
+  Manifest m;
+  m.entries.push_back({EntryType::kDirectory, "sub", 0755, 0, 0, {}});
+  m.entries.push_back(File("a", "aaaa"));
+  m.entries.push_back(File("sub/b", "bbbb"));
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto store = FsStore::Open(dest_, 0xDEAD).value();
+    if (!store->Begin(m).ok() || !store->Write(1, 0, Bytes("aaaa")).ok() ||
+        !store->Write(2, 0, Bytes("bb")).ok()) {
+      _exit(1);
+    }
+    std::vector<std::uint8_t> back(2);
+    if (!store->Read(1, 0, back).ok() || !store->Read(2, 0, back).ok()) _exit(1);
+    raise(SIGKILL);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child failed before it was killed";
+  EXPECT_EQ(ListAll(), (std::vector<std::string>{".ardus-0000dead-1.part", ".ardus-0000dead.lock",
+                                                 "sub", "sub/.ardus-0000dead-2.part"}));
+
+  auto alive = FsStore::Open(dest_, 0xA11E).value();  // a live store: its files stay
+  ASSERT_TRUE(alive->Begin(m).ok());
+  ASSERT_TRUE(alive->Write(1, 0, Bytes("aa")).ok());
+  std::vector<std::uint8_t> back(2);
+  ASSERT_TRUE(alive->Read(1, 0, back).ok());
+  EXPECT_EQ(alive->leftovers_removed(), 2u);
+
+  auto next = FsStore::Open(dest_, 0xBEEF).value();
+  EXPECT_EQ(next->leftovers_removed(), 0u);
+  EXPECT_EQ(ListAll(),
+            (std::vector<std::string>{alive->temp_name(1), alive->journal_name(), "sub"}));
+  alive.reset();  // a store that ends removes its own
+  EXPECT_EQ(ListAll(), (std::vector<std::string>{"sub"}));
+}
+
+// A dead store's journal is only a list of names: cleaning up follows no
+// symlink and removes only regular files named as that store's temporaries.
+TEST_F(FsStoreTest, LeftoverCleanupRemovesOnlyThatStoresTemporaries) {
+  fs::create_directory(root_ / "outside");
+  fs::create_directory(dest_ / "real");
+  fs::create_directory_symlink(root_ / "outside", dest_ / "link");
+  for (const char* name : {"outside/.ardus-00000bad-0.part"}) std::ofstream(root_ / name) << "x";
+  for (const char* name : {"real/.ardus-00000bad-1.part", "real/.ardus-00000bad-x.part",
+                           "real/.ardus-0000cafe-2.part", "real/keep.txt"}) {
+    std::ofstream(dest_ / name) << "x";
+  }
+  fs::create_directory(dest_ / "real/.ardus-00000bad-3.part");
+  std::ofstream(dest_ / ".ardus-00000bad.lock") << "ardus-store 1\n"
+                                                << "part link/.ardus-00000bad-0.part\n"
+                                                << "part ../outside/.ardus-00000bad-0.part\n"
+                                                << "part real/.ardus-00000bad-1.part\n"
+                                                << "part real/.ardus-00000bad-x.part\n"
+                                                << "part real/.ardus-0000cafe-2.part\n"
+                                                << "part real/.ardus-00000bad-3.part\n"
+                                                << "part real/keep.txt\n"
+                                                << "future-record real/keep.txt\n";
+  auto store = FsStore::Open(dest_, 1).value();
+  EXPECT_EQ(store->leftovers_removed(), 1u);
+  EXPECT_TRUE(fs::exists(root_ / "outside/.ardus-00000bad-0.part"));
+  EXPECT_FALSE(fs::exists(dest_ / "real/.ardus-00000bad-1.part"));
+  for (const char* name : {"real/.ardus-00000bad-x.part", "real/.ardus-0000cafe-2.part",
+                           "real/keep.txt", "real/.ardus-00000bad-3.part"}) {
+    EXPECT_TRUE(fs::exists(dest_ / name)) << name;
+  }
+  EXPECT_FALSE(fs::exists(dest_ / ".ardus-00000bad.lock"));
 }
 
 TEST_F(FsStoreTest, FullDiskFailsCleanly) {

@@ -45,6 +45,18 @@ TEST(Layout, OffsetsPastFourGiB) {
   EXPECT_LE(distinct, 2);  // balanced: block sizes differ by at most one symbol
 }
 
+// Sizes near 2^64 once wrapped in the ceiling division to a few blocks, a
+// layout that claimed to be valid; a peer's manifest sets these sizes.
+TEST(Layout, SizesNearTwoToTheSixtyFourAreInvalidNotWrapped) {
+  for (std::uint64_t size : {~std::uint64_t{0}, ~std::uint64_t{0} - 1000, std::uint64_t{1} << 63}) {
+    EXPECT_FALSE(Layout({100, size}, 1456, 200).Valid()) << size;
+    EXPECT_FALSE(Layout({100, size}, 64, 1).Valid()) << size;
+  }
+  Layout largest({(0xFFFFFFF0ull - 1) * 64}, 64, 1);  // one block short of the limit
+  ASSERT_TRUE(largest.Valid());
+  EXPECT_EQ(largest.block_count(), 0xFFFFFFEFu);
+}
+
 TEST(Layout, EmptyObjectsBetweenOthers) {
   Layout layout({10, 0, 0, 10, 0}, 64, 4);
   EXPECT_EQ(layout.block_count(), 2u);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/utf8.h"
+
 namespace ardus {
 namespace {
 
@@ -56,6 +58,93 @@ TEST(Manifest, RejectsHostilePaths) {
   }
   EXPECT_EQ(ValidateRelativePath(std::string("a\0b", 3)).kind(), ErrorKind::kUnsafePath);
   EXPECT_TRUE(ValidateRelativePath("a/b c/..d/e..").ok());
+}
+
+// The spec says paths are UTF-8: ill-formed sequences and control
+// characters (which would reach terminals, logs and JSON) are refused, and
+// the refusal's message is itself printable.
+TEST(Manifest, RejectsIllFormedUtf8AndControlCharacters) {
+  const std::string bad[] = {
+      "bad\xFF"
+      "byte",                   // never valid
+      "over\xC0\xAFlong",       // overlong '/'
+      "over\xE0\x80\xAFlong",   // overlong '/', 3 bytes
+      "surrogate\xED\xA0\x80",  // U+D800
+      "big\xF4\x90\x80\x80",    // U+110000
+      "cut\xE2\x82",            // truncated sequence
+      "lone\x80"
+      "continuation",
+      "new\nline",
+      "esc\x1B[31mred",
+      "del\x7F",
+      "c1\xC2\x9B"
+      "csi",  // U+009B, CSI
+      "tab\tname",
+  };
+  for (const std::string& path : bad) {
+    Status s = ValidateRelativePath(path);
+    EXPECT_EQ(s.kind(), ErrorKind::kUnsafePath) << Printable(path);
+    EXPECT_TRUE(IsWellFormedUtf8(s.message())) << s.message();
+    for (char c : s.message()) EXPECT_FALSE(c >= 0 && c < 0x20) << Printable(path);
+    Manifest m;
+    m.entries.push_back({EntryType::kFile, path, 0644, 0, 0, {}});
+    EXPECT_EQ(DecodeManifest(EncodeManifest(m)).status().kind(), ErrorKind::kUnsafePath);
+  }
+  EXPECT_NE(ValidateRelativePath("new\nline").message().find("new\\x0Aline"), std::string::npos);
+  for (const char* good : {"na\xC3\xAFve \xC3\xBC"
+                           "ber",
+                           "\xD1\x84\xD0\xB0\xD0\xB9\xD0\xBB", "\xE2\x82\xAC",
+                           "\xF0\x9F\x98\x80 emoji", "\xEF\xBF\xBD", "\xF4\x8F\xBF\xBF"}) {
+    EXPECT_TRUE(ValidateRelativePath(good).ok()) << good;
+  }
+}
+
+TEST(Manifest, LimitsAndReservedNames) {
+  EXPECT_TRUE(ValidateRelativePath(std::string(255, 'a')).ok());
+  EXPECT_FALSE(ValidateRelativePath(std::string(256, 'a')).ok());
+  std::string longest;
+  while (longest.size() + 201 <= kMaxPathBytes) longest += std::string(200, 'b') + "/";
+  longest += std::string(kMaxPathBytes - longest.size(), 'c');
+  EXPECT_TRUE(ValidateRelativePath(longest).ok());
+  EXPECT_FALSE(ValidateRelativePath(longest + "c").ok());
+  EXPECT_FALSE(ValidateRelativePath(".ardus-0000abcd-3.part").ok());
+  EXPECT_FALSE(ValidateRelativePath("d/.ardus-0000abcd.lock").ok());
+  EXPECT_TRUE(ValidateRelativePath("d/x.ardus-1.part").ok());
+}
+
+// Receivers keep state per entry: a manifest of more entries than the limit
+// is refused before any is decoded.
+TEST(Manifest, EntryCountIsLimited) {
+  for (std::size_t count : {kMaxManifestEntries, kMaxManifestEntries + 1}) {
+    Manifest one;
+    one.entries.push_back({EntryType::kFile, "a", 0644, 0, 0, {}});
+    const std::vector<std::uint8_t> single = EncodeManifest(one);
+    std::vector<std::uint8_t> bytes(single.begin(), single.begin() + 9);
+    bytes[5] = static_cast<std::uint8_t>(count >> 24),
+    bytes[6] = static_cast<std::uint8_t>(count >> 16);
+    bytes[7] = static_cast<std::uint8_t>(count >> 8), bytes[8] = static_cast<std::uint8_t>(count);
+    for (std::size_t i = 0; i < count; ++i)
+      bytes.insert(bytes.end(), single.begin() + 9, single.end());
+    Result<Manifest> m = DecodeManifest(bytes);
+    if (count == kMaxManifestEntries) {
+      ASSERT_TRUE(m.ok()) << m.status().ToString();
+      EXPECT_EQ(m.value().entries.size(), count);
+    } else {
+      EXPECT_EQ(m.status().kind(), ErrorKind::kLimitExceeded) << m.status().ToString();
+    }
+  }
+}
+
+// A sum of sizes that does not fit 64 bits saturates: a free-space check
+// against it cannot be wrapped past.
+TEST(Manifest, TotalBytesSaturates) {
+  Manifest m;
+  m.entries.push_back({EntryType::kFile, "a", 0644, 0, 1ull << 63, {}});
+  m.entries.push_back({EntryType::kFile, "b", 0644, 0, (1ull << 63) + 5, {}});
+  EXPECT_EQ(m.total_bytes(), UINT64_MAX);
+  m.entries.pop_back();
+  m.entries.push_back({EntryType::kFile, "b", 0644, 0, 5, {}});
+  EXPECT_EQ(m.total_bytes(), (1ull << 63) + 5);
 }
 
 TEST(Manifest, ShortestEntriesDecode) {

@@ -48,6 +48,27 @@ TEST(Wire, AnnounceRoundTrip) {
   EXPECT_EQ(b.flags, kFlagRateAdaptive);
 }
 
+// The spec's field limits for ANNOUNCE: a multicast data group and at most
+// 64 blocks per repair window, else the datagram is malformed.
+TEST(Wire, AnnounceOutsideTheFieldLimitsIsMalformed) {
+  Announce a;
+  a.data_group = 0xE0000001;  // 224.0.0.1
+  a.data_port = a.feedback_port = 1;
+  a.symbol_size = 1456;
+  a.block_symbols = 200;
+  a.window_blocks = kMaxWindowBlocks;
+  EXPECT_TRUE(Decode(EncodeToVector(Packet{1, a})).ok());
+  for (std::uint32_t group : {0x0A000001u, 0xDFFFFFFFu, 0xF0000000u, 0u}) {
+    Announce bad = a;
+    bad.data_group = group;
+    EXPECT_EQ(Decode(EncodeToVector(Packet{1, bad})).status().kind(), ErrorKind::kPeerProtocol)
+        << std::hex << group;
+  }
+  Announce wide = a;
+  wide.window_blocks = kMaxWindowBlocks + 1;
+  EXPECT_FALSE(Decode(EncodeToVector(Packet{1, wide})).ok());
+}
+
 TEST(Wire, DataRoundTripKeepsPayload) {
   std::vector<std::uint8_t> symbol(kDefaultSymbolSize);
   for (std::size_t i = 0; i < symbol.size(); ++i) symbol[i] = static_cast<std::uint8_t>(i * 7);
