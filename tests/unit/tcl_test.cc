@@ -175,6 +175,29 @@ TEST(TclEvaluator, BudgetStopsLongEvaluations) {
   EXPECT_EQ(budget.remaining, 0u);
 }
 
+// `~` costs the lengths of both strings, and runs in time linear in them:
+// the worst case of a naive search ('aaa...ab' in 'aaa...a') is charged and
+// run like any other.
+TEST(TclEvaluator, SubstringIsChargedBothLengths) {
+  const std::string needle = std::string(3000, 'a') + "b";
+  auto ast = ParseConstraint("'" + needle + "' ~ s1");
+  ASSERT_TRUE(ast.ok());
+  ASSERT_TRUE(CheckConstraint(*ast.value(), TestSchema()).ok());
+  Program p = Compile(*ast.value());
+  Properties props = {{"s1", std::string(60000, 'a')}};
+  Budget budget{1'000'000};
+  Evaluation e = Evaluate(p, MapReader(p, props), budget);
+  ASSERT_EQ(e.outcome, Evaluation::kValue);
+  EXPECT_FALSE(e.truth());
+  std::uint64_t instructions = p.code.size();
+  EXPECT_EQ(1'000'000 - budget.remaining, instructions + 60000 + needle.size());
+  props["s1"] = std::string(60000, 'a') + "b";
+  budget.remaining = 1'000'000;
+  EXPECT_TRUE(Evaluate(p, MapReader(p, props), budget).truth());
+  EXPECT_EQ(Verdict("'' ~ s1", kOffer), "true");
+  EXPECT_EQ(Verdict("'Cambridge Lab and more' ~ s1", kOffer), "false");
+}
+
 // ------------------------------------------------ differential testing
 
 class Generator {

@@ -1,4 +1,6 @@
 // Evaluate: runs a Program against one offer's properties (see program.h).
+#include <string.h>  // memmem (glibc, POSIX.1-2024)
+
 #include <algorithm>
 
 #include "trader/tcl/program.h"
@@ -17,6 +19,15 @@ struct Cell {
 template <typename T>
 const T* Scalar(const trader::Value* v) {
   return v ? std::get_if<T>(v) : nullptr;
+}
+
+// `~`: a linear-time search (glibc's memmem is two-way), so its cost is what
+// the budget charges for it, the two lengths. std::string_view::find is
+// quadratic in the worst case ('aaa...ab' in 'aaa...a').
+bool HasSubstring(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > haystack.size()) return false;
+  return memmem(haystack.data(), haystack.size(), needle.data(), needle.size()) != nullptr;
 }
 
 template <typename T, typename U>
@@ -213,8 +224,8 @@ Evaluation Run(const Program& p, const PropertyReader& props, std::uint64_t limi
         break;
       case Code::kSubstr:
         --sp;
-        cost += stack[sp].s.size();
-        stack[sp - 1].i = stack[sp].s.find(stack[sp - 1].s) != std::string_view::npos;
+        cost += stack[sp].s.size() + stack[sp - 1].s.size();
+        stack[sp - 1].i = HasSubstring(stack[sp].s, stack[sp - 1].s);
         break;
       case Code::kInInt: {
         auto* seq = Scalar<std::vector<std::int64_t>>(props.Get(in.arg));
