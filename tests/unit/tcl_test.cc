@@ -120,9 +120,16 @@ TEST(TclParser, LimitsOnDepthAndSize) {
   std::string wide = "a";
   for (int i = 0; i < kMaxNodes; ++i) wide += " + a";
   EXPECT_EQ(ParseConstraint(wide).status().kind(), ErrorKind::kLimitExceeded);
-  std::string ok(kMaxDepth - 1, '(');
-  ok += "i1 > 1" + std::string(kMaxDepth - 1, ')');
-  EXPECT_TRUE(ParseConstraint(ok).ok());
+  // docs/rex-protocol.md: 64 levels of parentheses, and not one more.
+  ASSERT_EQ(kMaxDepth, 64);
+  std::string ok(kMaxDepth, '(');
+  ok += "i1 > 1" + std::string(kMaxDepth, ')');
+  EXPECT_TRUE(ParseConstraint(ok).ok()) << ParseConstraint(ok).status().message();
+  std::string over = "(" + ok + ")";
+  EXPECT_EQ(ParseConstraint(over).status().kind(), ErrorKind::kLimitExceeded);
+  EXPECT_TRUE(ParseConstraint("not (" + std::string(kMaxDepth - 1, '(') + "b1" +
+                              std::string(kMaxDepth, ')'))
+                  .ok());
 }
 
 TEST(TclParser, Preferences) {
