@@ -1,11 +1,17 @@
 // rexd: the ANSA REX daemon. Hosts the Trader (TCP 124) and Notify (TCP 116)
 // with their state in SQLite under --data.
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstring>
+#include <limits>
 #include <random>
 
 #include "notify/notify_wire.h"
@@ -27,6 +33,15 @@ std::int64_t WallMs() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// Every connection is a descriptor: take all that the hard limit allows.
+void RaiseFileLimit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,20 +55,55 @@ int main(int argc, char** argv) {
   config.limits.max_body = ardus::notify::kMaxBodyBytes + (64 << 10);
   std::string data_dir = "/var/lib/rexd";
   bool quiet = false;
+  double handshake_s = 10, frame_s = 30, write_s = 10;
   app.add_option("--listen", config.listen, "IPv4 address to listen on (default 0.0.0.0)");
   app.add_option("--trader-port", config.trader_port,
                  "Trader TCP port (default 124, ansatrader; 0 picks a free port)");
   app.add_option("--notify-port", config.notify_port,
                  "Notify TCP port (default 116, ansanotify; 0 picks a free port)");
   app.add_option("--data", data_dir, "Directory for the SQLite store (created if missing)");
-  app.add_option("--max-frame", config.limits.max_body, "Largest frame body accepted, bytes")
-      ->capture_default_str();
+  app.add_option("--max-frame", config.limits.max_body,
+                 "Largest frame body accepted, bytes (K, M, G suffixes are binary)")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  app.add_option("--max-connections", config.max_connections,
+                 "Connections served at once, both ports together; more are refused with "
+                 "overloaded")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-output", config.max_output,
+                 "Bytes of output waiting for all clients together; past it, the clients "
+                 "that have not read for longest are closed with overloaded")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return std::stoull(v) < (1u << 20) ? std::string("must be at least 1M") : "";
+          },
+          ">=1M"));
+  app.add_option("--handshake-timeout", handshake_s,
+                 "Seconds a client has from connecting to complete its HELLO")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--frame-timeout", frame_s, "Seconds a frame may take to arrive once it has begun")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--write-timeout", write_s,
+                 "Seconds a client may leave over 16 MiB of output unread (or, once closing, "
+                 "any output) before it is closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("--quiet", quiet, "Print nothing but errors");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
   }
+  auto ms = [](double s) { return static_cast<std::int64_t>(s * 1000); };
+  config.limits.handshake_timeout_ms = ms(handshake_s);
+  config.limits.frame_timeout_ms = ms(frame_s);
+  config.limits.write_timeout_ms = ms(write_s);
+  RaiseFileLimit();
 
   if (mkdir(data_dir.c_str(), 0750) != 0 && errno != EEXIST) {
     fmt::print(stderr, "rexd: cannot create --data {}: {}\n", data_dir, std::strerror(errno));
