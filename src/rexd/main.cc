@@ -25,7 +25,8 @@ volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
 constexpr const char* kExitCodes =
-    "Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad usage; 4 cannot listen or open --data; "
+    "Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad usage; 4 cannot listen, or open or lock "
+    "--data (another rexd uses it); "
     "5 the store failed while serving (state on disk is intact; restart rexd).";
 
 std::int64_t WallMs() {
@@ -40,6 +41,34 @@ void RaiseFileLimit() {
     r.rlim_cur = r.rlim_max;
     (void)setrlimit(RLIMIT_NOFILE, &r);
   }
+}
+
+// One rexd per --data: two would interleave their journals. The lock lives
+// as long as the process (the descriptor is never closed) and holds its pid.
+bool LockData(const std::string& dir) {
+  std::string path = dir + "/rexd.lock";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    fmt::print(stderr, "rexd: cannot open {}: {}\n", path, std::strerror(errno));
+    return false;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    fmt::print(stderr,
+               "rexd: --data {} is in use by another rexd{}; stop it, or give this one "
+               "another --data\n",
+               dir, holder.empty() ? "" : " (pid " + holder + ")");
+    return false;
+  }
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    fmt::print(stderr, "rexd: cannot write {}: {}\n", path, std::strerror(errno));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -61,7 +90,8 @@ int main(int argc, char** argv) {
                  "Trader TCP port (default 124, ansatrader; 0 picks a free port)");
   app.add_option("--notify-port", config.notify_port,
                  "Notify TCP port (default 116, ansanotify; 0 picks a free port)");
-  app.add_option("--data", data_dir, "Directory for the SQLite store (created if missing)");
+  app.add_option("--data", data_dir,
+                 "Directory for the SQLite stores (created if missing; one rexd at a time)");
   app.add_option("--max-frame", config.limits.max_body,
                  "Largest frame body accepted, bytes (K, M, G suffixes are binary)")
       ->capture_default_str()
@@ -109,6 +139,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "rexd: cannot create --data {}: {}\n", data_dir, std::strerror(errno));
     return 4;
   }
+  if (!LockData(data_dir)) return 4;
   auto journal = ardus::rexd::SqliteJournal::Open(data_dir);
   if (!journal.ok()) {
     fmt::print(stderr, "rexd: {}\n", journal.status().message());

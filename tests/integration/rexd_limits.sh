@@ -2,7 +2,8 @@
 # What hostile or careless clients can make rexd hold, measured on real
 # processes over loopback: pipelined large replies, expensive queries beside
 # a victim, worst-case substring filters, clients that never finish a frame,
-# subscribers that never read, running out of descriptors and connections.
+# subscribers that never read, running out of descriptors and connections;
+# and one rexd per --data.
 source "$(dirname "$0")/lib.sh"
 REXD=${REXD:?set REXD to the rexd binary}
 here=$(dirname "$0")
@@ -56,4 +57,11 @@ start_rexd maxconn --max-connections 20
 raw "$tport" max_connections
 stop_rexd
 echo "out of descriptors and connections: refused with overloaded, no spinning: ok"
+
+# One rexd per --data: the second exits 4 naming the directory and the holder.
+start_rexd locked
+expect_exit 4 "--data $work/locked is in use by another rexd \(pid $pid\)" -- \
+  timeout 5 $REXD --listen 127.0.0.1 --trader-port 0 --notify-port 0 --data "$work/locked"
+stop_rexd
+echo "one rexd per --data: ok"
 
