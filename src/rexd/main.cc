@@ -75,8 +75,10 @@ bool LockData(const std::string& dir) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "rexd: ANSA REX daemon hosting the Trader (service offers, constraint queries, "
-      "leases, watches)"};
+      "rexd: ANSA REX daemon. It hosts the Trader (TCP 124: service types, offers, constraint "
+      "queries, leases, watches) and Notify (TCP 116: event channels, filtered, durable "
+      "subscriptions), with their state in SQLite under --data. It has no authentication yet, "
+      "so it listens on 127.0.0.1 unless told otherwise."};
   app.footer(kExitCodes);
   app.set_version_flag("--version", "rexd 0.1.0 (REX version 1)");
   ardus::rexd::ServerConfig config;
@@ -85,13 +87,19 @@ int main(int argc, char** argv) {
   std::string data_dir = "/var/lib/rexd";
   bool quiet = false;
   double handshake_s = 10, frame_s = 30, write_s = 10;
-  app.add_option("--listen", config.listen, "IPv4 address to listen on (default 0.0.0.0)");
+  app.add_option("--listen", config.listen,
+                 "IPv4 address to listen on; 0.0.0.0 for every interface (anyone who can reach "
+                 "it may change offers and events)")
+      ->capture_default_str();
   app.add_option("--trader-port", config.trader_port,
-                 "Trader TCP port (default 124, ansatrader; 0 picks a free port)");
+                 "Trader TCP port (ansatrader; 0 picks a free port)")
+      ->capture_default_str();
   app.add_option("--notify-port", config.notify_port,
-                 "Notify TCP port (default 116, ansanotify; 0 picks a free port)");
+                 "Notify TCP port (ansanotify; 0 picks a free port)")
+      ->capture_default_str();
   app.add_option("--data", data_dir,
-                 "Directory for the SQLite stores (created if missing; one rexd at a time)");
+                 "Directory for the SQLite stores (created if missing; one rexd at a time)")
+      ->capture_default_str();
   app.add_option("--max-frame", config.limits.max_body,
                  "Largest frame body accepted, bytes (K, M, G suffixes are binary)")
       ->capture_default_str()

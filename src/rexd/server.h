@@ -41,7 +41,7 @@
 namespace ardus::rexd {
 
 struct ServerConfig {
-  std::string listen = "0.0.0.0";
+  std::string listen = "127.0.0.1";
   std::uint16_t trader_port = 124;
   std::uint16_t notify_port = 116;
   rex::ConnectionLimits limits;

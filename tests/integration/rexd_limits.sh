@@ -3,7 +3,7 @@
 # processes over loopback: pipelined large replies, expensive queries beside
 # a victim, worst-case substring filters, clients that never finish a frame,
 # subscribers that never read, running out of descriptors and connections;
-# and one rexd per --data.
+# and how rexd is started: one per --data, on 127.0.0.1 unless told.
 source "$(dirname "$0")/lib.sh"
 REXD=${REXD:?set REXD to the rexd binary}
 here=$(dirname "$0")
@@ -65,3 +65,17 @@ expect_exit 4 "--data $work/locked is in use by another rexd \(pid $pid\)" -- \
 stop_rexd
 echo "one rexd per --data: ok"
 
+# Without --listen, rexd is reachable from this host only.
+port=$((20000 + RANDOM % 20000))
+$REXD --trader-port "$port" --notify-port $((port + 1)) --data "$work/default" --quiet &
+pid=$!
+pids+=("$pid")
+sleep 0.5
+hex=$(printf '%04X' "$port")
+grep -qE "^ *[0-9]+: 0100007F:$hex 00000000:0000 0A" /proc/net/tcp ||
+  fail "rexd does not listen on 127.0.0.1:$port alone: $(grep ":$hex " /proc/net/tcp)"
+stop_rexd
+expect_exit 0 "default.*127\.0\.0\.1|127\.0\.0\.1.*default|=127\.0\.0\.1" -- $REXD --help
+expect_exit 0 "Notify" -- $REXD --help
+expect_exit 0 "/var/lib/rexd" -- $REXD --help
+echo "listens on 127.0.0.1 by default; --help shows defaults and both services: ok"
