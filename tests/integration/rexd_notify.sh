@@ -115,6 +115,7 @@ assert seqs == list(range(1, 351)), (len(seqs), seqs[:5], seqs[-5:])
 PY
 echo "durable resume across disconnects and kill -9: 350/350 events, none missing or repeated: ok"
 expect_exit 1 "persistent" -- $REX notify subscribe fan "" --durable nope --count 1
+python3 "$here/rex_raw.py" "$nport" durable_twice || fail "a durable name on two connections"
 
 # Malformed and oversized input.
 python3 "$here/rex_raw.py" "$nport" bad_publish || fail "bad publishes"
