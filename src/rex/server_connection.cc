@@ -190,6 +190,9 @@ void ServerConnection::Tick(std::int64_t now_ms) {
     if (now_ms_ >= close_by_) abandoned_ = true;
     return;
   }
+  // While rexd is not reading (the client's output or its requests are
+  // waiting), the rest of a frame cannot arrive: its clock restarts.
+  if (partial_since_ >= 0 && !want_read()) partial_since_ = now_ms_;
   if (!greeted_ && now_ms_ - opened_ms_ >= limits_.handshake_timeout_ms) {
     ProtocolError(0, 0,
                   Fail(Code::kTimedOut, fmt::format("no HELLO within {} ms of connecting",

@@ -21,7 +21,7 @@
 //     never reads again;
 //   - time: the HELLO must be complete handshake_timeout_ms after the
 //     connection opened, and a frame that has begun must be complete within
-//     frame_timeout_ms (ERROR `timed_out`, closing). A closing connection
+//     frame_timeout_ms of reading resuming (ERROR `timed_out`, closing). A closing connection
 //     whose output is not written within write_timeout_ms is finished
 //     anyway. An idle connection with no partial frame may stay forever.
 //

@@ -319,6 +319,28 @@ TEST(RexServerConnection, TheFrameClockStartsWithEachFrame) {
   EXPECT_EQ(c.NextDeadline(), std::numeric_limits<std::int64_t>::max());
 }
 
+TEST(RexServerConnection, TheFrameClockWaitsWhileRexdIsNotReading) {
+  ConnectionLimits limits{.max_body = 1024, .max_pending = 4096};
+  limits.max_push_pending = 1 << 20;
+  limits.frame_timeout_ms = 30'000;
+  limits.write_timeout_ms = 1'000'000;
+  ServerConnection c("t", {"trader"}, limits, 0);
+  c.OnBytes(0, Hello(1));
+  Drain(c);
+  auto req = Requests(1);
+  c.OnBytes(0, std::span(req).first(5));
+  std::vector<std::uint8_t> body(1000, 1);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Push(42, 1, body));  // output over the bound
+  ASSERT_FALSE(c.want_read());
+  c.Tick(100'000);  // rexd has read nothing for 100 s: not the client's fault
+  EXPECT_FALSE(c.closing());
+  Drain(c, 100'000);
+  c.Tick(129'999);
+  EXPECT_FALSE(c.closing());
+  c.Tick(130'000);
+  EXPECT_TRUE(c.closing());
+}
+
 TEST(RexServerConnection, PushesBeyondTheBoundCloseTheConnectionAndDropItsOutput) {
   ConnectionLimits limits{.max_body = 1024, .max_pending = 4096};
   limits.max_push_pending = 8192;
