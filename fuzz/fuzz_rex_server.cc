@@ -1,10 +1,11 @@
 // Fuzzes everything a REX client can send to rexd short of the disk: the
 // frame parser, the handshake, MessagePack bodies and every Trader and Notify
-// method (the first byte picks the service), with watch events and Notify
-// deliveries pushed back as rexd does. The input is split into TCP segments
-// at arbitrary points; time moves on between them (so timeouts fire), and
-// the client reads its output only after some of them (so the output bounds
-// and the overloaded path are reached).
+// method, with watch events and Notify
+// deliveries pushed back as rexd does. The input's first byte picks the
+// service (odd: Notify); the rest is what the client sends after its HELLO,
+// split into TCP segments at points its own bytes choose; time moves on between them (so timeouts
+// fire), and the client reads its output only after some of them (so the output bounds and the
+// overloaded path are reached).
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -53,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   conn.OnBytes(now, hello);
   rexd::TraderService service(*t);
   rexd::NotifyService notify_service(*broker);
-  std::size_t pos = 0;
+  std::size_t pos = 1;  // data[0] chose the service
   while (pos < size) {
     std::uint8_t control = data[pos];
     std::size_t n = std::min<std::size_t>(size - pos, 1 + control % 97);
