@@ -127,7 +127,11 @@ void Server::Accept(Service service, std::int64_t now_ms) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      if ((errno == EMFILE || errno == ENFILE) && RefuseWithSpareFd(service)) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        Spare spare = RefuseWithSpareFd(service);
+        if (spare == Spare::kRefused) continue;  // more may wait
+        if (spare == Spare::kNoneWaiting) return;
+      }
       // No descriptor to refuse with (or another failure): the listener is
       // level-triggered, so stop watching it for a moment instead of spinning.
       PauseAccepting(service, now_ms);
@@ -147,15 +151,18 @@ void Server::Accept(Service service, std::int64_t now_ms) {
   }
 }
 
-// Out of descriptors: the spare one makes room to accept the client and tell
+// Out of descriptors: the spare one makes room to accept a client and tell
 // it why, instead of leaving it in the backlog to time out.
-bool Server::RefuseWithSpareFd(Service service) {
-  if (spare_fd_ < 0) return false;
+Server::Spare Server::RefuseWithSpareFd(Service service) {
+  if (spare_fd_ < 0) return Spare::kUnavailable;
   close(spare_fd_);
   int fd = accept4(listen_fd_[service], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int err = errno;
   if (fd >= 0) Refuse(fd, "rexd is out of file descriptors; try later");
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  return fd >= 0 && spare_fd_ >= 0;
+  if (spare_fd_ < 0) return Spare::kUnavailable;
+  if (fd >= 0) return Spare::kRefused;
+  return err == EAGAIN || err == EWOULDBLOCK ? Spare::kNoneWaiting : Spare::kUnavailable;
 }
 
 void Server::Refuse(int fd, const std::string& why) {

@@ -99,7 +99,8 @@ class Server {
   Server(Engines engines, const ServerConfig& config);
   Status Listen(const ServerConfig& config, Service service, std::uint16_t port);
   void Accept(Service service, std::int64_t now_ms);
-  bool RefuseWithSpareFd(Service service);
+  enum class Spare : std::uint8_t { kRefused, kNoneWaiting, kUnavailable };
+  Spare RefuseWithSpareFd(Service service);
   void Refuse(int fd, const std::string& why);
   void PauseAccepting(Service service, std::int64_t now_ms);
   void ResumeAccepting(std::int64_t now_ms, bool room);
