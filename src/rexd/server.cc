@@ -218,7 +218,8 @@ void Server::ReadFrom(Conn& c, std::int64_t now_ms) {
 void Server::Serve(std::int64_t wall_ms) {
   // Start-time fair queueing: a connection that becomes ready starts level
   // with the last one served, so idling earns no burst.
-  std::vector<Conn*> ready;
+  std::vector<Conn*>& ready = ready_;  // a member: no allocation per turn
+  ready.clear();
   for (auto& [id, c] : conns_) {
     if (c->dead || !c->rex.ready(c->held)) continue;
     c->vtime = std::max(c->vtime, vclock_);

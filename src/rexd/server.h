@@ -129,6 +129,7 @@ class Server {
   std::uint64_t vclock_ = 0;               // fair queueing: the work of the last served
   bool backlog_ = false;                   // some connection has a request it can be served
   std::vector<Held> held_;
+  std::vector<Conn*> ready_;  // Serve's heap of connections with requests to serve
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns_;
 };
 
