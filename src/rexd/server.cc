@@ -48,6 +48,7 @@ constexpr std::uint64_t kReplyBytesPerWork = 16;
 constexpr std::uint64_t kTurnWork = 4'000'000;
 // Accepting pauses this long when the system cannot give a descriptor.
 constexpr std::int64_t kAcceptPauseMs = 100;
+constexpr int kAcceptsPerTurn = 256;
 
 }  // namespace
 
@@ -122,7 +123,10 @@ Server::~Server() {
 }
 
 void Server::Accept(Service service, std::int64_t now_ms) {
-  while (true) {
+  // A bounded number per turn: a flood of connections (each refused, say)
+  // must not keep the loop from the clients already served. The listener is
+  // level-triggered, so the rest are accepted next turn.
+  for (int i = 0; i < kAcceptsPerTurn; ++i) {
     int fd = accept4(listen_fd_[service], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
