@@ -5,6 +5,11 @@
 //   rex_bench load ADDR OFFERS              fill the trader (pipelined)
 //   rex_bench query ADDR COUNT CONSTRAINT PREF   sequential query latency; in
 //                                           CONSTRAINT %d is a varying serial, %e it + 20
+//   rex_bench fanout ADDR SUBSCRIBERS EVENTS FILTER   Notify: EVENTS pipelined
+//                                           publishes (field n = 0..EVENTS-1, a 64-byte
+//                                           body) to SUBSCRIBERS with FILTER, each
+//                                           granting credit as it reads; ops counts
+//                                           deliveries, latency is per publish ack
 //
 // Prints one JSON object: ops, seconds, per_second, p50_ms, p99_ms.
 #include <fmt/core.h>
@@ -17,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "notify/notify_wire.h"
 #include "rex/body.h"
 #include "rex/client.h"
 #include "trader/trader_wire.h"
@@ -186,6 +192,89 @@ int Query(const std::string& addr, int count, const std::string& constraint,
   return results > 0 ? 0 : 1;
 }
 
+// Reads pushes until `want` events arrived or were reported missed (a gap),
+// granting credit in halves.
+void Subscriber(rex::Client& c, std::uint64_t sub, std::uint64_t want,
+                std::atomic<std::uint64_t>& delivered, std::atomic<std::uint64_t>& missed) {
+  constexpr std::uint32_t kCredit = 1024;
+  std::uint64_t got = 0, lost = 0, since_credit = 0;
+  while (got + lost < want) {
+    auto f = c.NextFrame(10000);
+    if (!f.ok()) {
+      fmt::print(stderr, "rex_bench: subscriber stalled at {}/{}: {}\n", got, want,
+                 f.status().message());
+      std::exit(4);
+    }
+    if (f.value().kind != rex::Kind::kPush) continue;
+    if (f.value().method == static_cast<std::uint16_t>(notify::Method::kGap)) {
+      auto gap = rex::BodyReader::Parse(f.value().body);
+      if (gap.ok()) lost += gap.value().UintOr("missed", 0);
+      continue;
+    }
+    ++got;
+    if (++since_credit == kCredit / 2) {
+      since_credit = 0;
+      rex::BodyWriter w;
+      w.Map(2).Key("subscription").Uint(sub).Key("n").Uint(kCredit / 2);
+      (void)c.Send(static_cast<std::uint16_t>(notify::Method::kCredit), w.bytes());
+    }
+  }
+  delivered += got;
+  missed += lost;
+}
+
+int Fanout(const std::string& addr, int subscribers, std::uint64_t events,
+           const std::string& filter) {
+  using notify::Method;
+  std::vector<std::unique_ptr<rex::Client>> subs;
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < subscribers; ++i) {
+    subs.push_back(Connect(addr));
+    rex::BodyWriter w;
+    w.Map(4).Key("channel").Str("bench").Key("filter").Str(filter).Key("credit").Uint(1024);
+    w.Key("max_queue").Uint(100'000);
+    auto r = subs.back()->Call(static_cast<std::uint16_t>(Method::kSubscribe), w.bytes());
+    Check(r);
+    auto body = rex::BodyReader::Parse(r.value().value());
+    ids.push_back(body.ok() ? body.value().UintOr("subscription", 0) : 0);
+  }
+  std::atomic<std::uint64_t> delivered{0}, missed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < subscribers; ++i) {
+    threads.emplace_back([&, i] { Subscriber(*subs[i], ids[i], events, delivered, missed); });
+  }
+  auto pub = Connect(addr);
+  constexpr std::uint64_t kWindow = 256;
+  std::vector<Clock::time_point> sent_at;
+  std::vector<double> lat;
+  std::uint64_t sent = 0, acked = 0;
+  const std::string body(64, 'b');
+  auto start = Clock::now();
+  while (acked < events) {
+    while (sent < events && sent - acked < kWindow) {
+      rex::BodyWriter w;
+      w.Map(6).Key("channel").Str("bench").Key("domain").Str("bench").Key("type").Str("tick");
+      w.Key("name").Str("e").Key("fields").Map(1).Key("n").Int(static_cast<std::int64_t>(sent));
+      w.Key("body").Str(body);
+      sent_at.push_back(Clock::now());
+      if (!pub->Send(static_cast<std::uint16_t>(Method::kPublish), w.bytes()).ok()) return 4;
+      ++sent;
+    }
+    auto f = pub->Receive(10000);
+    if (!f.ok() || f.value().kind != rex::Kind::kReply) {
+      fmt::print(stderr, "rex_bench: publish failed at {}\n", acked);
+      return 4;
+    }
+    lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent_at[acked]).count());
+    ++acked;
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  if (missed) fmt::print(stderr, "rex_bench: subscribers missed {} events\n", missed.load());
+  Report(delivered.load(), elapsed, std::move(lat));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,8 +282,11 @@ int main(int argc, char** argv) {
   if (a.size() == 4 && a[0] == "exports") return Exports(a[1], std::stoi(a[2]), std::stod(a[3]));
   if (a.size() == 3 && a[0] == "load") return Load(a[1], std::stoull(a[2]));
   if (a.size() == 5 && a[0] == "query") return Query(a[1], std::stoi(a[2]), a[3], a[4]);
+  if (a.size() == 5 && a[0] == "fanout") {
+    return Fanout(a[1], std::stoi(a[2]), std::stoull(a[3]), a[4]);
+  }
   fmt::print(stderr,
              "usage: rex_bench exports ADDR CLIENTS SECONDS | load ADDR OFFERS | "
-             "query ADDR COUNT CONSTRAINT PREF\n");
+             "query ADDR COUNT CONSTRAINT PREF | fanout ADDR SUBSCRIBERS EVENTS FILTER\n");
   return 2;
 }

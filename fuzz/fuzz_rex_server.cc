@@ -1,15 +1,22 @@
 // Fuzzes everything a REX client can send to rexd short of the disk: the
 // frame parser, the handshake, MessagePack bodies and every Trader and Notify
-// method (the first byte picks the service). The input is split into TCP
-// segments at arbitrary points.
+// method, with watch events and Notify
+// deliveries pushed back as rexd does. The input's first byte picks the
+// service (odd: Notify); the rest is what the client sends after its HELLO,
+// split into TCP segments at points its own bytes choose; time moves on between them (so timeouts
+// fire), and the client reads its output only after some of them (so the output bounds and the
+// overloaded path are reached).
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "notify/notify_wire.h"
 #include "rex/body.h"
 #include "rex/server_connection.h"
 #include "rexd/notify_service.h"
 #include "rexd/trader_service.h"
+#include "trader/trader_wire.h"
 
 using namespace ardus;
 
@@ -34,34 +41,56 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }();
   if (size == 0) return 0;
   bool notify_side = data[0] & 1;
-  rex::ServerConnection conn("fuzz", {"trader"}, rex::ConnectionLimits{4096, 1 << 16});
+  rex::ConnectionLimits limits{.max_body = 4096, .max_pending = 1 << 16};
+  limits.max_push_pending = 1 << 17;
+  limits.max_unserved = 1 << 13;
+  std::int64_t now = 0;  // ms, for the connection and the engines alike
+  rex::ServerConnection conn("fuzz", {"trader"}, limits, now);
   // A valid HELLO first so that most inputs reach the methods.
   std::vector<std::uint8_t> hello;
   rex::BodyWriter w;
   w.Map(1).Key("version").Uint(1);
   rex::AppendFrame(rex::Kind::kHello, 0, 0, w.bytes(), hello);
-  std::vector<rex::Frame> requests;
-  conn.OnBytes(hello, requests);
+  conn.OnBytes(now, hello);
   rexd::TraderService service(*t);
   rexd::NotifyService notify_service(*broker);
-  std::size_t pos = 0;
-  std::int64_t now = 0;
+  std::size_t pos = 1;  // data[0] chose the service
   while (pos < size) {
-    std::size_t n = std::min<std::size_t>(size - pos, 1 + data[pos] % 97);
-    conn.OnBytes({data + pos, n}, requests);
+    std::uint8_t control = data[pos];
+    std::size_t n = std::min<std::size_t>(size - pos, 1 + control % 97);
+    conn.OnBytes(now, {data + pos, n});
     pos += n;
-    for (const auto& r : requests) {
+    // Serve as rexd does: requests while the output has room, then replies,
+    // then pushes.
+    std::vector<std::pair<rex::Frame, rex::Outcome<std::vector<std::uint8_t>>>> held;
+    std::size_t held_bytes = 0;
+    rex::Frame r;
+    while (conn.NextRequest(&r, held_bytes)) {
       auto reply = notify_side ? notify_service.Handle(now, 1, r) : service.Handle(now, 1, r);
+      held_bytes += reply.ok() ? reply.value().size() : 64;
+      held.emplace_back(std::move(r), std::move(reply));
+    }
+    for (const auto& [request, reply] : held) {
       if (reply.ok()) {
-        conn.Reply(r, reply.value());
+        conn.Reply(request, reply.value());
       } else {
-        conn.ReplyError(r, reply.error());
+        conn.ReplyError(request, reply.error());
       }
     }
-    requests.clear();
-    now += 1000;
+    for (const auto& d : broker->TakeDeliveries()) {
+      conn.Push(static_cast<std::uint16_t>(notify::Method::kEvent),
+                static_cast<std::uint32_t>(d.subscription), d.event->wire);
+    }
+    for (const auto& ev : t->TakeWatchEvents()) {
+      conn.Push(static_cast<std::uint16_t>(trader::Method::kWatchEvent),
+                static_cast<std::uint32_t>(ev.watch), rexd::TraderService::EncodeEvent(ev));
+    }
+    now += 250;
     t->Tick(now);
-    conn.Consumed(conn.pending().size());
+    broker->Tick(now);
+    conn.Tick(now);
+    if (control & 0x80) conn.Consumed(conn.pending().size() / (1 + (control & 3)), now);
+    if (conn.finished()) break;
   }
   t->TakeMutations();
   broker->TakeMutations();

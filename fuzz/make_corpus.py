@@ -3,12 +3,11 @@
   - fuzz_packet: one datagram of every message type of docs/ardus-protocol.md
     (the JOIN, NAK and ADVERT of its worked examples among them); each must
     decode and re-encode to itself, which the target asserts;
-  - fuzz_manifest: a few manifests, the worked example's `a.txt` among them;
-  - fuzz_tcl: constraints and preferences of docs/rex-protocol.md;
-  - fuzz_rex_server: REX request streams (docs/rex-protocol.md framing) for
-    Trader methods, after the HELLO the target sends itself.
+  - fuzz_manifest: a few manifests, the worked example's `a.txt` among them.
 
-fuzz_receiver's seeds come from fuzz/make_receiver_corpus.py.
+fuzz_receiver's seeds come from fuzz/make_receiver_corpus.py; those of
+fuzz_tcl and fuzz_rex_server are written by hand (constraint texts, REX
+request streams).
 
 Usage: python3 fuzz/make_corpus.py   (rewrites those corpus directories)
 """
@@ -75,57 +74,6 @@ def manifests():
     yield "empty", manifest(2, [])
 
 
-def tcl():
-    yield "and-substring", b"i > 20 and 'Cambridge' ~ s"
-    yield "arithmetic", b"(i + 2) * 3 / f >= -1.5e3 or not b"
-    yield "exist-in", b"exist si and 2 in si and 'x' in ss"
-    yield "preference-max", b"max i * f"
-    yield "preference-with", b"with s == 'Cambridge' and i != 7"
-    yield "nested", b"((((i < 1))))"
-
-
-def rex_frame(kind, method, rid, body):
-    return struct.pack(">IBBHI", 8 + len(body), kind, 0, method, rid) + body
-
-
-def mp(v):
-    """MessagePack for the value types the seeds use."""
-    if isinstance(v, bool):
-        return b"\xc3" if v else b"\xc2"
-    if isinstance(v, int):
-        return struct.pack(">BQ", 0xCF, v)
-    if isinstance(v, str):
-        b = v.encode()
-        return struct.pack(">BB", 0xD9, len(b)) + b
-    if isinstance(v, list):
-        return struct.pack(">BH", 0xDC, len(v)) + b"".join(mp(x) for x in v)
-    if isinstance(v, dict):
-        return struct.pack(">BH", 0xDE, len(v)) + b"".join(mp(k) + mp(x) for k, x in v.items())
-    raise TypeError(v)
-
-
-def rex_requests():
-    REQUEST = 2
-    calls = [
-        (12, {}),
-        (10, {"name": "scanner", "supers": ["device"],
-              "properties": [{"name": "dpi", "type": "int", "mandatory": True, "readonly": False}]}),
-        (11, {"name": "printer"}),
-        (20, {"type": "printer", "props": {"ppm": 30, "langs": ["en", "fr"]}, "lease": 30}),
-        (30, {"type": "device", "constraint": "ppm > 2", "preference": "max ppm", "page_size": 1}),
-        (31, {"iterator": 1, "count": 5}),
-        (40, {"type": "printer", "constraint": "ppm < 100"}),
-        (23, {"id": 1}),
-        (22, {"id": 1, "set": {"ppm": 4}, "remove": ["langs"]}),
-        (24, {"id": 1}),
-        (21, {"id": 1}),
-        (13, {"name": "scanner"}),
-    ]
-    for i, (method, body) in enumerate(calls):
-        yield f"trader-method-{method}", rex_frame(REQUEST, method, i + 1, mp(body))
-    yield "trader-pipelined", b"".join(rex_frame(REQUEST, m, i + 1, mp(b)) for i, (m, b) in enumerate(calls))
-
-
 def write(target, items):
     out = os.path.join(HERE, "corpus", target)
     os.makedirs(out, exist_ok=True)
@@ -138,5 +86,3 @@ def write(target, items):
 
 write("fuzz_packet", packets())
 write("fuzz_manifest", manifests())
-write("fuzz_tcl", tcl())
-write("fuzz_rex_server", rex_requests())

@@ -6,7 +6,12 @@
 // A directory named on the command line must exist; a corpus directory must
 // not be empty (a target without seeds is a setup error, not a pass). Exit 0
 // once every input ran; a crashing input aborts the process, and ctest shows
-// which file it was from the line printed before it ran.
+// which file it was from the line printed before it ran. Address space is
+// capped at 4 GiB, as libFuzzer caps RSS at 2 GiB: an input that makes a
+// target allocate without bound (a regression of a bad_alloc fix) fails in
+// seconds instead of exhausting the machine.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -38,6 +43,12 @@ bool Replay(const fs::path& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  constexpr rlim_t kAddressSpace = rlim_t{4} << 30;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur > kAddressSpace) {
+    limit.rlim_cur = kAddressSpace;
+    setrlimit(RLIMIT_AS, &limit);
+  }
   std::size_t replayed = 0;
   for (int i = 1; i < argc; ++i) {
     const fs::path path = argv[i];

@@ -2,10 +2,32 @@
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdlib>
 
 #include "cli/notify_commands.h"
 #include "cli/trader_commands.h"
+
+namespace {
+
+// HOST:PORT with a numeric port, checked before anything is dialled.
+const CLI::Validator kHostPort(
+    [](const std::string& address) -> std::string {
+      auto colon = address.rfind(':');
+      if (colon == std::string::npos || colon == 0) {
+        return "'" + address + "' is not HOST:PORT (e.g. 127.0.0.1:124)";
+      }
+      std::string port = address.substr(colon + 1);
+      unsigned value = 0;
+      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+      if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+        return "'" + address + "': the port must be a number from 1 to 65535";
+      }
+      return "";
+    },
+    "HOST:PORT");
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace ardus::cli;
@@ -17,19 +39,39 @@ int main(int argc, char** argv) {
       "rex: talk to ANSA REX services on rexd: the Trader (service types, offers, queries, "
       "watches) and Notify (channels, publish, filtered durable subscriptions)");
 
-  RexTarget target;
+  // The connection flags work at every level (`rex --trader A trader ...`,
+  // `rex trader --trader A ...`, `rex trader ... --trader A`), as nats -s and
+  // etcdctl --endpoints do.
+  RexTarget target, notify_target;
   const char* env = std::getenv("REX_TRADER");
   target.address = env && *env ? env : "127.0.0.1:124";
-  CLI::App* trader = app.add_subcommand("trader", "Service types, offers and queries");
+  const char* notify_env = std::getenv("REX_NOTIFY");
+  notify_target.address = notify_env && *notify_env ? notify_env : "127.0.0.1:116";
+  bool json = false;
+  int timeout_ms = 5000;
+  auto connection = [&](CLI::App* cmd, bool trader_address, bool notify_address) {
+    if (trader_address) {
+      cmd->add_option("--trader", target.address,
+                      "Trader address HOST:PORT (default $REX_TRADER, else 127.0.0.1:124)")
+          ->check(kHostPort);
+    }
+    if (notify_address) {
+      cmd->add_option("--notify", notify_target.address,
+                      "Notify address HOST:PORT (default $REX_NOTIFY, else 127.0.0.1:116)")
+          ->check(kHostPort);
+    }
+    cmd->add_flag("--json", json, "Print results as JSON for scripts");
+    cmd->add_option("--timeout", timeout_ms, "Connect timeout, ms")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    return cmd;
+  };
+  connection(&app, true, true);
+  CLI::App* trader =
+      connection(app.add_subcommand("trader", "Service types, offers and queries"), true, false);
   trader->require_subcommand(1);
-  trader->add_option("--trader", target.address,
-                     "Trader address HOST:PORT (default $REX_TRADER, else 127.0.0.1:124)");
-  trader->add_flag("--json", target.json, "Print results as JSON for scripts");
-  trader->add_option("--timeout", target.timeout_ms, "Connect timeout, ms (default 5000)");
   auto common = [&](CLI::App* cmd) {
-    cmd->add_option("--trader", target.address, "Trader address HOST:PORT");
-    cmd->add_flag("--json", target.json, "Print results as JSON for scripts");
-    cmd->footer(kRexExitCodes);
+    connection(cmd, true, false)->footer(kRexExitCodes);
     return cmd;
   };
 
@@ -92,20 +134,15 @@ int main(int argc, char** argv) {
   watch->add_option("constraint", constraint, "Constraint (default: every offer)");
   watch->add_option("--count", count, "Exit after N events (the initial matches count)");
 
-  RexTarget notify_target;
-  const char* notify_env = std::getenv("REX_NOTIFY");
-  notify_target.address = notify_env && *notify_env ? notify_env : "127.0.0.1:116";
-  CLI::App* notify = app.add_subcommand("notify", "Event channels: publish and subscribe");
+  CLI::App* notify = connection(
+      app.add_subcommand("notify", "Event channels: publish and subscribe"), false, true);
   notify->require_subcommand(1);
   auto ncommon = [&](CLI::App* cmd) {
-    cmd->add_option("--notify", notify_target.address,
-                    "Notify address HOST:PORT (default $REX_NOTIFY, else 127.0.0.1:116)");
-    cmd->add_flag("--json", notify_target.json, "Print results as JSON for scripts");
-    cmd->footer(kRexExitCodes);
+    connection(cmd, false, true)->footer(kRexExitCodes);
     return cmd;
   };
   ChannelArgs ch;
-  CLI::App* channel = notify->add_subcommand("channel", "Manage channels");
+  CLI::App* channel = ncommon(notify->add_subcommand("channel", "Manage channels"));
   channel->require_subcommand(1);
   auto* create = ncommon(channel->add_subcommand("create", "Create a channel"));
   create->add_option("channel", ch.channel, "Channel name")->required();
@@ -161,6 +198,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+  }
+  for (RexTarget* t : {&target, &notify_target}) {
+    t->json = json;
+    t->timeout_ms = timeout_ms;
   }
   if (add_type->parsed()) return AddType(target, name, supers, props);
   if (describe_type->parsed()) return DescribeType(target, name);

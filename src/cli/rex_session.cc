@@ -9,14 +9,21 @@ using json = nlohmann::json;
 volatile std::sig_atomic_t g_interrupted = 0;
 
 void CatchInterrupts() {
-  auto on = [](int) { g_interrupted = 1; };
+  auto on = [](int sig) { g_interrupted = sig; };
   std::signal(SIGINT, on);
   std::signal(SIGTERM, on);
 }
 
+int InterruptedExit() { return g_interrupted == SIGTERM ? 0 : kExitInterrupted; }
+
 Session::Session(const RexTarget& t) : target_(t) {
   auto c = rex::Client::Connect(t.address, t.timeout_ms, "rex-cli 0.1.0");
   if (!c.ok()) {
+    if (c.status().kind() == ErrorKind::kInvalidArgument) {  // e.g. $REX_TRADER without a port
+      Report("usage", c.status().message());
+      exit = kExitUsage;
+      return;
+    }
     bool unreachable = c.status().kind() != ErrorKind::kPeerProtocol;
     Report("cannot_connect", c.status().message());
     exit = unreachable ? kExitUnreachable : kExitProtocol;
@@ -77,7 +84,7 @@ int Session::ForEachPush(
     auto body = rex::BodyReader::Parse(frame.body);
     if (body.ok() && on_push(frame, body.value())) return 0;
   }
-  return kExitInterrupted;
+  return InterruptedExit();
 }
 
 int Session::PrintOk(const std::string& human, json j) {

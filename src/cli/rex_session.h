@@ -18,9 +18,10 @@
 namespace ardus::cli {
 
 inline constexpr const char* kRexExitCodes =
-    "Exit codes: 0 done; 1 the server refused the request (the error name is printed, e.g. "
-    "unknown_type); 2 bad usage; 3 cannot reach the server; 4 the server broke the protocol; "
-    "130 interrupted.";
+    "Exit codes: 0 done (also when SIGTERM stops watch, subscribe, types --watch or export "
+    "--keepalive); 1 the server refused the request (the error name is printed, e.g. "
+    "unknown_type); 2 bad usage (the request was not sent); 3 cannot reach the server; 4 the "
+    "server broke the protocol or closed the connection; 130 interrupted by SIGINT (Ctrl-C).";
 inline constexpr int kExitRefused = 1, kExitUsage = 2, kExitUnreachable = 3, kExitProtocol = 4,
                      kExitInterrupted = 130;
 
@@ -30,9 +31,13 @@ struct RexTarget {
   int timeout_ms = 5000;
 };
 
-// Set by SIGINT/SIGTERM once CatchInterrupts() ran.
+// The signal (SIGINT or SIGTERM) that arrived once CatchInterrupts() ran; 0
+// before.
 extern volatile std::sig_atomic_t g_interrupted;
 void CatchInterrupts();
+// The exit code of a command stopped by g_interrupted: 0 for SIGTERM (a
+// service manager stopping it), 130 for SIGINT.
+int InterruptedExit();
 
 // One connection plus uniform error reporting: a failed step prints the
 // error (JSON with --json), records the exit code in `exit`, returns nullopt.
@@ -45,8 +50,8 @@ class Session {
   std::optional<rex::BodyReader> Call(std::uint16_t method, const rex::BodyWriter& body);
   rex::Client& client() { return *client_; }
   void Report(const std::string& name, const std::string& message);
-  // Hands every PUSH to `on_push` until it returns true (then 0), SIGINT or
-  // SIGTERM (130), an ERROR from the server (1, printed) or a broken
+  // Hands every PUSH to `on_push` until it returns true (then 0), SIGINT
+  // (130) or SIGTERM (0), an ERROR from the server (1, printed) or a broken
   // connection (4, printed). Replies to requests sent with Client::Send are
   // skipped.
   int ForEachPush(const std::function<bool(const rex::Frame&, const rex::BodyReader&)>& on_push);

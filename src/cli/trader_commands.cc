@@ -67,7 +67,8 @@ rex::BodyWriter IdBody(std::uint64_t id) {
   return w;
 }
 
-// Parses NAME=VALUE arguments using the type's declared property types.
+// Parses NAME=VALUE arguments using the type's declared property types. What
+// is wrong with them is a usage error (exit 2): the request is not sent.
 std::optional<trader::Properties> Assignments(Session& s, const std::string& type,
                                               const std::vector<std::string>& args) {
   auto reply = s.Call(M(Method::kDescribeType), NameBody(type));
@@ -98,14 +99,14 @@ std::optional<trader::Properties> Assignments(Session& s, const std::string& typ
     std::string name = a.substr(0, eq), text = a.substr(eq + 1);
     auto it = types.find(name);
     if (it == types.end()) {
-      s.Report("unknown_property", fmt::format("type '{}' has no property '{}'", type, name));
+      s.Report("usage", fmt::format("type '{}' has no property '{}'", type, name));
       s.exit = kExitUsage;
       return std::nullopt;
     }
     auto v = trader::ParseValueText(text, it->second);
     if (!v) {
-      s.Report("property_type_mismatch",
-               fmt::format("{}: '{}' is not a valid {}", name, text, trader::TypeName(it->second)));
+      s.Report("usage", fmt::format("{}={}: '{}' is not a valid {} (property {} of type {})", name,
+                                    text, text, trader::TypeName(it->second), name, type));
       s.exit = kExitUsage;
       return std::nullopt;
     }
@@ -254,7 +255,7 @@ int Export(const RexTarget& t, const ExportArgs& a) {
     if (!s.Call(M(Method::kRenew), IdBody(id))) return s.exit;
   }
   if (!s.Call(M(Method::kWithdraw), IdBody(id))) return s.exit;
-  return kExitInterrupted;
+  return InterruptedExit();
 }
 
 int Withdraw(const RexTarget& t, std::uint64_t id) {

@@ -15,7 +15,6 @@ using rex::Code;
 
 namespace {
 
-constexpr std::uint64_t kStepsPerFilter = 1'000'000;
 constexpr std::size_t kMaxFields = 256;
 
 bool Expired(const Event& e, std::int64_t now_ms) {
@@ -43,6 +42,7 @@ struct Broker::Subscription {
   std::uint64_t queue_bytes = 0;
   std::uint64_t missed = 0;    // reported with the next delivery
   std::uint64_t next_seq = 0;  // durable: the next log entry to examine
+  Owner* owner_state = nullptr;
 };
 
 struct Broker::Channel {
@@ -152,12 +152,33 @@ rex::Outcome<std::uint64_t> Broker::Publish(std::int64_t now_ms, const std::stri
   return e->seq;
 }
 
+Filter::Verdict Broker::Decide(Subscription& s, const Event& e, tcl::Budget& owner_budget) {
+  tcl::Budget budget{std::min(kStepsPerFilter, owner_budget.remaining)};
+  std::uint64_t start = budget.remaining;
+  Filter::Verdict v = s.filter->Evaluate(e, budget);
+  owner_budget.remaining -= start - budget.remaining;
+  work_ += start - budget.remaining;
+  return v;
+}
+
 void Broker::Route(std::int64_t now_ms, Channel& ch, const EventPtr& e) {
-  tcl::Budget budget{kStepsPerFilter};
+  ++routed_;
   auto offer = [&](const std::set<Subscription*>& subs) {
     for (Subscription* s : subs) {
-      budget.remaining = kStepsPerFilter;
-      if (s->filter->Matches(*e, budget)) Enqueue(*s, e);
+      Owner& o = *s->owner_state;
+      if (o.event != routed_) {
+        o.event = routed_;
+        o.steps_left = kStepsPerOwnerEvent;
+      }
+      tcl::Budget owner_budget{o.steps_left};
+      Filter::Verdict v = Decide(*s, *e, owner_budget);
+      o.steps_left = owner_budget.remaining;
+      if (v == Filter::Verdict::kYes) {
+        Enqueue(*s, e);
+      } else if (v == Filter::Verdict::kOverBudget) {  // undecided: the subscriber hears of a gap
+        ++s->missed;
+        ++dropped_;
+      }
     }
   };
   if (!ch.by_domain_type.empty()) {
@@ -232,20 +253,24 @@ void Broker::Enqueue(Subscription& s, const EventPtr& e) {
 }
 
 void Broker::Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget,
-                  std::vector<Delivery>& out) {
+                  std::vector<Delivery>& out, std::size_t max_bytes) {
   bool push = &out == &deliveries_;
   std::uint32_t sent = 0;
+  std::size_t bytes = 0;
+  auto room = [&] { return sent < budget && (sent == 0 || bytes < max_bytes); };
   if (s.durable.empty()) {
-    while (sent < budget && !s.queue.empty()) {
+    while (room() && !s.queue.empty()) {
       EventPtr e = Unqueue(s, s.queue.begin());
       if (Expired(*e, now_ms)) continue;
+      bytes += e->wire.size();
       out.push_back({s.owner, s.id, std::move(e), std::exchange(s.missed, 0)});
       ++sent;
     }
   } else {
     Channel& ch = *s.channel;
-    tcl::Budget filter_budget{kStepsPerFilter};
-    while (sent < budget && s.next_seq < ch.next_seq) {
+    tcl::Budget steps{kStepsPerOwnerEvent};
+    bool stalled = false;  // out of steps, with log entries left to examine
+    while (room() && s.next_seq < ch.next_seq) {
       std::uint64_t first = ch.log.empty() ? ch.next_seq : ch.log.front()->seq;
       if (s.next_seq < first) {  // retention removed events before they were acked
         s.missed += first - s.next_seq;
@@ -253,11 +278,26 @@ void Broker::Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget,
         continue;
       }
       const EventPtr& e = ch.log[s.next_seq - first];
+      Filter::Verdict v = Filter::Verdict::kNo;
+      if (!Expired(*e, now_ms)) {
+        bool owner_bound = steps.remaining < kStepsPerFilter;
+        v = Decide(s, *e, steps);
+        if (v == Filter::Verdict::kOverBudget && owner_bound) {
+          stalled = true;  // this entry again, with fresh steps
+          break;
+        }
+      }
       ++s.next_seq;
-      filter_budget.remaining = kStepsPerFilter;
-      if (Expired(*e, now_ms) || !s.filter->Matches(*e, filter_budget)) continue;
+      if (v == Filter::Verdict::kOverBudget) ++s.missed;  // the filter alone is over its bound
+      if (v != Filter::Verdict::kYes) continue;
+      bytes += e->wire.size();
       out.push_back({s.owner, s.id, e, std::exchange(s.missed, 0)});
       ++sent;
+    }
+    if (push && stalled && sent < budget) {
+      behind_.insert(&s);
+    } else if (push) {
+      behind_.erase(&s);
     }
   }
   if (push) s.credit -= sent;
@@ -316,8 +356,8 @@ rex::Outcome<Subscribed> Broker::Subscribe(std::int64_t now_ms, std::uint64_t ow
                                                                          : Code::kIllegalConstraint,
                      filter.status().message());
   }
-  std::size_t mine = 0;
-  for (const auto& [id, s] : subs_) mine += s->owner == owner;
+  auto known = owners_.find(owner);
+  std::size_t mine = known == owners_.end() ? 0 : known->second.subscriptions;
   if (mine >= limits_.max_subscriptions_per_owner) {
     return rex::Fail(Code::kLimitExceeded,
                      fmt::format("{} subscriptions are open on this connection", mine));
@@ -359,6 +399,9 @@ rex::Outcome<Subscribed> Broker::Subscribe(std::int64_t now_ms, std::uint64_t ow
     s->next_seq = cursor->second + 1;
     ch.attached[r.durable] = s->id;
   }
+  Owner& o = owners_[owner];
+  ++o.subscriptions;
+  s->owner_state = &o;
   Subscription& ref = *s;
   subs_.emplace(s->id, std::move(s));
   Index(ref, true);
@@ -408,7 +451,7 @@ rex::Outcome<std::vector<Delivery>> Broker::Pull(std::int64_t now_ms, std::uint6
   Subscription* s = FindOwned(subs_, owner, subscription);
   if (!s) return NoSubscription(subscription);
   std::vector<Delivery> out;
-  Pump(now_ms, *s, std::min(max, limits_.max_credit), out);
+  Pump(now_ms, *s, std::min(max, limits_.max_credit), out, kMaxPullBytes);
   return out;
 }
 
@@ -418,6 +461,8 @@ rex::Ack Broker::Unsubscribe(std::uint64_t owner, std::uint64_t subscription) {
   Index(*s, false);
   queued_bytes_ -= s->queue_bytes;
   if (!s->durable.empty()) s->channel->attached.erase(s->durable);
+  behind_.erase(s);
+  if (--s->owner_state->subscriptions == 0) owners_.erase(owner);
   subs_.erase(subscription);
   return rex::Ok();
 }
@@ -469,9 +514,13 @@ void Broker::Trim(Channel& ch, std::int64_t now_ms) {
 
 void Broker::Tick(std::int64_t now_ms) {
   for (Channel* ch : aged_) Trim(*ch, now_ms);
+  for (Subscription* s : std::exchange(behind_, {})) {
+    if (s->credit) Pump(now_ms, *s, s->credit, deliveries_);
+  }
 }
 
 std::int64_t Broker::NextDeadline() const {
+  if (!behind_.empty()) return 0;  // catching up: work to do now
   std::int64_t next = std::numeric_limits<std::int64_t>::max();
   for (const Channel* ch : aged_) {
     if (!ch->log.empty()) {

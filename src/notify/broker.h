@@ -22,6 +22,13 @@
 //     unacked events may come twice. If retention removed events before they
 //     were acked, the subscriber is told how many it missed.
 //
+// Filter work is bounded: one filter may spend kStepsPerFilter evaluation
+// steps on an event, and all the filters of one owner (connection) together
+// kStepsPerOwnerEvent. A subscription whose filter could not be decided
+// within that misses the event, and learns of it by a gap like any drop.
+// A durable subscription catching up on the log spends at most
+// kStepsPerOwnerEvent per call; Tick carries on where it stopped.
+//
 // Errors are rex::Error values; none of them changes state.
 // Thread-safety: none; one thread drives a Broker.
 #pragma once
@@ -108,6 +115,11 @@ struct BrokerLimits {
   std::size_t max_offered_types = 1'000;  // per channel, for offer changes
 };
 
+inline constexpr std::uint64_t kStepsPerFilter = 1'000'000;
+inline constexpr std::uint64_t kStepsPerOwnerEvent = 8'000'000;
+// A pull returns events up to this many bytes (and at least one).
+inline constexpr std::size_t kMaxPullBytes = 4 << 20;
+
 // Encodes an event's PUSH body once, at publish (see Event::wire). The broker
 // stays free of the wire format; rexd passes notify_wire's encoder.
 using EventEncoder = std::function<std::vector<std::uint8_t>(const Event&)>;
@@ -146,7 +158,8 @@ class Broker {
   rex::Ack AckUpTo(std::uint64_t owner, std::uint64_t subscription, std::uint64_t seq);
   rex::Ack GrantCredit(std::int64_t now_ms, std::uint64_t owner, std::uint64_t subscription,
                        std::uint32_t n);
-  // Pull mode: up to `max` events now (they count against nothing).
+  // Pull mode: up to `max` events now, and past the first at most
+  // kMaxPullBytes of them (they count against no credit).
   rex::Outcome<std::vector<Delivery>> Pull(std::int64_t now_ms, std::uint64_t owner,
                                            std::uint64_t subscription, std::uint32_t max);
   rex::Ack Unsubscribe(std::uint64_t owner, std::uint64_t subscription);
@@ -157,7 +170,8 @@ class Broker {
   // owner is dropped. Errors: kBadRequest (bad channel name).
   rex::Outcome<TypeSets> WatchTypes(std::uint64_t owner, const std::string& channel);
 
-  // Age-based retention and event expiry.
+  // Age-based retention and event expiry, and durable subscriptions that ran
+  // out of filter steps catching up.
   void Tick(std::int64_t now_ms);
   std::int64_t NextDeadline() const;
 
@@ -176,11 +190,19 @@ class Broker {
 
   // Counters for tests and operators.
   std::uint64_t dropped() const { return dropped_; }
+  // Filter evaluation steps spent so far: the caller's measure of work.
+  std::uint64_t work() const { return work_; }
   std::size_t queued_events() const;
 
  private:
   struct Channel;
   struct Subscription;
+  // What an owner's subscriptions share: their count, and this event's steps.
+  struct Owner {
+    std::size_t subscriptions = 0;
+    std::uint64_t event = 0;  // the routing the steps below belong to
+    std::uint64_t steps_left = 0;
+  };
   Channel& ChannelFor(const std::string& name);
   void Declare(Channel& ch, const ChannelConfig& config);
   void Route(std::int64_t now_ms, Channel& ch, const EventPtr& e);
@@ -188,7 +210,10 @@ class Broker {
   void Enqueue(Subscription& s, const EventPtr& e);
   void Queue(Subscription& s, EventPtr e);
   EventPtr Unqueue(Subscription& s, std::deque<EventPtr>::iterator it);
-  void Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget, std::vector<Delivery>& out);
+  void Pump(std::int64_t now_ms, Subscription& s, std::uint32_t budget, std::vector<Delivery>& out,
+            std::size_t max_bytes = SIZE_MAX);
+  // Decides whether s takes e, within its filter's and its owner's steps.
+  Filter::Verdict Decide(Subscription& s, const Event& e, tcl::Budget& owner_budget);
   void Trim(Channel& ch, std::int64_t now_ms);
   void Index(Subscription& s, bool add);
   // Records that e's domain/type is offered on ch, telling watchers if new.
@@ -202,12 +227,16 @@ class Broker {
   // NextDeadline look at these, not at every channel.
   std::set<Channel*> aged_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Subscription>> subs_;
+  std::unordered_map<std::uint64_t, Owner> owners_;  // node-based: pointers stay valid
+  std::set<Subscription*> behind_;  // durable, with credit, stopped by the step bound
+  std::uint64_t routed_ = 0;        // events routed so far
   std::uint64_t next_sub_ = 1;
   std::vector<Mutation> mutations_;
   std::vector<Delivery> deliveries_;
   std::vector<TypeChange> type_changes_;
   std::uint64_t dropped_ = 0;
   std::uint64_t queued_bytes_ = 0;  // over all plain subscriptions' queues
+  std::uint64_t work_ = 0;
 };
 
 // "oldest", "newest", "priority", "deadline".

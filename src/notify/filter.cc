@@ -183,8 +183,11 @@ Result<std::shared_ptr<const Filter>> Filter::Compile(const std::string& text) {
   return std::shared_ptr<const Filter>(std::move(f));
 }
 
-bool Filter::Matches(const Event& e, tcl::Budget& budget) const {
-  return match_all_ || tcl::Evaluate(program_, EventReader(program_, e), budget).truth();
+Filter::Verdict Filter::Evaluate(const Event& e, tcl::Budget& budget) const {
+  if (match_all_) return Verdict::kYes;
+  auto r = tcl::Evaluate(program_, EventReader(program_, e), budget);
+  if (r.outcome == tcl::Evaluation::kOverBudget) return Verdict::kOverBudget;
+  return r.truth() ? Verdict::kYes : Verdict::kNo;
 }
 
 }  // namespace ardus::notify

@@ -28,7 +28,13 @@ class Filter {
   // Errors: kInvalidArgument ("column N: ..."), kLimitExceeded.
   static Result<std::shared_ptr<const Filter>> Compile(const std::string& text);
 
-  bool Matches(const Event& e, tcl::Budget& budget) const;
+  enum class Verdict : std::uint8_t { kNo, kYes, kOverBudget };
+  // Evaluates the filter on `e`, spending from `budget`; kOverBudget when the
+  // budget ran out first (the event's match is unknown).
+  Verdict Evaluate(const Event& e, tcl::Budget& budget) const;
+  bool Matches(const Event& e, tcl::Budget& budget) const {
+    return Evaluate(e, budget) == Verdict::kYes;
+  }
   // The domain and type the filter requires by a top-level equality
   // (`$domain_name == 'X' and ...`); nullopt where it accepts any.
   const std::optional<std::string>& domain() const { return domain_; }

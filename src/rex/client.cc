@@ -29,7 +29,7 @@ Result<int> Dial(const std::string& address, int timeout_ms) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    return Status::Error(ErrorKind::kInvalidArgument,
+    return Status::Error(ErrorKind::kLocalIo,
                          fmt::format("cannot resolve {}: {}", address, gai_strerror(rc)));
   }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -150,6 +150,8 @@ Result<Reply> Client::Call(std::uint16_t method, std::span<const std::uint8_t> b
   if (!id.ok()) return id.status();
   while (true) {
     auto f = Receive(-1);
+    if (!f.ok() && f.status().kind() == ErrorKind::kCancelled)
+      continue;  // a signal: the reply still comes
     if (!f.ok()) return f.status();
     Frame& frame = f.value();
     if (frame.kind == Kind::kPush) {

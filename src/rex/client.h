@@ -2,8 +2,9 @@
 // This is I/O (sockets and timeouts); the framing it uses is frame.h.
 //
 // Two kinds of failure stay apart: Call's ardus::Status covers the transport
-// (cannot connect: kLocalIo/kTimeout; the server broke the protocol or hung
-// up: kPeerProtocol), while a server that refused the request answers with a
+// (an address that is not HOST:PORT: kInvalidArgument; cannot resolve or
+// connect: kLocalIo/kTimeout; the server broke the protocol or hung up:
+// kPeerProtocol), while a server that refused the request answers with a
 // rex::Error inside a successful Result.
 //
 // Thread-safety: none; one thread per Client.
@@ -30,12 +31,13 @@ class Client {
                                                  const std::string& agent);
   ~Client();
 
-  // Sends a request and waits for its reply. PUSH frames that arrive in
-  // between are queued for NextFrame.
+  // Sends a request and waits for its reply, through signals. PUSH frames
+  // that arrive in between are queued for NextFrame.
   Result<Reply> Call(std::uint16_t method, std::span<const std::uint8_t> body);
   // Pipelining: send now, collect with Receive (replies come in order).
   Result<std::uint32_t> Send(std::uint16_t method, std::span<const std::uint8_t> body);
-  // The next frame of any kind; timeout_ms < 0 waits forever. kTimeout if none.
+  // The next frame of any kind; timeout_ms < 0 waits forever. kTimeout if
+  // none, kCancelled if a signal interrupted the wait.
   Result<Frame> Receive(int timeout_ms);
   // The next frame: PUSH frames queued during a Call first, then whatever
   // arrives (replies to Send, ERRORs, pushes).

@@ -6,14 +6,16 @@ namespace ardus::rex {
 
 namespace {
 
-constexpr std::array<CodeInfo, 24> kCodes = {{
+constexpr std::array<CodeInfo, 25> kCodes = {{
     {Code::kBadFrame, "bad_frame", "the frame header is malformed; the connection is closed"},
     {Code::kHandshakeRequired, "handshake_required", "a request came before HELLO"},
     {Code::kUnsupportedVersion, "unsupported_version", "no common REX version"},
     {Code::kUnknownMethod, "unknown_method", "the method number is not served here"},
     {Code::kBadRequest, "bad_request", "the body is not the map the method expects"},
     {Code::kFrameTooLarge, "frame_too_large", "the frame exceeds the size limit; closed"},
-    {Code::kOverloaded, "overloaded", "the connection's pending output passed its limit; closed"},
+    {Code::kOverloaded, "overloaded",
+     "the client did not read its output in time, or rexd is full; closed"},
+    {Code::kTimedOut, "timed_out", "the handshake or a frame did not complete in time; closed"},
     {Code::kUnknownType, "unknown_type", "no service type of that name"},
     {Code::kDuplicateType, "duplicate_type", "a service type of that name exists"},
     {Code::kTypeInUse, "type_in_use", "offers or subtypes of the type exist"},

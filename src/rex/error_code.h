@@ -26,6 +26,7 @@ enum class Code : std::uint16_t {
   kBadRequest = 5,
   kFrameTooLarge = 6,
   kOverloaded = 7,
+  kTimedOut = 8,
   kUnknownType = 10,
   kDuplicateType = 11,
   kTypeInUse = 12,

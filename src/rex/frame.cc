@@ -39,55 +39,59 @@ void AppendFrame(const Frame& f, std::vector<std::uint8_t>& out) {
 
 void FrameParser::Feed(std::span<const std::uint8_t> bytes) {
   if (error_) return;
-  // Compact before growing so the buffer holds at most one partial frame.
+  // Compact before growing: amortised O(1) per byte.
   if (pos_ > 0 && pos_ == buf_.size()) {
     buf_.clear();
-    pos_ = 0;
-  } else if (pos_ > 65536 && pos_ >= buf_.size() / 2) {  // amortised O(1) per byte
+    pos_ = scan_ = 0;
+  } else if (pos_ > 65536 && pos_ >= buf_.size() / 2) {
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
+    scan_ -= pos_;
     pos_ = 0;
   }
   buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+  Scan();
+}
+
+void FrameParser::Scan() {
+  while (!error_ && buf_.size() - scan_ >= kLengthFieldBytes) {
+    const std::uint8_t* h = buf_.data() + scan_;
+    std::uint32_t length = Get32(h);
+    if (length > max_body_ + kHeaderBytes - kLengthFieldBytes) {
+      error_ = Fail(Code::kFrameTooLarge,
+                    fmt::format("frame of {} bytes exceeds the limit of {}", length, max_body_));
+    } else if (length < kHeaderBytes - kLengthFieldBytes) {
+      error_ =
+          Fail(Code::kBadFrame, fmt::format("frame length {} is below the header size", length));
+    } else if (buf_.size() - scan_ > kLengthFieldBytes &&
+               (h[4] < static_cast<std::uint8_t>(Kind::kHello) ||
+                h[4] > static_cast<std::uint8_t>(Kind::kPush))) {
+      error_ = Fail(Code::kBadFrame, fmt::format("unknown frame kind {}", h[4]));
+    } else if (buf_.size() - scan_ >= kLengthFieldBytes + length) {
+      scan_ += kLengthFieldBytes + length;
+      ++frames_;
+    } else {
+      break;
+    }
+  }
+  if (error_) buf_.resize(scan_);  // what follows a bad header is never read
 }
 
 bool FrameParser::Next(Frame* out) {
-  if (error_ || buffered() < kHeaderBytes) {
-    if (!error_ && buffered() >= kLengthFieldBytes) {
-      // Reject an oversized length as soon as it is visible.
-      std::uint32_t length = Get32(buf_.data() + pos_);
-      if (length > max_body_ + kHeaderBytes - kLengthFieldBytes) {
-        error_ = Fail(Code::kFrameTooLarge,
-                      fmt::format("frame of {} bytes exceeds the limit of {}", length, max_body_));
-      }
-    }
-    return false;
-  }
+  if (pos_ == scan_) return false;
   const std::uint8_t* h = buf_.data() + pos_;
-  std::uint32_t length = Get32(h);
-  if (length > max_body_ + kHeaderBytes - kLengthFieldBytes) {
-    error_ = Fail(Code::kFrameTooLarge,
-                  fmt::format("frame of {} bytes exceeds the limit of {}", length, max_body_));
-    return false;
-  }
-  if (length < kHeaderBytes - kLengthFieldBytes) {
-    error_ = Fail(Code::kBadFrame, fmt::format("frame length {} is below the header size", length));
-    return false;
-  }
-  std::uint8_t kind = h[4];
-  if (kind < static_cast<std::uint8_t>(Kind::kHello) ||
-      kind > static_cast<std::uint8_t>(Kind::kPush)) {
-    error_ = Fail(Code::kBadFrame, fmt::format("unknown frame kind {}", kind));
-    return false;
-  }
-  std::size_t total = kLengthFieldBytes + length;
-  if (buffered() < total) return false;
-  out->kind = static_cast<Kind>(kind);
+  std::size_t total = kLengthFieldBytes + Get32(h);
+  out->kind = static_cast<Kind>(h[4]);
   out->flags = h[5];
   out->method = static_cast<std::uint16_t>((h[6] << 8) | h[7]);
   out->id = Get32(h + 8);
   out->body.assign(h + kHeaderBytes, h + total);
   pos_ += total;
   return true;
+}
+
+std::optional<Kind> FrameParser::NextKind() const {
+  if (pos_ == scan_) return std::nullopt;
+  return static_cast<Kind>(buf_[pos_ + 4]);
 }
 
 }  // namespace ardus::rex

@@ -45,28 +45,45 @@ void AppendFrame(Kind kind, std::uint16_t method, std::uint32_t id,
                  std::span<const std::uint8_t> body, std::vector<std::uint8_t>& out);
 
 // Incremental parser: feed it whatever the socket returned, in any split, and
-// take complete frames out. It buffers at most one partial frame (header plus
-// max_body bytes), so a peer cannot make it grow past that.
+// take complete frames out, one at a time, whenever the caller is ready.
+// Headers are checked as their bytes arrive, even behind complete frames the
+// caller has not taken yet, so a bad or oversized frame is refused before any
+// of its body is buffered. A partial frame is at most one header plus
+// max_body bytes; how many complete frames may wait is the caller's choice
+// (complete_bytes() tells it).
 class FrameParser {
  public:
   explicit FrameParser(std::size_t max_body = kDefaultMaxBodyBytes) : max_body_(max_body) {}
 
-  // Appends bytes. After an error the parser stays failed and ignores input.
+  // Appends bytes. Once a bad header was seen, the bytes after it are ignored.
   void Feed(std::span<const std::uint8_t> bytes);
   // Moves the next complete frame into `out`; false if none is complete.
-  // Errors (the connection must then be closed after sending an ERROR):
+  bool Next(Frame* out);
+  // The kind of the frame Next would return; nullopt if none is complete.
+  std::optional<Kind> NextKind() const;
+  // True once every frame before a bad header was taken: the caller must then
+  // send an ERROR with error() and close. Errors:
   //   kFrameTooLarge: the declared length exceeds the limit;
   //   kBadFrame: the length is below the header size or the kind is unknown.
-  bool Next(Frame* out);
-  bool failed() const { return error_.has_value(); }
+  bool failed() const { return error_.has_value() && pos_ == scan_; }
   const Error& error() const { return *error_; }
   // Bytes buffered and not yet returned as frames.
   std::size_t buffered() const { return buf_.size() - pos_; }
+  // Of those, the bytes of complete frames.
+  std::size_t complete_bytes() const { return scan_ - pos_; }
+  // True while a frame has begun to arrive and is not complete.
+  bool partial() const { return !error_ && buf_.size() > scan_; }
+  // Frames completed since the parser was made (taken or not).
+  std::uint64_t frames_completed() const { return frames_; }
 
  private:
+  void Scan();
+
   std::size_t max_body_;
   std::vector<std::uint8_t> buf_;
-  std::size_t pos_ = 0;  // start of the unparsed part of buf_
+  std::size_t pos_ = 0;   // start of the frames not yet taken
+  std::size_t scan_ = 0;  // end of the complete frames (or where the bad header starts)
+  std::uint64_t frames_ = 0;
   std::optional<Error> error_;
 };
 

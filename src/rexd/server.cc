@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 
 #include "notify/notify_wire.h"
 #include "rex/body.h"
@@ -24,19 +25,50 @@ namespace ardus::rexd {
 
 namespace {
 
+// Engines take wall-clock time (lease deadlines are Unix ms); connections
+// take a monotonic clock, so that a clock step does not expire them.
 std::int64_t WallMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+std::int64_t MonoMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
 constexpr const char* kPortFlag[] = {"--trader-port", "--notify-port"};
 constexpr const char* kServiceName[] = {"trader", "notify"};
 
+// Fair serving. A request costs kRequestWork, plus one per evaluation step
+// its engine spent, plus one per kReplyBytesPerWork bytes of its reply; a
+// turn serves until kTurnWork is spent (about 10 ms of cheap requests: a
+// query at its full step budget takes one turn to itself).
+constexpr std::uint64_t kRequestWork = 1000;
+constexpr std::uint64_t kReplyBytesPerWork = 16;
+constexpr std::uint64_t kTurnWork = 4'000'000;
+// Accepting pauses this long when the system cannot give a descriptor.
+constexpr std::int64_t kAcceptPauseMs = 100;
+constexpr int kAcceptsPerTurn = 256;
+
 }  // namespace
 
+Server::Conn::Conn(std::uint64_t id, int fd, Service service, const rex::ConnectionLimits& limits,
+                   std::int64_t now_ms, rex::OutputMeter* meter)
+    : id(id),
+      fd(fd),
+      service(service),
+      rex("rexd 0.1.0", {kServiceName[service]}, limits, now_ms, meter) {}
+
+Server::Server(Engines engines, const ServerConfig& config)
+    : e_(engines),
+      limits_(config.limits),
+      max_connections_(config.max_connections),
+      meter_{config.max_output} {}
+
 Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Engines engines) {
-  std::unique_ptr<Server> s(new Server(engines, config.limits));
+  std::unique_ptr<Server> s(new Server(engines, config));
   s->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  s->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (auto st = s->Listen(config, kTrader, config.trader_port); !st.ok()) return st;
   if (auto st = s->Listen(config, kNotify, config.notify_port); !st.ok()) return st;
   return s;
@@ -86,20 +118,81 @@ Server::~Server() {
   for (int fd : listen_fd_) {
     if (fd >= 0) close(fd);
   }
+  if (spare_fd_ >= 0) close(spare_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
-void Server::Accept(Service service) {
-  while (true) {
+void Server::Accept(Service service, std::int64_t now_ms) {
+  // A bounded number per turn: a flood of connections (each refused, say)
+  // must not keep the loop from the clients already served. The listener is
+  // level-triggered, so the rest are accepted next turn.
+  for (int i = 0; i < kAcceptsPerTurn; ++i) {
     int fd = accept4(listen_fd_[service], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient error such as EMFILE: try next turn
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EMFILE || errno == ENFILE) {
+        Spare spare = RefuseWithSpareFd(service);
+        if (spare == Spare::kRefused) continue;  // more may wait
+        if (spare == Spare::kNoneWaiting) return;
+      }
+      // No descriptor to refuse with (or another failure): the listener is
+      // level-triggered, so stop watching it for a moment instead of spinning.
+      PauseAccepting(service, now_ms);
+      return;
+    }
+    if (conns_.size() >= max_connections_) {
+      Refuse(fd, fmt::format("rexd serves at most {} connections (--max-connections); try later",
+                             max_connections_));
+      continue;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::uint64_t id = next_conn_++;
-    auto c = std::make_unique<Conn>(Conn{
-        id, fd, service, rex::ServerConnection("rexd 0.1.0", {kServiceName[service]}, limits_)});
+    auto c = std::make_unique<Conn>(id, fd, service, limits_, now_ms, &meter_);
     UpdateInterest(*c);
     conns_.emplace(id, std::move(c));
+  }
+}
+
+// Out of descriptors: the spare one makes room to accept a client and tell
+// it why, instead of leaving it in the backlog to time out.
+Server::Spare Server::RefuseWithSpareFd(Service service) {
+  if (spare_fd_ < 0) return Spare::kUnavailable;
+  close(spare_fd_);
+  int fd = accept4(listen_fd_[service], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int err = errno;
+  if (fd >= 0) Refuse(fd, "rexd is out of file descriptors; try later");
+  spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (spare_fd_ < 0) return Spare::kUnavailable;
+  if (fd >= 0) return Spare::kRefused;
+  return err == EAGAIN || err == EWOULDBLOCK ? Spare::kNoneWaiting : Spare::kUnavailable;
+}
+
+void Server::Refuse(int fd, const std::string& why) {
+  std::vector<std::uint8_t> out;
+  rex::AppendFrame(rex::Kind::kError, 0, 0, rex::ErrorBody(rex::Fail(rex::Code::kOverloaded, why)),
+                   out);
+  (void)send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Unread input would make close() reset the connection before the client
+  // reads the error; a fresh connection holds at most its HELLO.
+  std::uint8_t sink[4096];
+  (void)recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+  close(fd);
+}
+
+void Server::PauseAccepting(Service service, std::int64_t now_ms) {
+  if (paused_until_[service]) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_[service], nullptr);
+  paused_until_[service] = now_ms + kAcceptPauseMs;
+}
+
+void Server::ResumeAccepting(std::int64_t now_ms, bool room) {
+  for (Service s : {kTrader, kNotify}) {
+    if (!paused_until_[s] || (!room && now_ms < paused_until_[s])) continue;
+    paused_until_[s] = 0;
+    epoll_event ev{EPOLLIN, {.u64 = static_cast<std::uint64_t>(s)}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_[s], &ev);
   }
 }
 
@@ -114,7 +207,6 @@ void Server::UpdateInterest(Conn& c) {
 
 void Server::ReadFrom(Conn& c, std::int64_t now_ms) {
   std::uint8_t buf[65536];
-  std::vector<rex::Frame> requests;
   for (int round = 0; round < 4 && c.rex.want_read(); ++round) {
     ssize_t n = read(c.fd, buf, sizeof buf);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -122,20 +214,60 @@ void Server::ReadFrom(Conn& c, std::int64_t now_ms) {
       break;
     }
     if (n < 0) break;
-    c.rex.OnBytes({buf, static_cast<std::size_t>(n)}, requests);
+    c.rex.OnBytes(now_ms, {buf, static_cast<std::size_t>(n)});
     if (static_cast<std::size_t>(n) < sizeof buf) break;
-  }
-  TraderService trader(e_.trader);
-  NotifyService notify(e_.broker);
-  for (auto& r : requests) {
-    auto reply =
-        c.service == kTrader ? trader.Handle(now_ms, c.id, r) : notify.Handle(now_ms, c.id, r);
-    r.body.clear();
-    held_.push_back(Held{c.id, std::move(r), std::move(reply)});
   }
 }
 
-void Server::WriteTo(Conn& c) {
+void Server::Serve(std::int64_t wall_ms) {
+  // Start-time fair queueing: a connection that becomes ready starts level
+  // with the last one served, so idling earns no burst.
+  std::vector<Conn*>& ready = ready_;  // a member: no allocation per turn
+  ready.clear();
+  for (auto& [id, c] : conns_) {
+    if (c->dead || !c->rex.ready(c->held)) continue;
+    c->vtime = std::max(c->vtime, vclock_);
+    ready.push_back(c.get());
+  }
+  auto later = [](const Conn* a, const Conn* b) { return a->vtime > b->vtime; };
+  std::make_heap(ready.begin(), ready.end(), later);
+  TraderService trader(e_.trader);
+  NotifyService notify(e_.broker);
+  std::uint64_t spent = 0;
+  while (!ready.empty() && spent < kTurnWork) {
+    std::pop_heap(ready.begin(), ready.end(), later);
+    Conn& c = *ready.back();
+    ready.pop_back();
+    vclock_ = c.vtime;
+    rex::Frame r;
+    if (!c.rex.NextRequest(&r, c.held)) continue;
+    std::uint64_t steps = e_.trader.work() + e_.broker.work();
+    auto reply =
+        c.service == kTrader ? trader.Handle(wall_ms, c.id, r) : notify.Handle(wall_ms, c.id, r);
+    if (reply.ok() && reply.value().size() > limits_.max_pending) {
+      reply = rex::Fail(rex::Code::kLimitExceeded,
+                        fmt::format("the reply would be {} bytes, over the limit of {}; ask for "
+                                    "less at a time",
+                                    reply.value().size(), limits_.max_pending));
+    }
+    std::size_t bytes =
+        rex::kHeaderBytes + (reply.ok() ? reply.value().size() : reply.error().message.size() + 64);
+    std::uint64_t cost =
+        kRequestWork + (e_.trader.work() + e_.broker.work() - steps) + bytes / kReplyBytesPerWork;
+    c.vtime += cost;
+    spent += cost;
+    c.held += bytes;
+    meter_.total += bytes;
+    r.body.clear();
+    held_.push_back(Held{c.id, std::move(r), std::move(reply), bytes});
+    if (c.rex.ready(c.held)) {
+      ready.push_back(&c);
+      std::push_heap(ready.begin(), ready.end(), later);
+    }
+  }
+}
+
+void Server::WriteTo(Conn& c, std::int64_t now_ms) {
   while (!c.rex.pending().empty()) {
     auto out = c.rex.pending();
     ssize_t n = send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
@@ -143,7 +275,7 @@ void Server::WriteTo(Conn& c) {
       if (errno != EAGAIN && errno != EINTR) c.dead = true;
       return;
     }
-    c.rex.Consumed(static_cast<std::size_t>(n));
+    c.rex.Consumed(static_cast<std::size_t>(n), now_ms);
   }
 }
 
@@ -155,8 +287,10 @@ Status Server::Commit() {
 
 void Server::Release(const Status& committed) {
   for (auto& h : held_) {
+    meter_.total -= h.bytes;
     auto it = conns_.find(h.conn);
     if (it == conns_.end()) continue;
+    it->second->held = 0;
     rex::ServerConnection& rex = it->second->rex;
     if (!committed.ok()) {
       rex.ReplyError(h.request, rex::Fail(rex::Code::kStorageFailed, committed.message()));
@@ -197,41 +331,94 @@ void Server::Release(const Status& committed) {
   }
 }
 
+void Server::EnforceOutputCap() {
+  if (!meter_.over()) return;
+  // The connections whose output has waited longest go first: those are the
+  // clients that stopped reading, not the ones busy receiving a large reply.
+  std::vector<Conn*> waiting;
+  for (auto& [id, c] : conns_) {
+    if (!c->rex.closing() && !c->rex.pending().empty()) waiting.push_back(c.get());
+  }
+  std::sort(waiting.begin(), waiting.end(), [](const Conn* a, const Conn* b) {
+    if (a->rex.stalled_since() != b->rex.stalled_since()) {
+      return a->rex.stalled_since() < b->rex.stalled_since();
+    }
+    return a->rex.pending().size() > b->rex.pending().size();
+  });
+  for (Conn* c : waiting) {
+    if (!meter_.over()) break;
+    c->rex.Overload(fmt::format(
+        "rexd's output to all clients passed {} bytes (--max-output) and this client's output "
+        "had waited longest",
+        meter_.cap));
+  }
+}
+
+void Server::Forget(Conn& c) {
+  if (c.dropped) return;
+  c.dropped = true;
+  e_.trader.DropOwner(c.id);
+  e_.broker.DropOwner(c.id);
+}
+
+std::int64_t Server::Finish(std::int64_t now_ms) {
+  std::int64_t next = std::numeric_limits<std::int64_t>::max();
+  bool closed = false;
+  backlog_ = false;
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    Conn& c = *it->second;
+    WriteTo(c, now_ms);
+    c.rex.Tick(now_ms);
+    // A closing connection is served no more: free its subscriptions and
+    // queues now, not when its last bytes are written.
+    if (c.rex.closing() || c.dead) Forget(c);
+    if (c.dead || c.rex.finished()) {
+      close(c.fd);
+      it = conns_.erase(it);
+      closed = true;
+      continue;
+    }
+    UpdateInterest(c);
+    backlog_ = backlog_ || c.rex.ready();
+    next = std::min(next, c.rex.NextDeadline());
+    ++it;
+  }
+  ResumeAccepting(now_ms, closed);
+  for (std::int64_t until : paused_until_) {
+    if (until) next = std::min(next, until);
+  }
+  return next;
+}
+
 Status Server::Run(const volatile std::sig_atomic_t* stop) {
   epoll_event events[256];
+  std::int64_t conn_deadline = std::numeric_limits<std::int64_t>::max();
   while (!*stop) {
-    std::int64_t now = WallMs();
-    std::int64_t next = std::min(e_.trader.NextDeadline(), e_.broker.NextDeadline());
-    std::int64_t wait = std::clamp<std::int64_t>(next - now, 0, 500);
+    std::int64_t wall = WallMs(), mono = MonoMs();
+    std::int64_t wait = std::min(
+        std::min(e_.trader.NextDeadline(), e_.broker.NextDeadline()) - wall, conn_deadline - mono);
+    wait = backlog_ ? 0 : std::clamp<std::int64_t>(wait, 0, 500);
     int n = epoll_wait(epoll_fd_, events, 256, static_cast<int>(wait));
-    now = WallMs();
+    wall = WallMs();
+    mono = MonoMs();
     for (int i = 0; i < n; ++i) {
       std::uint64_t id = events[i].data.u64;
       if (id == kTrader || id == kNotify) {
-        Accept(static_cast<Service>(id));
+        Accept(static_cast<Service>(id), mono);
         continue;
       }
       auto it = conns_.find(id);
       if (it == conns_.end()) continue;
-      if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadFrom(*it->second, now);
+      if (events[i].events & (EPOLLERR | EPOLLHUP)) it->second->dead = true;
+      if (events[i].events & EPOLLIN) ReadFrom(*it->second, mono);
     }
-    e_.trader.Tick(now);
-    e_.broker.Tick(now);
+    Serve(wall);
+    e_.trader.Tick(wall);
+    e_.broker.Tick(wall);
     Status committed = Commit();
     Release(committed);
-    for (auto it = conns_.begin(); it != conns_.end();) {
-      Conn& c = *it->second;
-      WriteTo(c);
-      if (c.dead || (c.rex.closing() && c.rex.pending().empty())) {
-        close(c.fd);
-        e_.trader.DropOwner(c.id);
-        e_.broker.DropOwner(c.id);
-        it = conns_.erase(it);
-        continue;
-      }
-      UpdateInterest(c);
-      ++it;
-    }
+    EnforceOutputCap();
+    conn_deadline = Finish(mono);
     if (!committed.ok()) return committed;
   }
   return Status::Ok();

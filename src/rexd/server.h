@@ -2,10 +2,24 @@
 // pieces: rex::ServerConnection per client, the Trader (TCP 124) through
 // TraderService and the Notify broker (TCP 116) through NotifyService.
 //
-// One loop turn: read every ready connection, serve the complete requests,
-// expire leases and retention, commit the turn's mutations (one transaction
-// per store: group commit), then release the replies, watch pushes and event
+// One loop turn: read what the ready connections sent, serve requests, expire
+// leases and retention, commit the turn's mutations (one transaction per
+// store: group commit), then release the replies, watch pushes and event
 // deliveries, and write. Nothing a client learns was left uncommitted.
+//
+// Serving is fair between connections: the connection that has had the least
+// work so far goes next, one request at a time, until the turn's work budget
+// is spent; requests left over wait, parsed, for the next turn, which comes at
+// once. A request's work is a fixed cost plus the evaluation steps the engines
+// spent on it plus its reply's size, so one client's expensive queries delay
+// another client's request by about one turn, not by all of them.
+//
+// What clients can make rexd hold is bounded: per connection by
+// rex::ConnectionLimits (input, output, timeouts), across connections by
+// max_connections and max_output (all pending output: past it, the
+// connections whose output has waited longest are closed with `overloaded`).
+// Out of file descriptors, rexd refuses new connections with `overloaded`
+// (or stops accepting for a moment) instead of spinning.
 //
 // Thread-safety: none; Run() owns the thread that calls it.
 #pragma once
@@ -27,10 +41,12 @@
 namespace ardus::rexd {
 
 struct ServerConfig {
-  std::string listen = "0.0.0.0";
+  std::string listen = "127.0.0.1";
   std::uint16_t trader_port = 124;
   std::uint16_t notify_port = 116;
   rex::ConnectionLimits limits;
+  std::size_t max_connections = 1024;  // both ports together
+  std::size_t max_output = 256 << 20;  // pending output of all connections together
 };
 
 // The engines and their stores; owned by the caller, outliving the Server.
@@ -60,36 +76,60 @@ class Server {
  private:
   enum Service : std::uint8_t { kTrader = 0, kNotify = 1 };
   struct Conn {
+    Conn(std::uint64_t id, int fd, Service service, const rex::ConnectionLimits& limits,
+         std::int64_t now_ms, rex::OutputMeter* meter);
     std::uint64_t id;
     int fd;
     Service service;
     rex::ServerConnection rex;
     std::uint32_t interest = 0;  // epoll events registered (0: not yet)
-    bool dead = false;
+    bool dead = false;           // the socket failed or the peer went away
+    bool dropped = false;        // the engines have forgotten it (it is closing)
+    std::uint64_t vtime = 0;     // fair queueing: the work it has been served
+    std::size_t held = 0;        // bytes of replies held for it this turn
   };
   // A reply computed in this turn, sent once the turn is committed.
   struct Held {
     std::uint64_t conn;
     rex::Frame request;  // header only (body cleared)
     rex::Outcome<std::vector<std::uint8_t>> reply;
+    std::size_t bytes;  // counted in Conn::held and the output meter
   };
 
-  Server(Engines engines, rex::ConnectionLimits limits) : e_(engines), limits_(limits) {}
+  Server(Engines engines, const ServerConfig& config);
   Status Listen(const ServerConfig& config, Service service, std::uint16_t port);
-  void Accept(Service service);
+  void Accept(Service service, std::int64_t now_ms);
+  enum class Spare : std::uint8_t { kRefused, kNoneWaiting, kUnavailable };
+  Spare RefuseWithSpareFd(Service service);
+  void Refuse(int fd, const std::string& why);
+  void PauseAccepting(Service service, std::int64_t now_ms);
+  void ResumeAccepting(std::int64_t now_ms, bool room);
   void ReadFrom(Conn& c, std::int64_t now_ms);
-  void WriteTo(Conn& c);
+  void Serve(std::int64_t wall_ms);
+  void WriteTo(Conn& c, std::int64_t now_ms);
   void UpdateInterest(Conn& c);
   Status Commit();
   void Release(const Status& committed);
+  void EnforceOutputCap();
+  // Writes, enforces timeouts, closes what is finished; returns the earliest
+  // connection deadline.
+  std::int64_t Finish(std::int64_t now_ms);
+  void Forget(Conn& c);
 
   Engines e_;
   rex::ConnectionLimits limits_;
+  std::size_t max_connections_;
+  rex::OutputMeter meter_;
   int epoll_fd_ = -1;
   int listen_fd_[2] = {-1, -1};
   std::uint16_t ports_[2] = {0, 0};
-  std::uint64_t next_conn_ = 16;  // ids below are the listeners
+  std::int64_t paused_until_[2] = {0, 0};  // accepting paused (0: listening)
+  int spare_fd_ = -1;                      // given up to refuse a client politely when out of fds
+  std::uint64_t next_conn_ = 16;           // ids below are the listeners
+  std::uint64_t vclock_ = 0;               // fair queueing: the work of the last served
+  bool backlog_ = false;                   // some connection has a request it can be served
   std::vector<Held> held_;
+  std::vector<Conn*> ready_;  // Serve's heap of connections with requests to serve
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns_;
 };
 

@@ -89,6 +89,25 @@ std::size_t ByteSize(const Value& v) {
       v);
 }
 
+// About the bytes an offer takes in a reply (a little over its encoding).
+std::size_t OfferBytes(const Offer& o) {
+  std::size_t n = 48 + o.type.size();
+  for (const auto& [name, v] : o.props) n += name.size() + ByteSize(v) + 10;
+  return n;
+}
+
+// Adds the steps a budget lost to `work` when it goes out of scope.
+class Spent {
+ public:
+  Spent(std::uint64_t& work, const tcl::Budget& b) : work_(work), b_(b), start_(b.remaining) {}
+  ~Spent() { work_ += start_ - b_.remaining; }
+
+ private:
+  std::uint64_t& work_;
+  const tcl::Budget& b_;
+  std::uint64_t start_;
+};
+
 }  // namespace
 
 Trader::Trader(std::uint64_t seed, PolicyLimits limits) : limits_(limits), rng_(seed) {}
@@ -359,6 +378,7 @@ rex::Outcome<Page> Trader::Query(std::int64_t now_ms, std::uint64_t owner, const
   }
 
   tcl::Budget budget{limits_.steps_per_query};
+  Spent spent(work_, budget);
   const tcl::Program& program = compiled.value()->program;
   std::vector<OfferId> matched;
   for (OfferId id : candidates) {
@@ -438,9 +458,13 @@ void Trader::EvictIteratorIfFull(std::uint64_t owner) {
 Page Trader::TakePage(std::int64_t now_ms, Iterator& it, std::uint32_t count) {
   Page page;
   it.last_used_ms = now_ms;
-  while (it.next < it.ids.size() && page.offers.size() < count) {
+  std::size_t bytes = 0;
+  while (it.next < it.ids.size() && page.offers.size() < count &&
+         (page.offers.empty() || bytes < limits_.max_page_bytes)) {
     auto found = offers_.find(it.ids[it.next++]);
-    if (found != offers_.end()) page.offers.push_back(found->second);  // skip withdrawn ones
+    if (found == offers_.end()) continue;  // withdrawn since the query
+    bytes += OfferBytes(found->second);
+    page.offers.push_back(found->second);
   }
   page.remaining = it.ids.size() - it.next;
   return page;
@@ -490,15 +514,23 @@ rex::Outcome<Trader::WatchStart> Trader::Watch(std::uint64_t owner, const std::s
   WatchState w{owner, type, types_.WithSubtypes(type), compiled.value(), {}};
   WatchStart start;
   tcl::Budget budget{limits_.steps_per_query};
+  Spent spent(work_, budget);
+  std::size_t bytes = 0;
   for (const auto& t : w.types) {
     auto ids = by_type_.find(t);
     if (ids == by_type_.end()) continue;
     for (OfferId id : ids->second) {
       const Offer& o = offers_.at(id);
-      if (Matches(w.compiled->program, o, budget)) {
-        w.matching.insert(id);
-        start.matching.push_back(o);
+      if (!Matches(w.compiled->program, o, budget)) continue;
+      bytes += OfferBytes(o);
+      if (bytes > limits_.max_watch_bytes) {
+        return rex::Fail(Code::kLimitExceeded,
+                         fmt::format("the offers matching the watch pass {} bytes; narrow its "
+                                     "constraint, or query them page by page",
+                                     limits_.max_watch_bytes));
       }
+      w.matching.insert(id);
+      start.matching.push_back(o);
     }
   }
   if (budget.remaining == 0) {
@@ -531,6 +563,7 @@ void Trader::NotifyWatches(const Offer* before, const Offer* after, const char* 
     bool now = false;
     if (after && w.types.count(after->type)) {
       tcl::Budget budget{kStepsPerWatchEvaluation};
+      Spent spent(work_, budget);
       now = Matches(w.compiled->program, *after, budget);
     }
     if (!was && !now) continue;

@@ -52,6 +52,11 @@ struct PolicyLimits {
   std::uint32_t def_match_card = 100'000, max_match_card = 1'000'000;
   std::uint32_t def_return_card = 10'000, max_return_card = 100'000;
   std::uint64_t steps_per_query = 50'000'000;  // evaluation budget (tcl::Budget)
+  // A page stops once its offers pass this many bytes (it holds at least one
+  // offer); the rest wait behind the iterator.
+  std::size_t max_page_bytes = 4 << 20;
+  // A watch whose initial matches pass this many bytes is refused.
+  std::size_t max_watch_bytes = 8 << 20;
 };
 
 struct QueryRequest {
@@ -126,15 +131,19 @@ class Trader {
   std::size_t OfferCount() const { return offers_.size(); }
 
   // --- queries
-  // Errors: kUnknownType, kIllegalConstraint (message "column N: ..."),
-  // kIllegalPreference, kIllegalPolicy, kLimitExceeded.
+  // A page holds at most `page_size` offers and, past its first offer, at
+  // most max_page_bytes of them. Errors: kUnknownType, kIllegalConstraint
+  // (message "column N: ..."), kIllegalPreference, kIllegalPolicy,
+  // kLimitExceeded.
   rex::Outcome<Page> Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q);
   rex::Outcome<Page> NextPage(std::int64_t now_ms, std::uint64_t owner, std::uint64_t iterator,
                               std::uint32_t count);
   rex::Ack CloseIterator(std::uint64_t owner, std::uint64_t iterator);
 
   // --- watches
-  // Starts watching; returns the id and the offers matching now.
+  // Starts watching; returns the id and the offers matching now. Errors:
+  // kUnknownType, kIllegalConstraint, kLimitExceeded (watches per owner, the
+  // step budget, or initial matches over max_watch_bytes).
   struct WatchStart {
     std::uint64_t watch = 0;
     std::vector<Offer> matching;
@@ -150,6 +159,10 @@ class Trader {
   void Tick(std::int64_t now_ms);
   // The earliest time Tick has work to do (INT64_MAX if none).
   std::int64_t NextDeadline() const;
+
+  // Evaluation steps spent so far by queries, watches and the watch checks
+  // that exports and changes cause: the caller's measure of a request's work.
+  std::uint64_t work() const { return work_; }
 
   // --- effects and recovery
   std::vector<Mutation> TakeMutations();
@@ -194,6 +207,7 @@ class Trader {
   std::map<std::uint64_t, WatchState> watches_;
   std::vector<Mutation> mutations_;
   std::vector<WatchEvent> events_;
+  std::uint64_t work_ = 0;
 };
 
 }  // namespace ardus::trader

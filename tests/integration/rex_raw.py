@@ -1,9 +1,12 @@
 """Raw REX frames for the integration tests: what a hostile or broken client
-can send. Usage: rex_raw.py PORT CASE; exits 0 when rexd behaved as
-docs/rex-protocol.md says, else prints why and exits 1."""
+can send. Usage: rex_raw.py PORT CASE [REXD_PID]; exits 0 when rexd behaved
+as docs/rex-protocol.md says, else prints why and exits 1. Cases that measure
+rexd (memory, CPU) take its pid and print what they measured."""
+import resource
 import socket
 import struct
 import sys
+import time
 
 HELLO, REQUEST, REPLY, ERROR, PUSH = 1, 2, 3, 4, 5
 QUERY, LIST_TYPES = 30, 12
@@ -134,6 +137,14 @@ def case_bad_body(port):
     s.sendall(frame(REQUEST, LIST_TYPES, 3, b"\x80"))
     f = read_frame(s)
     assert f[0] == REPLY and f[2] == 3, f
+    # An ext-type value (here fixext 1) anywhere in a body: bad_request, and
+    # the connection stays open (docs/rex-protocol.md, "Bodies").
+    s.sendall(frame(REQUEST, QUERY, 4, b"\x81" + mp_str("type") + b"\xd4\x01\x00"))
+    f = read_frame(s)
+    assert f[0] == ERROR and f[2] == 4 and error_name(f[3]) == "bad_request", f
+    assert b"not valid MessagePack" in f[3], f
+    s.sendall(frame(REQUEST, LIST_TYPES, 5, b"\x80"))
+    assert read_frame(s)[0] == REPLY
 
 
 def case_hostile_query(port):
@@ -197,6 +208,23 @@ def case_bad_publish(port):
     assert f[0] == ERROR and error_name(f[3]) == "bad_request", f
 
 
+def case_durable_twice(port):
+    """A durable name attached to one connection is refused on another with
+    bad_request, which stays open; once the first leaves, the name is free."""
+    sub = mp_map({"channel": "jobs", "durable": "twice", "credit": 0})
+    first = connect(port)
+    hello(first)
+    call(first, SUBSCRIBE, 1, sub)
+    second = connect(port)
+    hello(second)
+    second.sendall(frame(REQUEST, SUBSCRIBE, 2, sub))
+    f = read_frame(second)
+    assert f[0] == ERROR and error_name(f[3]) == "bad_request" and b"attached" in f[3], f
+    first.close()
+    time.sleep(0.3)
+    call(second, SUBSCRIBE, 3, sub)
+
+
 def mp_array(items):
     return b"\xdd" + struct.pack(">I", len(items)) + b"".join(items)
 
@@ -222,6 +250,249 @@ def case_batch(port):
         b"next_seq\x04" in f[3], f  # 3 events published, none of the bad batch
 
 
+def mp_array_of(items):
+    return b"\xdd" + struct.pack(">I", len(items)) + b"".join(items)
+
+
+def status_kib(pid, field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100.0
+
+
+def reply_uint(body, key):
+    """An unsigned integer value from a reply map (positive fixint or uint64)."""
+    i = body.index(mp_str(key)) + len(mp_str(key))
+    return struct.unpack(">Q", body[i + 1:i + 9])[0] if body[i] == 0xcf else body[i]
+
+
+def call(s, method, rid, body):
+    s.sendall(frame(REQUEST, method, rid, body))
+    f = read_frame(s)
+    assert f and f[0] == REPLY, (method, f and f[0], f and f[3][:200])
+    return f[3]
+
+
+def add_type(s, name, props):
+    defs = [mp_map({"name": p, "type": t, "mandatory": False, "readonly": False})
+            for p, t in props]
+    body = b"\x83" + mp_str("name") + mp_str(name) + mp_str("supers") + mp_array_of([]) + \
+        mp_str("properties") + mp_array_of(defs)
+    call(s, 10, 1, body)
+
+
+def expect_closed_after(s, code, seconds):
+    """rexd sends ERROR `code` and closes within `seconds`."""
+    s.settimeout(seconds)
+    f = read_frame(s)
+    assert f and f[0] == ERROR and error_name(f[3]) == code, f
+    assert closed(s)
+
+
+def case_amplification(port, pid):
+    """Pipelined `describe` requests for a 1 MB offer, never read: rexd serves
+    them only while its output for the client has room, so 27 KB of requests
+    do not become 1 GB of replies."""
+    s = connect(port)
+    hello(s)
+    add_type(s, "big", [(f"p{i}", "string") for i in range(16)])
+    offer = reply_uint(call(s, 20, 2, mp_map({"type": "big", "props": {
+        f"p{i}": "v" * 60000 for i in range(16)}})), "id")
+    before = status_kib(pid, "VmRSS")
+    s.sendall(frame(REQUEST, 23, 3, mp_map({"id": offer})) * 1000)
+    time.sleep(2)
+    growth = (status_kib(pid, "VmHWM") - before) // 1024
+    print(f"amplification: 1000 pipelined describes of a 960 KB offer, unread: rexd peak RSS "
+          f"+{growth} MiB")
+    assert growth < 150, f"rexd grew by {growth} MiB"
+    s.settimeout(30)
+    for _ in range(20):  # served in order, all of them
+        f = read_frame(s)
+        assert f[0] == REPLY and f[2] == 3 and len(f[3]) > 900000, f[:3]
+    s.close()
+
+
+def case_fairness(port):
+    """One client pipelines expensive queries; another's request is answered
+    within a turn or two, not after all of them."""
+    s = connect(port)
+    hello(s)
+    add_type(s, "heavy", [("ppm", "int")])
+    window, sent, acked, total = 256, 0, 0, 25000
+    while acked < total:
+        while sent < total and sent - acked < window:
+            s.sendall(frame(REQUEST, 20, sent + 1, mp_map({"type": "heavy", "props": {"ppm": sent}})))
+            sent += 1
+        assert read_frame(s)[0] == REPLY
+        acked += 1
+    # 2,000 instructions per offer: each query spends its whole step budget.
+    costly = "ppm" + " + ppm" * 999 + " > 1"
+    q = frame(REQUEST, QUERY, 1, mp_map({"type": "heavy", "constraint": costly, "page_size": 1}))
+    t0 = time.time()
+    s.sendall(q)
+    read_frame(s)
+    one = time.time() - t0
+    victim = connect(port)
+    hello(victim)
+    victim.settimeout(120)
+    s.sendall(q * 20)
+    time.sleep(0.1)
+    t0 = time.time()
+    victim.sendall(frame(REQUEST, LIST_TYPES, 2, b"\x80"))
+    f = read_frame(victim)
+    waited = time.time() - t0
+    print(f"fairness: one expensive query takes {one:.2f} s; with 20 pipelined by another client "
+          f"a list_types waited {waited:.2f} s")
+    assert f[0] == REPLY and waited < max(2.0, 3 * one), f"the victim waited {waited:.1f} s"
+    s.close()
+
+
+def case_substring_publish(port):
+    """1,000 subscriptions whose `~` filters are a naive search's worst case:
+    one 64 KB publish is acknowledged in well under a second."""
+    subs = connect(port)
+    hello(subs)
+    subs.settimeout(60)
+    needle = "a" * 7000 + "b"
+    subs.sendall(b"".join(frame(REQUEST, SUBSCRIBE, i + 1, mp_map({
+        "channel": "substr", "filter": f"'{needle}{i}' ~ $.s", "credit": 0}))
+        for i in range(1000)))
+    for _ in range(1000):
+        assert read_frame(subs)[0] == REPLY
+    p = connect(port)
+    hello(p)
+    p.settimeout(60)
+    t0 = time.time()
+    call(p, PUBLISH, 1, mp_map({"channel": "substr", "domain": "d", "type": "t", "name": "e",
+                                "fields": {"s": "a" * 64000}}))
+    took = time.time() - t0
+    print(f"substring filters: a 64 KB publish to 1,000 worst-case '~' filters took {took:.3f} s")
+    assert took < 1.0, f"the publish took {took:.1f} s"
+
+
+def case_slowloris(port):
+    """Run against a rexd with --handshake-timeout 1 --frame-timeout 1: 500
+    silent clients and 500 that send a frame one byte at a time (fewer if
+    the descriptor limit is low) are closed with timed_out, while another
+    client is served throughout."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    each = max(10, min(500, (hard - 100) // 2))
+    silent = [connect(port) for _ in range(each)]
+    slow = []
+    for _ in range(each):
+        c = connect(port)
+        hello(c)
+        slow.append(c)
+    victim = connect(port)
+    hello(victim)
+    partial = frame(REQUEST, LIST_TYPES, 1, b"\x80")
+    t0 = time.time()
+    for i in range(8):  # a byte every 0.4 s never completes the 13-byte frame in time
+        for c in slow:
+            try:
+                c.send(partial[i:i + 1])
+            except OSError:
+                pass
+        victim.sendall(frame(REQUEST, LIST_TYPES, 100 + i, b"\x80"))
+        f = read_frame(victim)
+        assert f and f[0] == REPLY, f
+        time.sleep(0.4)
+    for c in silent + slow:
+        expect_closed_after(c, "timed_out", 5)
+    print(f"slowloris: {2 * each} stalled clients closed with timed_out within "
+          f"{time.time() - t0:.1f} s; the victim was served every 0.4 s")
+
+
+def case_stalled_subscribers(port, pid):
+    """Run against a rexd with --write-timeout 2 --max-output 128M: 40
+    subscribers that never read are cut and their memory goes at once. What
+    each can still read is what the kernel had taken: frames (the overloaded
+    error last, if it fitted; the last frame cut short if rexd gave up
+    writing it), then the end of the stream."""
+    before = status_kib(pid, "VmRSS")
+    subs = []
+    for _ in range(40):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(("127.0.0.1", port))
+        hello(c)
+        c.sendall(frame(REQUEST, SUBSCRIBE, 1, mp_map({"channel": "stall", "credit": 100000,
+                                                       "max_queue": 100000})))
+        subs.append(c)
+    time.sleep(0.3)
+    publish_many(port, "stall", 1300, body_bytes=16384)  # 21 MB for each subscriber
+    peak = (status_kib(pid, "VmHWM") - before) // 1024
+    time.sleep(3)  # past the write timeout
+    left = (status_kib(pid, "VmRSS") - before) // 1024
+    print(f"stalled subscribers: 40 x 21 MB of pushes left unread: rexd peak RSS +{peak} MiB, "
+          f"+{left} MiB after the write timeout")
+    assert peak < 300, f"rexd grew by {peak} MiB"
+    assert left < 60, f"rexd still holds {left} MiB"
+    for c in subs:
+        c.settimeout(10)
+        data = b""
+        while True:
+            chunk = c.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        pos, kinds = 0, []
+        while pos + 12 <= len(data):
+            length = struct.unpack(">I", data[pos:pos + 4])[0]
+            assert data[pos + 4] in (PUSH, ERROR, REPLY), f"not a frame at {pos}"
+            kinds.append(data[pos + 4])
+            if data[pos + 4] == ERROR and pos + 4 + length <= len(data):
+                assert error_name(data[pos + 12:pos + 4 + length]) == "overloaded"
+            pos += 4 + length
+        assert ERROR not in kinds[:-1], "frames after the error"
+        assert len(data) < 8 << 20, f"{len(data)} bytes were still sent to a stalled subscriber"
+
+
+def case_emfile(port, pid):
+    """Run against a rexd allowed 64 descriptors: 100 clients exhaust them;
+    rexd does not spin, refuses the excess with overloaded, and serves again
+    once clients leave."""
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(100)]
+    time.sleep(0.5)
+    c0, t0 = cpu_seconds(pid), time.time()
+    time.sleep(3)
+    cpu = 100 * (cpu_seconds(pid) - c0) / (time.time() - t0)
+    print(f"out of descriptors: rexd used {cpu:.0f}% CPU over 3 s with 100 clients connected")
+    assert cpu < 20, f"rexd spins at {cpu:.0f}% CPU"
+    extra = connect(port)
+    extra.sendall(frame(HELLO, 0, 0, mp_map({"version": 1})))
+    f = read_frame(extra)
+    assert f and f[0] == ERROR and error_name(f[3]) == "overloaded", f
+    for c in held:
+        c.close()
+    time.sleep(0.5)
+    again = connect(port)
+    hello(again)
+
+
+def case_max_connections(port):
+    """Run against a rexd with --max-connections 20."""
+    held = []
+    for _ in range(20):
+        c = connect(port)
+        hello(c)
+        held.append(c)
+    extra = connect(port)
+    f = read_frame(extra)
+    assert f and f[0] == ERROR and error_name(f[3]) == "overloaded" and \
+        b"--max-connections" in f[3], f
+    held.pop().close()
+    time.sleep(0.3)
+    hello(connect(port))
+
+
 if __name__ == "__main__":
     if sys.argv[2] == "publish":
         publish_many(int(sys.argv[1]), sys.argv[3], int(sys.argv[4]),
@@ -229,7 +500,7 @@ if __name__ == "__main__":
         sys.exit(0)
     port, case = int(sys.argv[1]), sys.argv[2]
     try:
-        globals()["case_" + case](port)
+        globals()["case_" + case](port, *[int(a) for a in sys.argv[3:]])
     except Exception as e:  # noqa: BLE001 - report any failure as the test's
         print(f"{case}: {e!r}")
         sys.exit(1)

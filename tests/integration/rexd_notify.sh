@@ -70,6 +70,26 @@ assert lines[1:] == [{"change": "subscribed", "type": "ardus/*"},
 PY
 echo "offer and subscription changes: ok"
 
+# --notify, --json and --timeout work at every level.
+for argv in "--notify $REX_NOTIFY notify types news" "notify --notify $REX_NOTIFY types news" \
+            "notify types news --notify $REX_NOTIFY" "--json --timeout 2000 --notify $REX_NOTIFY notify types news" \
+            "notify channel --notify $REX_NOTIFY create levels"; do
+  expect_exit 0 "offered|levels" -- env REX_NOTIFY=127.0.0.1:1 $REX $argv
+done
+expect_exit 2 "'localhost' is not HOST:PORT" -- $REX notify --notify localhost types news
+# A subscriber stopped by SIGTERM exits 0; by Ctrl-C (SIGINT) 130.
+for sig in TERM INT; do
+  $REX notify subscribe news >/dev/null &
+  sub=$!
+  pids+=("$sub")
+  sleep 0.5
+  kill -$sig "$sub"
+  set +e; wait "$sub"; code=$?; set -e
+  want=$([[ $sig == TERM ]] && echo 0 || echo 130)
+  [[ $code -eq $want ]] || fail "subscribe exited $code on SIG$sig, expected $want"
+done
+echo "flags at every level, and SIGTERM: ok"
+
 # Union fields: `default $.u` picks the event whose union is in its default branch.
 $REX notify subscribe shapes "default \$.shape and \$.shape._d == 9" --count 1 --json \
   >"$work/union.out" &
@@ -115,6 +135,7 @@ assert seqs == list(range(1, 351)), (len(seqs), seqs[:5], seqs[-5:])
 PY
 echo "durable resume across disconnects and kill -9: 350/350 events, none missing or repeated: ok"
 expect_exit 1 "persistent" -- $REX notify subscribe fan "" --durable nope --count 1
+python3 "$here/rex_raw.py" "$nport" durable_twice || fail "a durable name on two connections"
 
 # Malformed and oversized input.
 python3 "$here/rex_raw.py" "$nport" bad_publish || fail "bad publishes"

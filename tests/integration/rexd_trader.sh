@@ -44,6 +44,18 @@ expect_exit 1 "illegal_constraint: column 5" -- $REX trader query printer "ppm >
 expect_exit 1 "missing_property" -- $REX trader export printer location=x
 expect_exit 1 "type_in_use" -- $REX trader remove-type printer
 expect_exit 3 "cannot_connect" -- $REX trader --trader 127.0.0.1:1 list-types
+# The address, --json and --timeout work at every level; an address without a
+# port, and values the type refuses, are usage errors: nothing is sent.
+for argv in "--trader $REX_TRADER trader list-types" "trader --trader $REX_TRADER list-types" \
+            "trader list-types --trader $REX_TRADER" "--json --timeout 2000 --trader $REX_TRADER trader list-types"; do
+  expect_exit 0 "printer" -- env REX_TRADER=127.0.0.1:1 $REX $argv
+done
+expect_exit 0 '"types":' -- $REX --json trader list-types
+expect_exit 2 "'127.0.0.1' is not HOST:PORT" -- $REX trader list-types --trader 127.0.0.1
+expect_exit 2 "'127.0.0.1' is not HOST:PORT" -- $REX --trader 127.0.0.1 trader list-types
+expect_exit 2 "usage: .*'127.0.0.1' is not HOST:PORT" -- env REX_TRADER=127.0.0.1 $REX trader list-types
+expect_exit 2 "^rex: usage: ppm=fast: 'fast' is not a valid int" -- $REX trader export printer ppm=fast
+expect_exit 2 "^rex: usage: type 'printer' has no property 'speed'" -- $REX trader export printer speed=3
 mid=$($REX trader export printer ppm=8 location=Annex --lease 60)
 $REX trader modify "$mid" ppm=9 --delete location >/dev/null
 $REX trader describe "$mid" --json | python3 -c "
@@ -84,7 +96,27 @@ sleep 2.5
 kill -9 "$provider"
 sleep 2.5
 [[ $(count printer "ppm == 77") -eq 0 ]] || fail "a dead provider's offer outlived its lease"
-echo "leases: ok"
+# Stopped by a service manager (SIGTERM) it withdraws and exits 0; Ctrl-C is 130.
+for sig in TERM INT; do
+  $REX trader export printer ppm=78 --lease 30 --keepalive >/dev/null &
+  provider=$!
+  pids+=("$provider")
+  sleep 0.5
+  [[ $(count printer "ppm == 78") -eq 1 ]] || fail "no kept-alive offer"
+  kill -$sig "$provider"
+  set +e; wait "$provider"; code=$?; set -e
+  want=$([[ $sig == TERM ]] && echo 0 || echo 130)
+  [[ $code -eq $want ]] || fail "export --keepalive exited $code on SIG$sig, expected $want"
+  [[ $(count printer "ppm == 78") -eq 0 ]] || fail "SIG$sig did not withdraw the offer"
+done
+$REX trader watch printer >/dev/null &
+watcher=$!
+pids+=("$watcher")
+sleep 0.5
+kill -TERM "$watcher"
+set +e; wait "$watcher"; code=$?; set -e
+[[ $code -eq 0 ]] || fail "watch exited $code on SIGTERM, expected 0"
+echo "leases, and SIGTERM: ok"
 
 # kill -9 of rexd loses no acknowledged change, and ids are never reused.
 last=$($REX trader export printer ppm=99)

@@ -350,5 +350,75 @@ TEST_F(BrokerTest, AgeRetentionRunsOnTick) {
   EXPECT_FALSE(b.CreateChannel("c", ChannelConfig{}).ok());  // a different configuration
 }
 
+// A filter that costs about 69,000 steps on an event with a 64,000-byte field:
+// `~` charges both strings.
+std::string CostlyFilter() { return "'" + std::string(5000, 'a') + "b' ~ $.s or $.n == 1"; }
+Event Costly() { return Make("d", "t", {{"s", std::string(64'000, 'a')}, {"n", std::int64_t{0}}}); }
+Event Cheap() { return Make("d", "t", {{"s", std::string("x")}, {"n", std::int64_t{1}}}); }
+
+TEST_F(BrokerTest, OneOwnersFiltersShareABoundedNumberOfStepsPerEvent) {
+  std::vector<std::uint64_t> costly;
+  for (int i = 0; i < 200; ++i) {
+    costly.push_back(b.Subscribe(now, 1, Sub(CostlyFilter())).value().subscription);
+  }
+  auto other = b.Subscribe(now, 2, Sub(CostlyFilter())).value().subscription;
+  std::uint64_t before = b.work();
+  ASSERT_TRUE(b.Publish(now, "c", Costly()).ok());
+  // Owner 1 spent its steps and no more; owner 2 had its own.
+  EXPECT_LE(b.work() - before, kStepsPerOwnerEvent + kStepsPerFilter);
+  std::uint64_t undecided = b.dropped();
+  EXPECT_GT(undecided, 50u);
+  EXPECT_LT(undecided, 200u);
+  EXPECT_TRUE(b.TakeDeliveries().empty());  // no filter matched the costly event
+  // The next event reaches every subscription; those that could not decide
+  // the costly one hear of it as a gap.
+  ASSERT_TRUE(b.Publish(now, "c", Cheap()).ok());
+  std::uint64_t gaps = 0, delivered = 0;
+  for (const auto& d : b.TakeDeliveries()) {
+    ++delivered;
+    gaps += d.missed;
+    if (d.subscription == other) {
+      EXPECT_EQ(d.missed, 0u);
+    }
+  }
+  EXPECT_EQ(delivered, 201u);
+  EXPECT_EQ(gaps, undecided);
+  (void)costly;
+}
+
+TEST_F(BrokerTest, ADurableCatchUpIsBoundedPerCallAndCarriesOnInTick) {
+  ChannelConfig c;
+  c.persistent = true;
+  ASSERT_TRUE(b.CreateChannel("c", c).ok());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(b.Publish(now, "c", Costly()).ok());
+  auto r = Sub("'" + std::string(5000, 'a') + "b' ~ $.s or $.n == 0", 1000);
+  r.durable = "late";
+  ASSERT_TRUE(b.Subscribe(now, 1, r).ok());
+  std::size_t first = b.TakeDeliveries().size();
+  EXPECT_GT(first, 0u);
+  EXPECT_LT(first, 300u);          // about kStepsPerOwnerEvent / 69,000 events examined
+  EXPECT_EQ(b.NextDeadline(), 0);  // more to do now
+  std::size_t total = first;
+  for (int tick = 0; tick < 100 && b.NextDeadline() == 0; ++tick) {
+    b.Tick(now);
+    total += b.TakeDeliveries().size();
+  }
+  EXPECT_EQ(total, 300u);
+  EXPECT_EQ(b.NextDeadline(), INT64_MAX);
+}
+
+TEST_F(BrokerTest, APullStopsAtItsByteBound) {
+  Broker wired(EncodeEvent);
+  auto s = wired.Subscribe(now, 1, Sub("", 0)).value().subscription;
+  Event big = Make("d", "t");
+  big.body.assign(1'000'000, 'x');
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(wired.Publish(now, "c", big).ok());
+  auto first = std::move(wired.Pull(now, 1, s, 100)).value();
+  EXPECT_EQ(first.size(), 5u);  // 4 MiB: the fifth passes it
+  auto rest = std::move(wired.Pull(now, 1, s, 100)).value();
+  EXPECT_EQ(rest.size(), 5u);
+  EXPECT_EQ(rest.back().event->seq, 10u);
+}
+
 }  // namespace
 }  // namespace ardus::notify

@@ -1,6 +1,7 @@
 // REX framing and the server connection's handshake and limits.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "rex/body.h"
@@ -102,13 +103,52 @@ TEST(RexFrame, MalformedHeaders) {
   }
 }
 
-std::vector<Frame> Drain(ServerConnection& c) {
+TEST(RexFrame, ABadHeaderBehindCompleteFramesIsFoundAtOnceAndReportedAfterThem) {
+  FrameParser p(1024);
+  std::vector<std::uint8_t> bytes;
+  AppendFrame(Kind::kRequest, 30, 1, std::vector<std::uint8_t>(10, 7), bytes);
+  std::uint8_t huge[] = {0x00, 0x10, 0x00, 0x00};  // 1 MiB declared
+  bytes.insert(bytes.end(), huge, huge + 4);
+  p.Feed(bytes);
+  EXPECT_FALSE(p.failed());  // the frame before it is still to be taken
+  EXPECT_FALSE(p.partial());
+  Frame f;
+  ASSERT_TRUE(p.Next(&f));
+  EXPECT_EQ(f.id, 1u);
+  EXPECT_FALSE(p.Next(&f));
+  ASSERT_TRUE(p.failed());
+  EXPECT_EQ(p.error().code, Code::kFrameTooLarge);
+  std::vector<std::uint8_t> more(5000, 1);
+  p.Feed(more);  // ignored: nothing after a bad header is buffered
+  EXPECT_EQ(p.buffered(), 0u);
+}
+
+TEST(RexFrame, CountsCompleteAndPartialFramesWithoutTakingThem) {
   FrameParser p;
-  p.Feed(c.pending());
-  c.Consumed(c.pending().size());
+  std::vector<std::uint8_t> bytes;
+  AppendFrame(Kind::kRequest, 30, 1, {}, bytes);
+  AppendFrame(Kind::kRequest, 30, 2, {}, bytes);
+  bytes.push_back(0);  // a third frame begins
+  p.Feed(bytes);
+  EXPECT_EQ(p.frames_completed(), 2u);
+  EXPECT_EQ(p.complete_bytes(), 2 * kHeaderBytes);
+  EXPECT_TRUE(p.partial());
+  EXPECT_EQ(p.NextKind(), Kind::kRequest);
+}
+
+std::vector<Frame> Parse(std::span<const std::uint8_t> bytes) {
+  FrameParser p(64 << 20);
+  p.Feed(bytes);
   std::vector<Frame> out;
   Frame f;
   while (p.Next(&f)) out.push_back(f);
+  EXPECT_EQ(p.buffered(), 0u);
+  return out;
+}
+
+std::vector<Frame> Drain(ServerConnection& c, std::int64_t now = 0) {
+  auto out = Parse(c.pending());
+  c.Consumed(c.pending().size(), now);
   return out;
 }
 
@@ -120,27 +160,37 @@ std::vector<std::uint8_t> Hello(std::uint64_t version) {
   return out;
 }
 
+std::vector<std::uint8_t> Requests(std::uint32_t n) {
+  std::vector<std::uint8_t> out;
+  for (std::uint32_t i = 1; i <= n; ++i) AppendFrame(Kind::kRequest, 23, i, {}, out);
+  return out;
+}
+
+Code ErrorCode(const Frame& f) {
+  EXPECT_EQ(f.kind, Kind::kError);
+  return ParseErrorBody(f.body).code;
+}
+
 TEST(RexServerConnection, RequestBeforeHelloIsRefusedAndClosed) {
   ServerConnection c("t", {"trader"});
-  std::vector<Frame> requests;
   std::vector<std::uint8_t> req;
   AppendFrame(Kind::kRequest, 30, 1, {}, req);
-  c.OnBytes(req, requests);
-  EXPECT_TRUE(requests.empty());
+  c.OnBytes(0, req);
+  Frame f;
+  EXPECT_FALSE(c.NextRequest(&f));
   EXPECT_TRUE(c.closing());
   auto out = Drain(c);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, Kind::kError);
-  EXPECT_EQ(ParseErrorBody(out[0].body).code, Code::kHandshakeRequired);
+  EXPECT_EQ(ErrorCode(out[0]), Code::kHandshakeRequired);
+  EXPECT_TRUE(c.finished());
 }
 
 TEST(RexServerConnection, VersionMismatch) {
   ServerConnection c("t", {"trader"});
-  std::vector<Frame> requests;
-  c.OnBytes(Hello(2), requests);
+  c.OnBytes(0, Hello(2));
   auto out = Drain(c);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(ParseErrorBody(out[0].body).code, Code::kUnsupportedVersion);
+  EXPECT_EQ(ErrorCode(out[0]), Code::kUnsupportedVersion);
   EXPECT_TRUE(c.closing());
 }
 
@@ -149,27 +199,247 @@ TEST(RexServerConnection, HandshakeThenRequestsInOneSegment) {
   auto bytes = Hello(1);
   AppendFrame(Kind::kRequest, 30, 1, {}, bytes);
   AppendFrame(Kind::kRequest, 31, 2, {}, bytes);
-  std::vector<Frame> requests;
-  c.OnBytes(bytes, requests);
-  ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[1].id, 2u);
+  c.OnBytes(0, bytes);
+  Frame a, b, none;
+  ASSERT_TRUE(c.NextRequest(&a));
+  ASSERT_TRUE(c.NextRequest(&b));
+  EXPECT_FALSE(c.NextRequest(&none));
+  EXPECT_EQ(a.id, 1u);
+  EXPECT_EQ(b.id, 2u);
   auto out = Drain(c);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kHello);
   EXPECT_FALSE(c.closing());
 }
 
-TEST(RexServerConnection, PushesBeyondTheBoundCloseTheConnection) {
-  ServerConnection c("t", {"trader"}, ConnectionLimits{1024, 4096});
-  std::vector<Frame> requests;
-  c.OnBytes(Hello(1), requests);
+// Pipelined requests whose replies are large are served only while the
+// output, counting the replies the caller still holds, has room; the rest
+// wait, parsed, and reading stops once enough of them wait.
+TEST(RexServerConnection, RequestsAreHandedOutOnlyWhileTheOutputHasRoom) {
+  ConnectionLimits limits{.max_body = 1024, .max_pending = 4096};
+  limits.max_unserved = 240;  // 20 requests of 12 bytes
+  ServerConnection c("t", {"trader"}, limits);
+  c.OnBytes(0, Hello(1));
+  Drain(c);
+  c.OnBytes(0, Requests(100));
+  EXPECT_FALSE(c.want_read());  // 100 requests wait: read no more
+  const std::vector<std::uint8_t> reply(1000, 9);
+  std::uint32_t served = 0, turns = 0;
+  while (served < 100 && ++turns < 1000) {
+    std::vector<Frame> held;
+    Frame f;
+    while (c.NextRequest(&f, held.size() * (reply.size() + kHeaderBytes))) held.push_back(f);
+    EXPECT_LE(held.size(), 5u);  // 4096 bytes hold at most 5 replies of 1012
+    EXPECT_FALSE(c.ready(held.size() * (reply.size() + kHeaderBytes)));
+    for (const auto& r : held) c.Reply(r, reply);
+    EXPECT_LE(c.pending().size(), 4096u + reply.size() + kHeaderBytes);
+    for (const auto& r : Drain(c)) EXPECT_EQ(r.id, ++served);
+  }
+  EXPECT_EQ(served, 100u);
+  EXPECT_TRUE(c.want_read());
+}
+
+TEST(RexServerConnection, AProtocolErrorComesAfterTheRepliesToTheRequestsBeforeIt) {
+  ServerConnection c("t", {"trader"});
+  auto bytes = Hello(1);
+  AppendFrame(Kind::kRequest, 30, 1, {}, bytes);
+  AppendFrame(Kind::kReply, 30, 2, {}, bytes);  // clients do not send replies
+  c.OnBytes(0, bytes);
+  Frame f, none;
+  ASSERT_TRUE(c.NextRequest(&f));
+  EXPECT_FALSE(c.NextRequest(&none, 100));  // the reply to 1 is still held
+  EXPECT_FALSE(c.closing());
+  std::uint8_t body[] = {0x80};
+  c.Reply(f, body);
+  EXPECT_FALSE(c.NextRequest(&none, 0));
+  EXPECT_TRUE(c.closing());
+  auto out = Drain(c);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].kind, Kind::kReply);
+  EXPECT_EQ(out[1].id, 1u);
+  EXPECT_EQ(ErrorCode(out[2]), Code::kBadFrame);
+}
+
+TEST(RexServerConnection, AHelloMustCompleteWithinTheHandshakeTimeout) {
+  ConnectionLimits limits;
+  limits.handshake_timeout_ms = 10'000;
+  ServerConnection c("t", {"trader"}, limits, 5000);
+  auto hello = Hello(1);
+  c.OnBytes(6000, std::span(hello).first(3));  // one byte at a time is not enough
+  EXPECT_EQ(c.NextDeadline(), 15'000);
+  c.Tick(14'999);
+  EXPECT_FALSE(c.closing());
+  c.Tick(15'000);
+  ASSERT_TRUE(c.closing());
+  auto out = Drain(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ErrorCode(out[0]), Code::kTimedOut);
+}
+
+TEST(RexServerConnection, AFrameBegunMustCompleteWithinTheFrameTimeout) {
+  ConnectionLimits limits;
+  limits.frame_timeout_ms = 30'000;
+  ServerConnection c("t", {"trader"}, limits, 0);
+  c.OnBytes(0, Hello(1));
+  Drain(c);
+  c.Tick(3'600'000);  // idle without a partial frame: stays
+  EXPECT_FALSE(c.closing());
+  EXPECT_EQ(c.NextDeadline(), std::numeric_limits<std::int64_t>::max());
+  auto req = Requests(1);
+  req.resize(req.size() + 3);  // 3 bytes of a 10-byte body that never ends
+  req[3] = static_cast<std::uint8_t>(req[3] + 10);
+  // One byte a second does not keep the frame alive.
+  std::int64_t begun = 3'600'000;
+  for (std::size_t i = 0; i < req.size(); ++i) {
+    c.OnBytes(begun + 1000 * static_cast<std::int64_t>(i), std::span(req).subspan(i, 1));
+  }
+  Frame f;
+  EXPECT_FALSE(c.NextRequest(&f));
+  c.Tick(begun + 29'999);
+  EXPECT_FALSE(c.closing());
+  c.Tick(begun + 30'000);
+  ASSERT_TRUE(c.closing());
+  auto out = Drain(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ErrorCode(out[0]), Code::kTimedOut);
+}
+
+TEST(RexServerConnection, TheFrameClockStartsWithEachFrame) {
+  ConnectionLimits limits;
+  limits.frame_timeout_ms = 30'000;
+  ServerConnection c("t", {"trader"}, limits, 0);
+  c.OnBytes(0, Hello(1));
+  auto two = Requests(2);
+  c.OnBytes(1000, std::span(two).first(5));
+  c.OnBytes(20'000, std::span(two).subspan(5, 10));  // the first completes, the second begins
+  c.Tick(40'000);
+  EXPECT_FALSE(c.closing());
+  EXPECT_EQ(c.NextDeadline(), 50'000);
+  c.OnBytes(45'000, std::span(two).subspan(15));
+  EXPECT_EQ(c.NextDeadline(), std::numeric_limits<std::int64_t>::max());
+}
+
+TEST(RexServerConnection, TheFrameClockWaitsWhileRexdIsNotReading) {
+  ConnectionLimits limits{.max_body = 1024, .max_pending = 4096};
+  limits.max_push_pending = 1 << 20;
+  limits.frame_timeout_ms = 30'000;
+  limits.write_timeout_ms = 1'000'000;
+  ServerConnection c("t", {"trader"}, limits, 0);
+  c.OnBytes(0, Hello(1));
+  Drain(c);
+  auto req = Requests(1);
+  c.OnBytes(0, std::span(req).first(5));
+  std::vector<std::uint8_t> body(1000, 1);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Push(42, 1, body));  // output over the bound
+  ASSERT_FALSE(c.want_read());
+  c.Tick(100'000);  // rexd has read nothing for 100 s: not the client's fault
+  EXPECT_FALSE(c.closing());
+  Drain(c, 100'000);
+  c.Tick(129'999);
+  EXPECT_FALSE(c.closing());
+  c.Tick(130'000);
+  EXPECT_TRUE(c.closing());
+}
+
+TEST(RexServerConnection, PushesBeyondTheBoundCloseTheConnectionAndDropItsOutput) {
+  ConnectionLimits limits{.max_body = 1024, .max_pending = 4096};
+  limits.max_push_pending = 8192;
+  ServerConnection c("t", {"trader"}, limits);
+  c.OnBytes(0, Hello(1));
+  Drain(c);
   std::vector<std::uint8_t> body(1000, 1);
   int accepted = 0;
   while (c.Push(42, 1, body)) ++accepted;
-  EXPECT_EQ(accepted, 8);  // up to twice max_pending
+  EXPECT_EQ(accepted, 8);  // up to max_push_pending
   EXPECT_TRUE(c.closing());
   EXPECT_FALSE(c.want_read());
-  EXPECT_LT(c.pending().size(), 2 * 4096u + 200);
+  // The unread pushes are gone at once; only the error waits.
+  auto out = Drain(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ErrorCode(out[0]), Code::kOverloaded);
+  EXPECT_FALSE(c.Push(42, 1, body));
+  EXPECT_TRUE(c.finished());
+}
+
+TEST(RexServerConnection, OutputLeftOverTheBoundPastTheWriteTimeoutOverloadsKeepingFraming) {
+  ConnectionLimits limits{.max_body = 1024, .max_pending = 4096};
+  limits.max_push_pending = 1 << 20;
+  limits.write_timeout_ms = 10'000;
+  ServerConnection c("t", {"trader"}, limits, 0);
+  c.OnBytes(0, Hello(1));
+  Drain(c);
+  std::vector<std::uint8_t> body(1000, 1);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.Push(42, static_cast<std::uint32_t>(i), body));
+  std::vector<std::uint8_t> written(c.pending().begin(), c.pending().begin() + 500);
+  c.Consumed(500, 1000);  // half of the first push is written, the rest still over the bound
+  c.Tick(9'999);
+  EXPECT_FALSE(c.closing());
+  c.Tick(10'000);  // over 4096 bytes since t=0
+  ASSERT_TRUE(c.closing());
+  EXPECT_LT(c.pending().size(), 1024u);
+  written.insert(written.end(), c.pending().begin(), c.pending().end());
+  auto out = Parse(written);  // the stream stays framed: the first push whole, then the error
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, Kind::kPush);
+  EXPECT_EQ(out[0].body, body);
+  EXPECT_EQ(ErrorCode(out[1]), Code::kOverloaded);
+}
+
+TEST(RexServerConnection, GettingBackUnderTheBoundRestartsTheWriteTimeout) {
+  ConnectionLimits limits{.max_body = 1024, .max_pending = 4096};
+  limits.max_push_pending = 1 << 20;
+  limits.write_timeout_ms = 10'000;
+  ServerConnection c("t", {"trader"}, limits, 0);
+  c.OnBytes(0, Hello(1));
+  Drain(c);
+  std::vector<std::uint8_t> body(1000, 1);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.Push(42, 1, body));
+  c.Consumed(c.pending().size() - 3000, 9000);                   // back under the bound
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Push(42, 1, body));  // over again at 9000
+  c.Tick(18'999);
+  EXPECT_FALSE(c.closing());
+  EXPECT_EQ(c.stalled_since(), 9000);
+}
+
+TEST(RexServerConnection, AClosingConnectionThatIsNotReadIsFinishedAfterTheWriteTimeout) {
+  ConnectionLimits limits;
+  limits.write_timeout_ms = 10'000;
+  ServerConnection c("t", {"trader"}, limits, 0);
+  c.OnBytes(100, Hello(7));  // refused: closing, its error unread
+  ASSERT_TRUE(c.closing());
+  c.Tick(10'099);
+  EXPECT_FALSE(c.finished());
+  c.Tick(10'100);
+  EXPECT_TRUE(c.finished());
+}
+
+TEST(RexServerConnection, ASharedMeterBoundsOutputAcrossConnections) {
+  OutputMeter meter{.cap = 3000};
+  std::vector<std::uint8_t> body(1000, 1);
+  {
+    ServerConnection a("t", {"trader"}, {}, 0, &meter);
+    ServerConnection b("t", {"trader"}, {}, 0, &meter);
+    auto bytes = Hello(1);
+    auto reqs = Requests(1);
+    bytes.insert(bytes.end(), reqs.begin(), reqs.end());
+    a.OnBytes(0, bytes);
+    b.OnBytes(0, bytes);
+    EXPECT_EQ(meter.total, a.pending().size() + b.pending().size());
+    ASSERT_TRUE(a.Push(1, 1, body));
+    ASSERT_TRUE(a.Push(1, 1, body));
+    EXPECT_TRUE(b.ready());
+    ASSERT_TRUE(a.Push(1, 1, body));
+    EXPECT_TRUE(meter.over());
+    Frame f;
+    EXPECT_FALSE(b.ready());  // over the cap: nobody is served
+    EXPECT_FALSE(b.NextRequest(&f));
+    a.Overload("cut");
+    EXPECT_FALSE(meter.over());
+    EXPECT_TRUE(b.NextRequest(&f));
+    a.Consumed(a.pending().size(), 0);
+    EXPECT_EQ(meter.total, b.pending().size());
+  }
+  EXPECT_EQ(meter.total, 0u);
 }
 
 TEST(RexBody, RejectsWhatIsNotOneMap) {

@@ -120,9 +120,16 @@ TEST(TclParser, LimitsOnDepthAndSize) {
   std::string wide = "a";
   for (int i = 0; i < kMaxNodes; ++i) wide += " + a";
   EXPECT_EQ(ParseConstraint(wide).status().kind(), ErrorKind::kLimitExceeded);
-  std::string ok(kMaxDepth - 1, '(');
-  ok += "i1 > 1" + std::string(kMaxDepth - 1, ')');
-  EXPECT_TRUE(ParseConstraint(ok).ok());
+  // docs/rex-protocol.md: 64 levels of parentheses, and not one more.
+  ASSERT_EQ(kMaxDepth, 64);
+  std::string ok(kMaxDepth, '(');
+  ok += "i1 > 1" + std::string(kMaxDepth, ')');
+  EXPECT_TRUE(ParseConstraint(ok).ok()) << ParseConstraint(ok).status().message();
+  std::string over = "(" + ok + ")";
+  EXPECT_EQ(ParseConstraint(over).status().kind(), ErrorKind::kLimitExceeded);
+  EXPECT_TRUE(ParseConstraint("not (" + std::string(kMaxDepth - 1, '(') + "b1" +
+                              std::string(kMaxDepth, ')'))
+                  .ok());
 }
 
 TEST(TclParser, Preferences) {
@@ -173,6 +180,29 @@ TEST(TclEvaluator, BudgetStopsLongEvaluations) {
   Budget budget{100};
   EXPECT_EQ(Evaluate(p, MapReader(p, props), budget).outcome, Evaluation::kOverBudget);
   EXPECT_EQ(budget.remaining, 0u);
+}
+
+// `~` costs the lengths of both strings, and runs in time linear in them:
+// the worst case of a naive search ('aaa...ab' in 'aaa...a') is charged and
+// run like any other.
+TEST(TclEvaluator, SubstringIsChargedBothLengths) {
+  const std::string needle = std::string(3000, 'a') + "b";
+  auto ast = ParseConstraint("'" + needle + "' ~ s1");
+  ASSERT_TRUE(ast.ok());
+  ASSERT_TRUE(CheckConstraint(*ast.value(), TestSchema()).ok());
+  Program p = Compile(*ast.value());
+  Properties props = {{"s1", std::string(60000, 'a')}};
+  Budget budget{1'000'000};
+  Evaluation e = Evaluate(p, MapReader(p, props), budget);
+  ASSERT_EQ(e.outcome, Evaluation::kValue);
+  EXPECT_FALSE(e.truth());
+  std::uint64_t instructions = p.code.size();
+  EXPECT_EQ(1'000'000 - budget.remaining, instructions + 60000 + needle.size());
+  props["s1"] = std::string(60000, 'a') + "b";
+  budget.remaining = 1'000'000;
+  EXPECT_TRUE(Evaluate(p, MapReader(p, props), budget).truth());
+  EXPECT_EQ(Verdict("'' ~ s1", kOffer), "true");
+  EXPECT_EQ(Verdict("'Cambridge Lab and more' ~ s1", kOffer), "false");
 }
 
 // ------------------------------------------------ differential testing

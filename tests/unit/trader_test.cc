@@ -214,6 +214,62 @@ TEST_F(TraderTest, WatchesSeeEnterUpdateLeaveAndExpiry) {
 
 // The index may only narrow the candidates, never change the answer: compare
 // every query against the naive evaluator applied to every offer.
+// Offers of about 1 MB: 16 string properties of 60,000 bytes.
+class BigOffers : public TraderTest {
+ protected:
+  void SetUp() override {
+    TraderTest::SetUp();
+    std::vector<PropertyDef> props = {Prop("n", BaseType::kInt)};
+    for (int i = 0; i < 16; ++i) props.push_back(Prop(fmt::format("p{}", i), BaseType::kString));
+    ASSERT_TRUE(t.AddType(Type("big", {}, props)).ok());
+    for (std::int64_t n = 0; n < 20; ++n) {
+      Properties p = {{"n", n}};
+      for (int i = 0; i < 16; ++i) p[fmt::format("p{}", i)] = std::string(60'000, 'v');
+      Export(std::move(p), "big");
+    }
+  }
+};
+
+TEST_F(BigOffers, APageStopsAtItsByteBoundAndTheIteratorHasTheRest) {
+  auto page = t.Query(now, 1, {"big", "", "", {}, 100});
+  ASSERT_TRUE(page.ok());
+  // 4 MiB of 960 KB offers: the page stops after the offer that passes it.
+  EXPECT_EQ(page.value().offers.size(), 5u);
+  EXPECT_EQ(page.value().remaining, 15u);
+  ASSERT_NE(page.value().iterator, 0u);
+  std::size_t seen = page.value().offers.size();
+  std::uint64_t it = page.value().iterator;
+  while (it != 0) {
+    auto next = t.NextPage(now, 1, it, 100);
+    ASSERT_TRUE(next.ok());
+    EXPECT_LE(next.value().offers.size(), 5u);
+    seen += next.value().offers.size();
+    it = next.value().iterator;
+  }
+  EXPECT_EQ(seen, 20u);
+}
+
+TEST_F(BigOffers, AWatchWhoseInitialMatchesPassTheBoundIsRefused) {
+  auto all = t.Watch(1, "big", "");
+  ASSERT_FALSE(all.ok());
+  EXPECT_EQ(all.error().code, Code::kLimitExceeded);
+  auto few = t.Watch(1, "big", "n < 3");
+  ASSERT_TRUE(few.ok());
+  EXPECT_EQ(few.value().matching.size(), 3u);
+}
+
+TEST_F(TraderTest, WorkCountsTheEvaluationStepsOfQueriesAndWatchChecks) {
+  for (std::int64_t i = 0; i < 100; ++i) Export({{"ppm", i}});
+  std::uint64_t before = t.work();
+  // 11 instructions per offer: 5 per comparison and the `and`'s jump.
+  Ids("printer", "ppm + 1 > 0 and ppm + 2 > 0");
+  EXPECT_EQ(t.work() - before, 100u * 11);
+  ASSERT_TRUE(t.Watch(1, "printer", "ppm > 1000").ok());
+  before = t.work();
+  Export({{"ppm", std::int64_t{5}}});  // the export pays for checking the watch
+  EXPECT_EQ(t.work() - before, 3u);
+}
+
 TEST(TraderIndex, IndexedQueriesMatchAFullNaiveScan) {
   const std::uint64_t seed = 20261122;
   std::mt19937_64 rng(seed);

@@ -1,4 +1,6 @@
 // Evaluate: runs a Program against one offer's properties (see program.h).
+#include <string.h>  // memmem (glibc, POSIX.1-2024)
+
 #include <algorithm>
 
 #include "trader/tcl/program.h"
@@ -17,6 +19,22 @@ struct Cell {
 template <typename T>
 const T* Scalar(const trader::Value* v) {
   return v ? std::get_if<T>(v) : nullptr;
+}
+
+// `~`. Its cost must be what the budget charges, the two lengths, so long
+// strings go to glibc's memmem, which is linear (two-way). A plain search is
+// quadratic in the worst case ('aaa...ab' in 'aaa...a'), but for short
+// strings it is faster than memmem's set-up and costs at most kPlainSearch
+// comparisons, at most 32 times the charge.
+constexpr std::size_t kPlainSearch = 4096;
+
+bool HasSubstring(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > haystack.size()) return false;
+  if (haystack.size() * needle.size() <= kPlainSearch) {
+    return haystack.find(needle) != std::string_view::npos;
+  }
+  return memmem(haystack.data(), haystack.size(), needle.data(), needle.size()) != nullptr;
 }
 
 template <typename T, typename U>
@@ -213,8 +231,8 @@ Evaluation Run(const Program& p, const PropertyReader& props, std::uint64_t limi
         break;
       case Code::kSubstr:
         --sp;
-        cost += stack[sp].s.size();
-        stack[sp - 1].i = stack[sp].s.find(stack[sp - 1].s) != std::string_view::npos;
+        cost += stack[sp].s.size() + stack[sp - 1].s.size();
+        stack[sp - 1].i = HasSubstring(stack[sp].s, stack[sp - 1].s);
         break;
       case Code::kInInt: {
         auto* seq = Scalar<std::vector<std::int64_t>>(props.Get(in.arg));

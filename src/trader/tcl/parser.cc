@@ -88,7 +88,7 @@ class Parser {
     return n;
   }
 
-  // Guards recursion depth: every parenthesis level passes through Factor.
+  // Guards recursion depth: the parser recurses only into parentheses.
   struct Depth {
     explicit Depth(Parser& p) : p(p) {
       if (++p.depth_ > kMaxDepth)
@@ -186,11 +186,12 @@ class Parser {
     return n;
   }
   Ptr Factor() {
-    Depth d(*this);
     if (!error_.ok()) return nullptr;
     const Token& t = Peek();
     switch (t.kind) {
       case Tok::kLParen: {
+        Depth d(*this);
+        if (!error_.ok()) return nullptr;
         ++pos_;
         Ptr inner = Or();
         if (Peek().kind != Tok::kRParen) {

@@ -15,7 +15,7 @@
 
 namespace ardus::tcl {
 
-// Nesting deeper than this (parentheses, `not`, operator chains) is refused.
+// Parentheses nested deeper than this are refused (64 levels are allowed).
 inline constexpr int kMaxDepth = 64;
 // Trees with more nodes than this are refused.
 inline constexpr int kMaxNodes = 2048;

@@ -100,7 +100,8 @@ class PropertyReader {
 };
 
 // Counts work so that one query cannot run unbounded: each instruction costs
-// 1, `in` the sequence length, `~` the searched string's length.
+// 1, `in` the sequence length, `~` the lengths of both strings (its search is
+// linear in them).
 struct Budget {
   std::uint64_t remaining = 0;
 };
