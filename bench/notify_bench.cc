@@ -26,7 +26,7 @@
 
 #include "notify/notify_wire.h"
 #include "rex/body.h"
-#include "rex/client.h"
+#include "io/rex_client.h"
 
 namespace {
 

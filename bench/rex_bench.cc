@@ -24,7 +24,7 @@
 
 #include "notify/notify_wire.h"
 #include "rex/body.h"
-#include "rex/client.h"
+#include "io/rex_client.h"
 #include "trader/trader_wire.h"
 
 namespace {

@@ -14,8 +14,8 @@
 #include "notify/notify_wire.h"
 #include "rex/body.h"
 #include "rex/server_connection.h"
-#include "rexd/notify_service.h"
-#include "rexd/trader_service.h"
+#include "services/notify_service.h"
+#include "services/trader_service.h"
 #include "trader/trader_wire.h"
 
 using namespace ardus;
@@ -23,11 +23,11 @@ using namespace ardus;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static trader::Trader* t = [] {
     auto* tr = new trader::Trader(1);
-    (void)tr->AddType({"device", {}, {{"name", {trader::BaseType::kString, false}}}});
+    (void)tr->AddType({"device", {}, {{"name", {tcl::BaseType::kString, false}}}});
     (void)tr->AddType({"printer",
                        {"device"},
-                       {{"ppm", {trader::BaseType::kInt, false}, true},
-                        {"langs", {trader::BaseType::kString, true}}}});
+                       {{"ppm", {tcl::BaseType::kInt, false}, true},
+                        {"langs", {tcl::BaseType::kString, true}}}});
     (void)tr->Export(0, "printer", {{"ppm", std::int64_t{3}}}, 5);
     return tr;
   }();

@@ -5,28 +5,28 @@
 #include <map>
 #include <string>
 
-#include "trader/tcl/checker.h"
-#include "trader/tcl/parser.h"
-#include "trader/tcl/program.h"
-#include "trader/value.h"
+#include "tcl/checker.h"
+#include "tcl/parser.h"
+#include "tcl/program.h"
+#include "tcl/value.h"
 
 using namespace ardus;
 
 namespace {
 
-const std::map<std::string, trader::PropertyType> kSchema = {
-    {"i", {trader::BaseType::kInt, false}},    {"f", {trader::BaseType::kFloat, false}},
-    {"s", {trader::BaseType::kString, false}}, {"b", {trader::BaseType::kBool, false}},
-    {"si", {trader::BaseType::kInt, true}},    {"ss", {trader::BaseType::kString, true}}};
+const std::map<std::string, tcl::PropertyType> kSchema = {
+    {"i", {tcl::BaseType::kInt, false}},    {"f", {tcl::BaseType::kFloat, false}},
+    {"s", {tcl::BaseType::kString, false}}, {"b", {tcl::BaseType::kBool, false}},
+    {"si", {tcl::BaseType::kInt, true}},    {"ss", {tcl::BaseType::kString, true}}};
 
-const trader::Properties kOffer = {{"i", std::int64_t{7}},
+const tcl::Properties kOffer = {{"i", std::int64_t{7}},
                                    {"f", 2.5},
                                    {"s", std::string("Cambridge")},
                                    {"si", std::vector<std::int64_t>{1, 2}}};
 
 struct Reader : tcl::PropertyReader {
   explicit Reader(const tcl::Program& p) : p(p) {}
-  const trader::Value* Get(std::uint32_t slot) const override {
+  const tcl::Value* Get(std::uint32_t slot) const override {
     auto it = kOffer.find(p.properties[slot]);
     return it == kOffer.end() ? nullptr : &it->second;
   }
@@ -34,7 +34,7 @@ struct Reader : tcl::PropertyReader {
 };
 
 tcl::Schema Schema() {
-  return [](std::string_view n) -> std::optional<trader::PropertyType> {
+  return [](std::string_view n) -> std::optional<tcl::PropertyType> {
     auto it = kSchema.find(std::string(n));
     if (it == kSchema.end()) return std::nullopt;
     return it->second;

@@ -7,7 +7,7 @@
 #include <limits>
 #include <optional>
 
-#include "trader/service_type.h"  // ValidName
+#include "tcl/name.h"
 
 namespace ardus::notify {
 
@@ -78,7 +78,7 @@ Broker::Channel& Broker::ChannelFor(const std::string& name) {
 }
 
 rex::Ack Broker::CreateChannel(const std::string& name, const ChannelConfig& config) {
-  if (!trader::ValidName(name)) {
+  if (!tcl::ValidName(name)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", name));
   }
   auto it = channels_.find(name);
@@ -122,7 +122,7 @@ EventPtr Broker::Finish(std::shared_ptr<Event> e) const {
 
 rex::Outcome<std::uint64_t> Broker::Publish(std::int64_t now_ms, const std::string& channel,
                                             std::shared_ptr<Event> event) {
-  if (!trader::ValidName(channel)) {
+  if (!tcl::ValidName(channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", channel));
   }
   if (event->body.size() > kMaxBodyBytes) {
@@ -347,7 +347,7 @@ void Broker::TypesChanged(Channel& ch, TypeChange::Kind kind, const std::string&
 
 rex::Outcome<Subscribed> Broker::Subscribe(std::int64_t now_ms, std::uint64_t owner,
                                            const SubscribeRequest& r) {
-  if (!trader::ValidName(r.channel)) {
+  if (!tcl::ValidName(r.channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", r.channel));
   }
   auto filter = Filter::Compile(r.filter);
@@ -488,7 +488,7 @@ rex::Outcome<TypeSets> Broker::Types(const std::string& channel) const {
 }
 
 rex::Outcome<TypeSets> Broker::WatchTypes(std::uint64_t owner, const std::string& channel) {
-  if (!trader::ValidName(channel)) {
+  if (!tcl::ValidName(channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", channel));
   }
   ChannelFor(channel).type_watchers.insert(owner);

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "trader/value.h"
+#include "tcl/value.h"
 
 namespace ardus::notify {
 
@@ -22,8 +22,8 @@ namespace ardus::notify {
 // the publisher states it). Filters read it as `$.u._d`, `$.u` (the active
 // value) and `default $.u`.
 struct UnionField {
-  trader::Value discriminator;
-  trader::Value value;
+  tcl::Value discriminator;
+  tcl::Value value;
   bool is_default = false;
 };
 using UnionFields = std::map<std::string, UnionField, std::less<>>;  // finds by string_view
@@ -31,14 +31,14 @@ using UnionFields = std::map<std::string, UnionField, std::less<>>;  // finds by
 struct Event {
   std::uint64_t seq = 0;  // per channel, from 1, assigned at publish
   std::string domain, type, name;
-  trader::Properties fields;
+  tcl::Properties fields;
   UnionFields unions;  // field names unique across fields and unions
   std::string body;
   std::int32_t priority = 0;
   std::int64_t published_ms = 0;
   std::int64_t expires_ms = 0;  // 0: never
   // The header values as trader::Values, so filters read them like fields.
-  trader::Value domain_value, type_value, name_value, priority_value;
+  tcl::Value domain_value, type_value, name_value, priority_value;
   // The PUSH body, encoded once and sent to every subscriber.
   std::vector<std::uint8_t> wire;
 

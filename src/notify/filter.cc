@@ -4,8 +4,8 @@
 
 #include <map>
 
-#include "trader/tcl/checker.h"
-#include "trader/tcl/parser.h"
+#include "tcl/checker.h"
+#include "tcl/parser.h"
 
 namespace ardus::notify {
 
@@ -13,8 +13,8 @@ namespace {
 
 using tcl::Node;
 using tcl::Op;
-using trader::BaseType;
-using trader::PropertyType;
+using tcl::BaseType;
+using tcl::PropertyType;
 using Types = std::map<std::string, PropertyType>;
 
 const Types kHeader = {{"$domain_name", {BaseType::kString, false}},
@@ -26,7 +26,7 @@ const Types kHeader = {{"$domain_name", {BaseType::kString, false}},
 std::optional<PropertyType> Known(const Node& n, const Types& types) {
   switch (n.op) {
     case Op::kLiteral: {
-      auto t = trader::TypeOf(n.value);
+      auto t = tcl::TypeOf(n.value);
       if (t.base == BaseType::kInt) t.base = BaseType::kFloat;
       return t;
     }
@@ -119,7 +119,7 @@ void HeaderEqualities(const Node& n, std::optional<std::string>& domain,
 class EventReader final : public tcl::PropertyReader {
  public:
   EventReader(const tcl::Program& p, const Event& e) : p_(p), e_(e) {}
-  const trader::Value* Get(std::uint32_t slot) const override {
+  const tcl::Value* Get(std::uint32_t slot) const override {
     const std::string& name = p_.properties[slot];
     if (name[0] == '$') {
       if (name == "$domain_name") return &e_.domain_value;
@@ -134,14 +134,14 @@ class EventReader final : public tcl::PropertyReader {
  private:
   // `u` is a union's active value, `u._d` its discriminator, `u._default`
   // whether that is the default branch (what `default $.u` tests).
-  const trader::Value* UnionPart(std::string_view name) const {
+  const tcl::Value* UnionPart(std::string_view name) const {
     if (auto it = e_.unions.find(name); it != e_.unions.end()) return &it->second.value;
     auto dot = name.rfind('.');
     if (dot == std::string_view::npos) return nullptr;
     auto it = e_.unions.find(name.substr(0, dot));
     if (it == e_.unions.end()) return nullptr;
     const std::string_view part = name.substr(dot + 1);
-    static const trader::Value kTrue{true}, kFalse{false};
+    static const tcl::Value kTrue{true}, kFalse{false};
     if (part == "_d") return &it->second.discriminator;
     if (part == "_default") return it->second.is_default ? &kTrue : &kFalse;
     return nullptr;

@@ -19,7 +19,7 @@
 
 #include "common/status.h"
 #include "notify/event.h"
-#include "trader/tcl/program.h"
+#include "tcl/program.h"
 
 namespace ardus::notify {
 

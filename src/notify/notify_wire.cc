@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "trader/trader_wire.h"
+#include "tcl/value_codec.h"
 
 namespace ardus::notify {
 
@@ -23,17 +23,17 @@ std::vector<std::uint8_t> EncodeEvent(const Event& e) {
   return w.Take();
 }
 
-void EncodeFields(rex::BodyWriter& w, const trader::Properties& fields, const UnionFields& unions) {
+void EncodeFields(rex::BodyWriter& w, const tcl::Properties& fields, const UnionFields& unions) {
   w.Map(static_cast<std::uint32_t>(fields.size() + unions.size()));
   for (const auto& [name, v] : fields) {
     w.Key(name);
-    trader::EncodeValue(w, v);
+    tcl::EncodeValue(w, v);
   }
   for (const auto& [name, u] : unions) {
     w.Key(name).Map(3).Key("_d");
-    trader::EncodeValue(w, u.discriminator);
+    tcl::EncodeValue(w, u.discriminator);
     w.Key("_v");
-    trader::EncodeValue(w, u.value);
+    tcl::EncodeValue(w, u.value);
     w.Key("_default").Bool(u.is_default);
   }
 }
@@ -44,8 +44,8 @@ rex::Ack Bad(const std::string& name, const std::string& what) {
   return rex::Fail(rex::Code::kBadRequest, "field '" + name + "': " + what);
 }
 
-rex::Outcome<trader::Value> FiniteValue(const std::string& name, const msgpack::object& o) {
-  auto v = trader::DecodeValue(o);
+rex::Outcome<tcl::Value> FiniteValue(const std::string& name, const msgpack::object& o) {
+  auto v = tcl::DecodeValue(o);
   if (!v.ok()) return Bad(name, v.error().message).error();
   if (auto* d = std::get_if<double>(&v.value()); d && !std::isfinite(*d)) {
     return Bad(name, "not a finite number").error();
@@ -88,7 +88,7 @@ rex::Ack DecodeUnion(const std::string& name, const msgpack::object& o, UnionFie
 
 }  // namespace
 
-rex::Ack DecodeFields(const msgpack::object* o, trader::Properties& fields, UnionFields& unions) {
+rex::Ack DecodeFields(const msgpack::object* o, tcl::Properties& fields, UnionFields& unions) {
   if (!o || o->type == msgpack::type::NIL) return rex::Ok();
   if (o->type != msgpack::type::MAP) {
     return rex::Fail(rex::Code::kBadRequest, "'fields' must be a map of name to value");

@@ -37,10 +37,10 @@ enum class Method : std::uint16_t {
 
 std::vector<std::uint8_t> EncodeEvent(const Event& e);
 // Writes the "fields" map (plain and union fields) of an event.
-void EncodeFields(rex::BodyWriter& w, const trader::Properties& fields, const UnionFields& unions);
+void EncodeFields(rex::BodyWriter& w, const tcl::Properties& fields, const UnionFields& unions);
 // Reads a "fields" map; nullptr or nil is no fields. Errors: kBadRequest
 // naming the field (a wrong type, a non-finite number, a malformed union).
-rex::Ack DecodeFields(const msgpack::object* o, trader::Properties& fields, UnionFields& unions);
+rex::Ack DecodeFields(const msgpack::object* o, tcl::Properties& fields, UnionFields& unions);
 // Errors: kBadRequest naming the field.
 rex::Outcome<Event> DecodeEvent(const msgpack::object& o);
 

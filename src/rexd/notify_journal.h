@@ -3,7 +3,7 @@
 // subscriptions' cursors. Commit takes one batch of Broker mutations in one
 // transaction; rexd acknowledges the batch's publishes only after it.
 //
-// Errors as SqliteJournal. Thread-safety: none; one thread.
+// Errors as TraderJournal. Thread-safety: none; one thread.
 #pragma once
 
 #include <memory>

@@ -17,8 +17,8 @@
 
 #include "notify/notify_wire.h"
 #include "rex/body.h"
-#include "rexd/notify_service.h"
-#include "rexd/trader_service.h"
+#include "services/notify_service.h"
+#include "services/trader_service.h"
 #include "trader/trader_wire.h"
 
 namespace ardus::rexd {

@@ -35,7 +35,7 @@
 #include "notify/broker.h"
 #include "rex/server_connection.h"
 #include "rexd/notify_journal.h"
-#include "rexd/sqlite_journal.h"
+#include "rexd/trader_journal.h"
 #include "trader/trader.h"
 
 namespace ardus::rexd {
@@ -52,7 +52,7 @@ struct ServerConfig {
 // The engines and their stores; owned by the caller, outliving the Server.
 struct Engines {
   trader::Trader& trader;
-  SqliteJournal& trader_journal;
+  TraderJournal& trader_journal;
   notify::Broker& broker;
   NotifyJournal& notify_journal;
 };

@@ -28,7 +28,7 @@ Op Mirror(Op op) {
 
 bool Indexable(const Node& n) {
   return n.op == Op::kProperty && !n.property_type.sequence &&
-         n.property_type.base != BaseType::kBool;
+         n.property_type.base != tcl::BaseType::kBool;
 }
 
 std::optional<OfferIndex::Range> AtomRange(const Node& n) {
@@ -89,25 +89,25 @@ std::vector<OfferIndex::Range> OfferIndex::Atoms(const tcl::Node& constraint) {
   return out;
 }
 
-std::optional<OfferIndex::Key> OfferIndex::KeyOf(const Value& v) {
+std::optional<OfferIndex::Key> OfferIndex::KeyOf(const tcl::Value& v) {
   if (auto* i = std::get_if<std::int64_t>(&v)) return Key(static_cast<double>(*i));
   if (auto* d = std::get_if<double>(&v)) return Key(*d);
   if (auto* s = std::get_if<std::string>(&v)) return Key(*s);
   return std::nullopt;
 }
 
-void OfferIndex::Insert(Index& index, OfferId id, const Properties& props,
+void OfferIndex::Insert(Index& index, OfferId id, const tcl::Properties& props,
                         const std::string& name) {
   auto it = props.find(name);
   if (it == props.end()) return;
   if (auto key = KeyOf(it->second)) index.emplace(std::move(*key), id);
 }
 
-void OfferIndex::Add(OfferId id, const Properties& props) {
+void OfferIndex::Add(OfferId id, const tcl::Properties& props) {
   for (auto& [name, index] : indexes_) Insert(index, id, props, name);
 }
 
-void OfferIndex::Remove(OfferId id, const Properties& props) {
+void OfferIndex::Remove(OfferId id, const tcl::Properties& props) {
   for (auto& [name, index] : indexes_) {
     auto it = props.find(name);
     if (it == props.end()) continue;

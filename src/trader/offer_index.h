@@ -22,8 +22,8 @@
 #include <variant>
 #include <vector>
 
-#include "trader/tcl/ast.h"
-#include "trader/value.h"
+#include "tcl/ast.h"
+#include "tcl/value.h"
 
 namespace ardus::trader {
 
@@ -49,8 +49,8 @@ class OfferIndex {
     for (const auto& [id, offer] : all) Insert(index, id, offer.props, property);
   }
 
-  void Add(OfferId id, const Properties& props);
-  void Remove(OfferId id, const Properties& props);
+  void Add(OfferId id, const tcl::Properties& props);
+  void Remove(OfferId id, const tcl::Properties& props);
 
   // Ids of offers in `range` (unsorted), or nullopt if more than `cap` lie in
   // it. Precondition: Has(range.property).
@@ -59,8 +59,8 @@ class OfferIndex {
  private:
   using Key = std::variant<double, std::string>;
   using Index = std::set<std::pair<Key, OfferId>>;
-  static std::optional<Key> KeyOf(const Value& v);
-  static void Insert(Index& index, OfferId id, const Properties& props, const std::string& name);
+  static std::optional<Key> KeyOf(const tcl::Value& v);
+  static void Insert(Index& index, OfferId id, const tcl::Properties& props, const std::string& name);
 
   std::map<std::string, Index> indexes_;
 };

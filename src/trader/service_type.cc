@@ -4,22 +4,10 @@
 
 namespace ardus::trader {
 
-bool ValidName(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameBytes) return false;
-  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  if (!letter(name[0])) return false;
-  for (char c : name) {
-    bool ok = letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == ':' ||
-              c == '/';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 namespace {
 
 bool ValidPropertyName(const std::string& name) {
-  if (!ValidName(name)) return false;
+  if (!tcl::ValidName(name)) return false;
   for (char c : name) {
     if (c == '-' || c == '.' || c == ':' || c == '/') return false;  // must lex as one identifier
   }
@@ -36,7 +24,7 @@ bool Compatible(const PropertyDef& parent, const PropertyDef& child) {
 
 rex::Ack TypeRepository::Add(ServiceType type) {
   using rex::Code;
-  if (!ValidName(type.name)) {
+  if (!tcl::ValidName(type.name)) {
     return rex::Fail(Code::kInvalidType, fmt::format("'{}' is not a valid type name", type.name));
   }
   if (types_.count(type.name)) {

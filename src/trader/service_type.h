@@ -16,13 +16,14 @@
 #include <vector>
 
 #include "rex/error_code.h"
-#include "trader/value.h"
+#include "tcl/name.h"
+#include "tcl/value.h"
 
 namespace ardus::trader {
 
 struct PropertyDef {
   std::string name;
-  PropertyType type;
+  tcl::PropertyType type;
   bool mandatory = false;
   bool readonly = false;
 };
@@ -34,7 +35,6 @@ struct ServiceType {
 };
 
 // Limits on what one definition may declare.
-inline constexpr std::size_t kMaxNameBytes = 128;
 inline constexpr std::size_t kMaxPropertiesPerType = 256;
 
 class TypeRepository {
@@ -59,9 +59,5 @@ class TypeRepository {
   std::map<std::string, std::map<std::string, PropertyDef>> flattened_;
 };
 
-// Names must be non-empty, at most kMaxNameBytes, and made of letters, digits,
-// '_', '-', '.', ':' or '/', starting with a letter (so that the constraint
-// language can name properties).
-bool ValidName(const std::string& name);
 
 }  // namespace ardus::trader

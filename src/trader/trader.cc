@@ -6,8 +6,8 @@
 #include <cmath>
 #include <limits>
 
-#include "trader/tcl/checker.h"
-#include "trader/tcl/parser.h"
+#include "tcl/checker.h"
+#include "tcl/parser.h"
 
 namespace ardus::trader {
 
@@ -39,7 +39,7 @@ namespace {
 class OfferReader final : public tcl::PropertyReader {
  public:
   OfferReader(const tcl::Program& p, const Offer& o) : p_(p), o_(o) {}
-  const Value* Get(std::uint32_t slot) const override {
+  const tcl::Value* Get(std::uint32_t slot) const override {
     auto it = o_.props.find(p_.properties[slot]);
     return it == o_.props.end() ? nullptr : &it->second;
   }
@@ -50,7 +50,7 @@ class OfferReader final : public tcl::PropertyReader {
 };
 
 tcl::Schema SchemaOf(const std::map<std::string, PropertyDef>& props) {
-  return [&props](std::string_view name) -> std::optional<PropertyType> {
+  return [&props](std::string_view name) -> std::optional<tcl::PropertyType> {
     auto it = props.find(std::string(name));
     if (it == props.end()) return std::nullopt;
     return it->second.type;
@@ -62,7 +62,7 @@ rex::Error FromStatus(const Status& s, Code code) {
                    s.message());
 }
 
-bool Finite(const Value& v) {
+bool Finite(const tcl::Value& v) {
   if (auto* d = std::get_if<double>(&v)) return std::isfinite(*d);
   if (auto* ds = std::get_if<std::vector<double>>(&v)) {
     return std::all_of(ds->begin(), ds->end(), [](double d) { return std::isfinite(d); });
@@ -70,7 +70,7 @@ bool Finite(const Value& v) {
   return true;
 }
 
-std::size_t ByteSize(const Value& v) {
+std::size_t ByteSize(const tcl::Value& v) {
   return std::visit(
       [](const auto& x) -> std::size_t {
         using T = std::decay_t<decltype(x)>;
@@ -157,7 +157,7 @@ rex::Ack Trader::RestoreType(ServiceType type) { return types_.Add(std::move(typ
 
 // ---------------------------------------------------------------- offers
 
-rex::Ack Trader::CheckProperties(const std::string& type, const Properties& props) const {
+rex::Ack Trader::CheckProperties(const std::string& type, const tcl::Properties& props) const {
   const auto& defs = types_.Flattened(type);
   if (props.size() > kMaxPropertiesPerOffer) {
     return rex::Fail(Code::kLimitExceeded,
@@ -169,10 +169,10 @@ rex::Ack Trader::CheckProperties(const std::string& type, const Properties& prop
       return rex::Fail(Code::kUnknownProperty,
                        fmt::format("type '{}' has no property '{}'", type, name));
     }
-    if (!Conforms(value, def->second.type) || !Finite(value)) {
+    if (!tcl::Conforms(value, def->second.type) || !Finite(value)) {
       return rex::Fail(Code::kPropertyTypeMismatch,
                        fmt::format("property '{}' is {}, but the value is {}", name,
-                                   TypeName(def->second.type), TypeName(TypeOf(value))));
+                                   tcl::TypeName(def->second.type), tcl::TypeName(tcl::TypeOf(value))));
     }
     if (ByteSize(value) > kMaxValueBytes) {
       return rex::Fail(Code::kLimitExceeded,
@@ -183,20 +183,20 @@ rex::Ack Trader::CheckProperties(const std::string& type, const Properties& prop
     if (def.mandatory && !props.count(name)) {
       return rex::Fail(
           Code::kMissingProperty,
-          fmt::format("mandatory property '{}' ({}) is missing", name, TypeName(def.type)));
+          fmt::format("mandatory property '{}' ({}) is missing", name, tcl::TypeName(def.type)));
     }
   }
   return rex::Ok();
 }
 
-rex::Outcome<OfferId> Trader::Export(std::int64_t now_ms, std::string type, Properties props,
+rex::Outcome<OfferId> Trader::Export(std::int64_t now_ms, std::string type, tcl::Properties props,
                                      std::uint32_t lease_seconds) {
   if (!types_.Find(type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", type));
   }
   if (auto s = CheckProperties(type, props); !s.ok()) return s.error();
   const auto& defs = types_.Flattened(type);
-  for (auto& [name, value] : props) value = Coerce(std::move(value), defs.at(name).type);
+  for (auto& [name, value] : props) value = tcl::Coerce(std::move(value), defs.at(name).type);
   Offer offer{next_offer_++, std::move(type), std::move(props), lease_seconds, 0};
   if (lease_seconds > 0) offer.deadline_ms = now_ms + std::int64_t{lease_seconds} * 1000;
   OfferId id = offer.id;
@@ -249,7 +249,7 @@ rex::Ack Trader::Withdraw(OfferId id) {
   return rex::Ok();
 }
 
-rex::Ack Trader::Modify(OfferId id, const Properties& set, const std::vector<std::string>& remove) {
+rex::Ack Trader::Modify(OfferId id, const tcl::Properties& set, const std::vector<std::string>& remove) {
   auto it = offers_.find(id);
   if (it == offers_.end()) return rex::Fail(Code::kUnknownOffer, fmt::format("no offer {}", id));
   const Offer& old = it->second;
@@ -270,7 +270,7 @@ rex::Ack Trader::Modify(OfferId id, const Properties& set, const std::vector<std
     next.props[name] = value;
   }
   if (auto s = CheckProperties(next.type, next.props); !s.ok()) return s;
-  for (auto& [name, value] : next.props) value = Coerce(std::move(value), defs.at(name).type);
+  for (auto& [name, value] : next.props) value = tcl::Coerce(std::move(value), defs.at(name).type);
   index_.Remove(id, old.props);
   index_.Add(id, next.props);
   Offer before = std::move(it->second);

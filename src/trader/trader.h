@@ -27,14 +27,14 @@
 #include "rex/error_code.h"
 #include "trader/offer_index.h"
 #include "trader/service_type.h"
-#include "trader/tcl/program.h"
+#include "tcl/program.h"
 
 namespace ardus::trader {
 
 struct Offer {
   OfferId id = 0;
   std::string type;
-  Properties props;
+  tcl::Properties props;
   std::uint32_t lease_seconds = 0;  // 0: no lease
   std::int64_t deadline_ms = 0;     // when the lease runs out (0: never)
 };
@@ -118,12 +118,12 @@ class Trader {
   // --- offers
   // Errors: kUnknownType, kMissingProperty, kUnknownProperty,
   // kPropertyTypeMismatch, kLimitExceeded.
-  rex::Outcome<OfferId> Export(std::int64_t now_ms, std::string type, Properties props,
+  rex::Outcome<OfferId> Export(std::int64_t now_ms, std::string type, tcl::Properties props,
                                std::uint32_t lease_seconds);
   rex::Ack Withdraw(OfferId id);
   // Sets `set` and removes `remove`. Errors as Export, plus kReadonlyProperty
   // and kMissingProperty (removing a mandatory property).
-  rex::Ack Modify(OfferId id, const Properties& set, const std::vector<std::string>& remove);
+  rex::Ack Modify(OfferId id, const tcl::Properties& set, const std::vector<std::string>& remove);
   rex::Outcome<Offer> Describe(OfferId id) const;
   // Restarts the lease clock; returns the new deadline. Errors: kUnknownOffer,
   // kBadRequest (the offer has no lease).
@@ -185,7 +185,7 @@ class Trader {
 
   rex::Outcome<std::shared_ptr<Compiled>> CompileConstraint(const std::string& type,
                                                             const std::string& text) const;
-  rex::Ack CheckProperties(const std::string& type, const Properties& props) const;
+  rex::Ack CheckProperties(const std::string& type, const tcl::Properties& props) const;
   std::vector<OfferId> Candidates(const Compiled& c, const std::set<std::string>& types);
   void Insert(Offer offer);
   void Erase(Offers::iterator it, const char* reason);

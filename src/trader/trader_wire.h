@@ -12,6 +12,7 @@
 #include <msgpack.hpp>
 
 #include "rex/body.h"
+#include "tcl/value_codec.h"
 #include "trader/trader.h"
 
 namespace ardus::trader {
@@ -35,13 +36,9 @@ enum class Method : std::uint16_t {
 };
 
 // Decoders return kBadRequest naming the field at fault.
-rex::Outcome<Value> DecodeValue(const msgpack::object& o);
-rex::Outcome<Properties> DecodeProperties(const msgpack::object* o);  // nullptr: empty
 rex::Outcome<ServiceType> DecodeServiceType(const rex::BodyReader& body);
 rex::Outcome<Offer> DecodeOffer(const msgpack::object& o);
 
-void EncodeValue(rex::BodyWriter& w, const Value& v);
-void EncodeProperties(rex::BodyWriter& w, const Properties& props);
 // The map: {name, supers, properties: [{name, type, mandatory, readonly}]}.
 void EncodeServiceType(rex::BodyWriter& w, const ServiceType& t);
 // The map: {id, type, props, lease, deadline_ms}.

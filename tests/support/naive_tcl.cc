@@ -58,7 +58,7 @@ std::optional<V> Arith(Op op, const V& a, const V& b) {
   return V(x / y);
 }
 
-std::optional<V> In(const V& needle, const trader::Value& seq) {
+std::optional<V> In(const V& needle, const tcl::Value& seq) {
   if (auto* ss = std::get_if<std::vector<std::string>>(&seq)) {
     return V(std::find(ss->begin(), ss->end(), std::get<std::string>(needle)) != ss->end());
   }
@@ -85,7 +85,7 @@ std::optional<V> In(const V& needle, const trader::Value& seq) {
 
 }  // namespace
 
-std::optional<V> NaiveEvaluate(const tcl::Node& n, const trader::Properties& props) {
+std::optional<V> NaiveEvaluate(const tcl::Node& n, const tcl::Properties& props) {
   switch (n.op) {
     case Op::kLiteral:
       return std::visit(
@@ -157,7 +157,7 @@ std::optional<V> NaiveEvaluate(const tcl::Node& n, const trader::Properties& pro
   }
 }
 
-bool NaiveMatches(const tcl::Node& n, const trader::Properties& props) {
+bool NaiveMatches(const tcl::Node& n, const tcl::Properties& props) {
   auto v = NaiveEvaluate(n, props);
   return v && std::holds_alternative<bool>(*v) && std::get<bool>(*v);
 }

@@ -6,17 +6,17 @@
 
 #include <optional>
 
-#include "trader/tcl/ast.h"
-#include "trader/value.h"
+#include "tcl/ast.h"
+#include "tcl/value.h"
 
 namespace ardus::testing {
 
 // The value of `n` for an offer with `props`, or nullopt when undefined
 // (missing property, overflow, division by zero).
 using NaiveValue = std::variant<std::int64_t, double, bool, std::string>;
-std::optional<NaiveValue> NaiveEvaluate(const tcl::Node& n, const trader::Properties& props);
+std::optional<NaiveValue> NaiveEvaluate(const tcl::Node& n, const tcl::Properties& props);
 
 // True iff the constraint is defined and true.
-bool NaiveMatches(const tcl::Node& n, const trader::Properties& props);
+bool NaiveMatches(const tcl::Node& n, const tcl::Properties& props);
 
 }  // namespace ardus::testing

@@ -1,4 +1,4 @@
-#include "ardus/fs_store.h"
+#include "io/fs_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>

@@ -14,7 +14,7 @@ using rex::Code;
 
 std::vector<std::uint8_t> NoWire(const Event&) { return {}; }
 
-Event Make(std::string domain, std::string type, trader::Properties fields = {},
+Event Make(std::string domain, std::string type, tcl::Properties fields = {},
            std::int32_t priority = 0) {
   Event e;
   e.domain = std::move(domain);
@@ -75,7 +75,7 @@ TEST(NotifyFilter, ErrorsAndRoutingKeys) {
 
 Event WithUnion(std::int64_t discriminator, bool is_default, std::int64_t value) {
   Event e;
-  e.unions["u"] = {trader::Value(discriminator), trader::Value(value), is_default};
+  e.unions["u"] = {tcl::Value(discriminator), tcl::Value(value), is_default};
   e.fields["n"] = std::int64_t{3};
   return e;
 }
@@ -95,23 +95,23 @@ TEST(NotifyFilter, UnionFieldsAndDefault) {
 
 TEST(NotifyWire, UnionFieldsRoundTrip) {
   Event e = WithUnion(7, true, 40);
-  e.unions["s"] = {trader::Value(std::string("circle")), trader::Value(2.5), false};
+  e.unions["s"] = {tcl::Value(std::string("circle")), tcl::Value(2.5), false};
   auto bytes = EncodeEvent(e);
   msgpack::object_handle h =
       msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   auto back = DecodeEvent(h.get());
   ASSERT_TRUE(back.ok()) << back.error().message;
   ASSERT_EQ(back.value().unions.size(), 2u);
-  EXPECT_EQ(back.value().unions.at("u").discriminator, trader::Value(std::int64_t{7}));
-  EXPECT_EQ(back.value().unions.at("u").value, trader::Value(std::int64_t{40}));
+  EXPECT_EQ(back.value().unions.at("u").discriminator, tcl::Value(std::int64_t{7}));
+  EXPECT_EQ(back.value().unions.at("u").value, tcl::Value(std::int64_t{40}));
   EXPECT_TRUE(back.value().unions.at("u").is_default);
-  EXPECT_EQ(back.value().unions.at("s").discriminator, trader::Value(std::string("circle")));
-  EXPECT_EQ(back.value().fields.at("n"), trader::Value(std::int64_t{3}));
+  EXPECT_EQ(back.value().unions.at("s").discriminator, tcl::Value(std::string("circle")));
+  EXPECT_EQ(back.value().fields.at("n"), tcl::Value(std::int64_t{3}));
 }
 
 TEST(NotifyWire, UnionFieldBytesAsDocumented) {  // docs/rex-protocol.md, "Notify methods"
   UnionFields unions;
-  unions["shape"] = {trader::Value(std::int64_t{9}), trader::Value(std::string("unknown")), true};
+  unions["shape"] = {tcl::Value(std::int64_t{9}), tcl::Value(std::string("unknown")), true};
   rex::BodyWriter w;
   EncodeFields(w, {}, unions);
   const std::vector<std::uint8_t> want = {
@@ -127,7 +127,7 @@ TEST(NotifyWire, MalformedUnionsAreRefusedNamingTheField) {
     auto bytes = w.Take();
     msgpack::object_handle h =
         msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    trader::Properties fields;
+    tcl::Properties fields;
     UnionFields unions;
     return DecodeFields(&h.get(), fields, unions);
   };

@@ -5,18 +5,18 @@
 #include <random>
 
 #include "support/naive_tcl.h"
-#include "trader/tcl/checker.h"
-#include "trader/tcl/lexer.h"
-#include "trader/tcl/parser.h"
-#include "trader/tcl/program.h"
+#include "tcl/checker.h"
+#include "tcl/lexer.h"
+#include "tcl/parser.h"
+#include "tcl/program.h"
 
 namespace ardus::tcl {
 namespace {
 
-using trader::BaseType;
-using trader::Properties;
-using trader::PropertyType;
-using trader::Value;
+using tcl::BaseType;
+using tcl::Properties;
+using tcl::PropertyType;
+using tcl::Value;
 
 const std::map<std::string, PropertyType> kSchema = {
     {"i1", {BaseType::kInt, false}},    {"i2", {BaseType::kInt, false}},

@@ -7,11 +7,13 @@
 #include <random>
 
 #include "support/naive_tcl.h"
-#include "trader/tcl/checker.h"
-#include "trader/tcl/parser.h"
+#include "tcl/checker.h"
+#include "tcl/parser.h"
 
 namespace ardus::trader {
 namespace {
+
+using namespace ardus::tcl;  // the values offers hold
 
 using rex::Code;
 

@@ -6,6 +6,8 @@
 namespace ardus::trader {
 namespace {
 
+using namespace ardus::tcl;  // the values offers hold
+
 msgpack::object_handle Unpack(const rex::BodyWriter& w) {
   auto b = w.bytes();
   return msgpack::unpack(reinterpret_cast<const char*>(b.data()), b.size());

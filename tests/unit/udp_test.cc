@@ -2,7 +2,7 @@
 // go out as UDP GSO sends and must arrive as the same datagrams, in order,
 // with the same sizes: with and without GSO, and when the receiving socket
 // takes each run as one coalesced message (UDP_GRO) that DrainSocket splits.
-#include "net/udp.h"
+#include "io/udp.h"
 
 #include <gtest/gtest.h>
 #include <netinet/udp.h>

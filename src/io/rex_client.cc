@@ -1,0 +1,181 @@
+#include "io/rex_client.h"
+
+#include <fmt/core.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "rex/body.h"
+
+namespace ardus::rex {
+
+namespace {
+
+Result<int> Dial(const std::string& address, int timeout_ms) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         fmt::format("'{}' is not HOST:PORT", address));
+  }
+  std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    return Status::Error(ErrorKind::kLocalIo,
+                         fmt::format("cannot resolve {}: {}", address, gai_strerror(rc)));
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  if (rc != 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    if (poll(&p, 1, timeout_ms) != 1) {
+      close(fd);
+      return Status::Error(ErrorKind::kTimeout,
+                           fmt::format("no answer from {} within {} ms", address, timeout_ms));
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    errno = err;
+    rc = err == 0 ? 0 : -1;
+  }
+  if (rc != 0) {
+    std::string why = std::strerror(errno);
+    close(fd);
+    return Status::Error(ErrorKind::kLocalIo,
+                         fmt::format("cannot connect to {}: {}", address, why));
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& address, int timeout_ms,
+                                                const std::string& agent) {
+  auto fd = Dial(address, timeout_ms);
+  if (!fd.ok()) return fd.status();
+  std::unique_ptr<Client> c(new Client(fd.value()));
+  BodyWriter w;
+  w.Map(2);
+  w.Key("version").Uint(kVersion);
+  w.Key("agent").Str(agent);
+  std::vector<std::uint8_t> out;
+  AppendFrame(Kind::kHello, 0, 0, w.bytes(), out);
+  if (auto s = c->WriteAll(out); !s.ok()) return s;
+  auto reply = c->Receive(timeout_ms);
+  if (!reply.ok()) return reply.status();
+  if (reply.value().kind == Kind::kError) {
+    Error e = ParseErrorBody(reply.value().body);
+    return Status::Error(
+        ErrorKind::kPeerProtocol,
+        fmt::format("{} refused the handshake: {}: {}", address, CodeName(e.code), e.message));
+  }
+  if (reply.value().kind != Kind::kHello) {
+    return Status::Error(ErrorKind::kPeerProtocol,
+                         fmt::format("{} is not a REX server (no HELLO reply)", address));
+  }
+  return c;
+}
+
+Client::~Client() { close(fd_); }
+
+Status Client::WriteAll(const std::vector<std::uint8_t>& bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      pollfd p{fd_, POLLOUT, 0};
+      poll(&p, 1, 1000);
+      continue;
+    }
+    if (n <= 0) {
+      return Status::Error(ErrorKind::kPeerProtocol,
+                           fmt::format("sending to the server failed: {}", std::strerror(errno)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Result<std::uint32_t> Client::Send(std::uint16_t method, std::span<const std::uint8_t> body) {
+  std::uint32_t id = next_id_++;
+  std::vector<std::uint8_t> out;
+  AppendFrame(Kind::kRequest, method, id, body, out);
+  if (auto s = WriteAll(out); !s.ok()) {
+    // The server may have said why before it closed (e.g. frame_too_large).
+    auto why = Receive(500);
+    if (why.ok() && why.value().kind == Kind::kError) {
+      Error e = ParseErrorBody(why.value().body);
+      return Status::Error(ErrorKind::kPeerProtocol,
+                           fmt::format("{}: {}", CodeName(e.code), e.message));
+    }
+    return s;
+  }
+  return id;
+}
+
+Result<Frame> Client::Receive(int timeout_ms) {
+  Frame f;
+  while (!parser_.Next(&f)) {
+    if (parser_.failed()) {
+      return Status::Error(ErrorKind::kPeerProtocol,
+                           fmt::format("bad frame from the server: {}", parser_.error().message));
+    }
+    pollfd p{fd_, POLLIN, 0};
+    int ready = poll(&p, 1, timeout_ms);
+    if (ready == 0) return Status::Error(ErrorKind::kTimeout, "no reply in time");
+    if (ready < 0 && errno == EINTR) return Status::Error(ErrorKind::kCancelled, "interrupted");
+    std::uint8_t buf[65536];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) return Status::Error(ErrorKind::kPeerProtocol, "the server closed the connection");
+    parser_.Feed({buf, static_cast<std::size_t>(n)});
+  }
+  return f;
+}
+
+Result<Reply> Client::Call(std::uint16_t method, std::span<const std::uint8_t> body) {
+  auto id = Send(method, body);
+  if (!id.ok()) return id.status();
+  while (true) {
+    auto f = Receive(-1);
+    if (!f.ok() && f.status().kind() == ErrorKind::kCancelled)
+      continue;  // a signal: the reply still comes
+    if (!f.ok()) return f.status();
+    Frame& frame = f.value();
+    if (frame.kind == Kind::kPush) {
+      pushes_.push_back(std::move(frame));
+      continue;
+    }
+    if (frame.kind == Kind::kError && frame.id == 0 && id.value() != 0) {
+      Error e = ParseErrorBody(frame.body);  // connection-level error: the server closes
+      return Status::Error(ErrorKind::kPeerProtocol,
+                           fmt::format("{}: {}", CodeName(e.code), e.message));
+    }
+    if (frame.id != id.value()) continue;  // a reply to an earlier pipelined request
+    if (frame.kind == Kind::kError) return Reply(ParseErrorBody(frame.body));
+    return Reply(std::move(frame.body));
+  }
+}
+
+Result<Frame> Client::NextFrame(int timeout_ms) {
+  if (!pushes_.empty()) {
+    Frame f = std::move(pushes_.front());
+    pushes_.erase(pushes_.begin());
+    return f;
+  }
+  return Receive(timeout_ms);
+}
+
+}  // namespace ardus::rex

@@ -1,0 +1,104 @@
+#include "programs/rex/rex_session.h"
+
+#include <fmt/core.h>
+
+namespace ardus::rex_cli {
+
+using json = nlohmann::json;
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void CatchInterrupts() {
+  auto on = [](int sig) { g_interrupted = sig; };
+  std::signal(SIGINT, on);
+  std::signal(SIGTERM, on);
+}
+
+int InterruptedExit() { return g_interrupted == SIGTERM ? 0 : kExitInterrupted; }
+
+Session::Session(const RexTarget& t) : target_(t) {
+  auto c = rex::Client::Connect(t.address, t.timeout_ms, "rex-cli 0.1.0");
+  if (!c.ok()) {
+    if (c.status().kind() == ErrorKind::kInvalidArgument) {  // e.g. $REX_TRADER without a port
+      Report("usage", c.status().message());
+      exit = kExitUsage;
+      return;
+    }
+    bool unreachable = c.status().kind() != ErrorKind::kPeerProtocol;
+    Report("cannot_connect", c.status().message());
+    exit = unreachable ? kExitUnreachable : kExitProtocol;
+    return;
+  }
+  client_ = std::move(c).value();
+}
+
+std::optional<rex::BodyReader> Session::Call(std::uint16_t method, const rex::BodyWriter& body) {
+  auto r = client_->Call(method, body.bytes());
+  if (!r.ok()) {
+    Report("protocol", r.status().message());
+    exit = kExitProtocol;
+    return std::nullopt;
+  }
+  if (!r.value().ok()) {
+    const rex::Error& e = r.value().error();
+    Report(rex::CodeName(e.code), e.message);
+    exit = kExitRefused;
+    return std::nullopt;
+  }
+  raw_ = std::move(r.value()).value();
+  auto parsed = rex::BodyReader::Parse(raw_);
+  if (!parsed.ok()) {
+    Report("protocol", "the reply body does not decode: " + parsed.error().message);
+    exit = kExitProtocol;
+    return std::nullopt;
+  }
+  return std::move(parsed).value();
+}
+
+void Session::Report(const std::string& name, const std::string& message) {
+  if (target_.json) {
+    fmt::print("{}\n", json{{"ok", false}, {"error", name}, {"message", message}}.dump());
+  } else {
+    fmt::print(stderr, "rex: {}: {}\n", name, message);
+  }
+}
+
+int Session::ForEachPush(
+    const std::function<bool(const rex::Frame&, const rex::BodyReader&)>& on_push) {
+  CatchInterrupts();
+  while (!g_interrupted) {
+    auto f = client_->NextFrame(200);
+    if (!f.ok()) {
+      if (f.status().kind() == ErrorKind::kTimeout) continue;
+      if (f.status().kind() == ErrorKind::kCancelled) break;
+      Report("protocol", f.status().message());
+      return kExitProtocol;
+    }
+    const rex::Frame& frame = f.value();
+    if (frame.kind == rex::Kind::kError) {
+      rex::Error e = rex::ParseErrorBody(frame.body);
+      Report(rex::CodeName(e.code), e.message);
+      return kExitRefused;
+    }
+    if (frame.kind != rex::Kind::kPush) continue;
+    auto body = rex::BodyReader::Parse(frame.body);
+    if (body.ok() && on_push(frame, body.value())) return 0;
+  }
+  return InterruptedExit();
+}
+
+int Session::PrintOk(const std::string& human, json j) {
+  if (target_.json) {
+    j["ok"] = true;
+    fmt::print("{}\n", j.dump());
+  } else if (!human.empty()) {
+    fmt::print("{}\n", human);
+  }
+  return 0;
+}
+
+json ToJson(const tcl::Value& v) {
+  return std::visit([](const auto& x) { return json(x); }, v);
+}
+
+}  // namespace ardus::rex_cli

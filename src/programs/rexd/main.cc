@@ -1,0 +1,194 @@
+// rexd: the ANSA REX daemon. Hosts the Trader (TCP 124) and Notify (TCP 116)
+// with their state in SQLite under --data.
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "notify/notify_wire.h"
+#include "rexd/notify_journal.h"
+#include "rexd/server.h"
+#include "rexd/trader_journal.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+constexpr const char* kExitCodes =
+    "Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad usage; 4 cannot listen, or open or lock "
+    "--data (another rexd uses it); "
+    "5 the store failed while serving (state on disk is intact; restart rexd).";
+
+std::int64_t WallMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Every connection is a descriptor: take all that the hard limit allows.
+void RaiseFileLimit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+// One rexd per --data: two would interleave their journals. The lock lives
+// as long as the process (the descriptor is never closed) and holds its pid.
+bool LockData(const std::string& dir) {
+  std::string path = dir + "/rexd.lock";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    fmt::print(stderr, "rexd: cannot open {}: {}\n", path, std::strerror(errno));
+    return false;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    fmt::print(stderr,
+               "rexd: --data {} is in use by another rexd{}; stop it, or give this one "
+               "another --data\n",
+               dir, holder.empty() ? "" : " (pid " + holder + ")");
+    return false;
+  }
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    fmt::print(stderr, "rexd: cannot write {}: {}\n", path, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "rexd: ANSA REX daemon. It hosts the Trader (TCP 124: service types, offers, constraint "
+      "queries, leases, watches) and Notify (TCP 116: event channels, filtered, durable "
+      "subscriptions), with their state in SQLite under --data. It has no authentication yet, "
+      "so it listens on 127.0.0.1 unless told otherwise."};
+  app.footer(kExitCodes);
+  app.set_version_flag("--version", "rexd 0.1.0 (REX version 1)");
+  ardus::rexd::ServerConfig config;
+  // Room for a 1 MiB event body plus its header and fields.
+  config.limits.max_body = ardus::notify::kMaxBodyBytes + (64 << 10);
+  std::string data_dir = "/var/lib/rexd";
+  bool quiet = false;
+  double handshake_s = 10, frame_s = 30, write_s = 10;
+  app.add_option("--listen", config.listen,
+                 "IPv4 address to listen on; 0.0.0.0 for every interface (anyone who can reach "
+                 "it may change offers and events)")
+      ->capture_default_str();
+  app.add_option("--trader-port", config.trader_port,
+                 "Trader TCP port (ansatrader; 0 picks a free port)")
+      ->capture_default_str();
+  app.add_option("--notify-port", config.notify_port,
+                 "Notify TCP port (ansanotify; 0 picks a free port)")
+      ->capture_default_str();
+  app.add_option("--data", data_dir,
+                 "Directory for the SQLite stores (created if missing; one rexd at a time)")
+      ->capture_default_str();
+  app.add_option("--max-frame", config.limits.max_body,
+                 "Largest frame body accepted, bytes (K, M, G suffixes are binary)")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  app.add_option("--max-connections", config.max_connections,
+                 "Connections served at once, both ports together; more are refused with "
+                 "overloaded")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-output", config.max_output,
+                 "Bytes of output waiting for all clients together; past it, the clients "
+                 "that have not read for longest are closed with overloaded")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return std::stoull(v) < (1u << 20) ? std::string("must be at least 1M") : "";
+          },
+          ">=1M"));
+  app.add_option("--handshake-timeout", handshake_s,
+                 "Seconds a client has from connecting to complete its HELLO")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--frame-timeout", frame_s, "Seconds a frame may take to arrive once it has begun")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--write-timeout", write_s,
+                 "Seconds a client may leave over 16 MiB of output unread (or, once closing, "
+                 "any output) before it is closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--quiet", quiet, "Print nothing but errors");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+  }
+  auto ms = [](double s) { return static_cast<std::int64_t>(s * 1000); };
+  config.limits.handshake_timeout_ms = ms(handshake_s);
+  config.limits.frame_timeout_ms = ms(frame_s);
+  config.limits.write_timeout_ms = ms(write_s);
+  RaiseFileLimit();
+
+  if (mkdir(data_dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    fmt::print(stderr, "rexd: cannot create --data {}: {}\n", data_dir, std::strerror(errno));
+    return 4;
+  }
+  if (!LockData(data_dir)) return 4;
+  auto journal = ardus::rexd::TraderJournal::Open(data_dir);
+  if (!journal.ok()) {
+    fmt::print(stderr, "rexd: {}\n", journal.status().message());
+    return 4;
+  }
+  ardus::trader::Trader trader(std::random_device{}());
+  if (auto s = journal.value()->Load(trader, WallMs()); !s.ok()) {
+    fmt::print(stderr, "rexd: loading {}: {}\n", data_dir, s.message());
+    return 4;
+  }
+  auto notify_journal = ardus::rexd::NotifyJournal::Open(data_dir);
+  if (!notify_journal.ok()) {
+    fmt::print(stderr, "rexd: {}\n", notify_journal.status().message());
+    return 4;
+  }
+  ardus::notify::Broker broker(ardus::notify::EncodeEvent);
+  if (auto s = notify_journal.value()->Load(broker); !s.ok()) {
+    fmt::print(stderr, "rexd: loading {}: {}\n", data_dir, s.message());
+    return 4;
+  }
+  auto server = ardus::rexd::Server::Start(
+      config, {trader, *journal.value(), broker, *notify_journal.value()});
+  if (!server.ok()) {
+    fmt::print(stderr, "rexd: {}\n", server.status().message());
+    return 4;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (!quiet) {
+    fmt::print(stderr,
+               "rexd: trader on {}:{}, notify on {}:{}, data in {} ({} offers, {} types "
+               "loaded)\n",
+               config.listen, server.value()->trader_port(), config.listen,
+               server.value()->notify_port(), data_dir, trader.OfferCount(),
+               trader.ListTypes().size());
+  }
+  auto s = server.value()->Run(&g_stop);
+  if (!s.ok()) {
+    fmt::print(stderr, "rexd: the store failed, stopping: {}\n", s.message());
+    return 5;
+  }
+  return 0;
+}
