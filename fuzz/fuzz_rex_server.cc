@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     pos += n;
     // Serve as rexd does: requests while the output has room, then replies,
     // then pushes.
-    std::vector<std::pair<rex::Frame, rex::Outcome<std::vector<std::uint8_t>>>> held;
+    std::vector<std::pair<rex::Frame, Result<std::vector<std::uint8_t>, rex::Error>>> held;
     std::size_t held_bytes = 0;
     rex::Frame r;
     while (conn.NextRequest(&r, held_bytes)) {

@@ -1,4 +1,4 @@
-// Status and Result<T>: how every ardus component reports failure.
+// Status and Result<T, E>: how every ardus component reports failure.
 //
 // No exception crosses a component boundary. A function that can fail returns a
 // Status (or Result<T> when it also produces a value). The ErrorKind keeps three
@@ -17,6 +17,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -59,21 +60,29 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-// Either a value or a non-ok Status. Precondition for value(): ok().
-template <typename T>
+// Either a value or an error: a Status by default, or a protocol's own error
+// type (REX's rex::Error carries a wire code). Precondition for value(): ok();
+// for error(): !ok().
+template <typename T, typename E = Status>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit by design
 
-  bool ok() const { return std::holds_alternative<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T& value() & { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
-  Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
+  bool ok() const { return v_.index() == 0; }
+  const T& value() const& { return std::get<0>(v_); }
+  T& value() & { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const E& error() const { return std::get<1>(v_); }
+  // The Status, Ok() when a value is held.
+  Status status() const
+    requires std::is_same_v<E, Status>
+  {
+    return ok() ? Status::Ok() : std::get<1>(v_);
+  }
 
  private:
-  std::variant<T, Status> v_;
+  std::variant<T, E> v_;
 };
 
 }  // namespace ardus

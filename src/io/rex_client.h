@@ -22,7 +22,7 @@
 
 namespace ardus::rex {
 
-using Reply = Outcome<std::vector<std::uint8_t>>;
+using Reply = Result<std::vector<std::uint8_t>, Error>;
 
 class Client {
  public:

@@ -103,7 +103,7 @@ void Broker::Declare(Channel& ch, const ChannelConfig& config) {
   if (config.persistent && config.retain_age_ms > 0) aged_.insert(&ch);
 }
 
-rex::Outcome<ChannelConfig> Broker::DescribeChannel(const std::string& name) const {
+Result<ChannelConfig, rex::Error> Broker::DescribeChannel(const std::string& name) const {
   auto it = channels_.find(name);
   if (it == channels_.end()) {
     return rex::Fail(Code::kBadRequest, fmt::format("no channel '{}'", name));
@@ -120,7 +120,7 @@ EventPtr Broker::Finish(std::shared_ptr<Event> e) const {
   return e;
 }
 
-rex::Outcome<std::uint64_t> Broker::Publish(std::int64_t now_ms, const std::string& channel,
+Result<std::uint64_t, rex::Error> Broker::Publish(std::int64_t now_ms, const std::string& channel,
                                             std::shared_ptr<Event> event) {
   if (!tcl::ValidName(channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", channel));
@@ -345,7 +345,7 @@ void Broker::TypesChanged(Channel& ch, TypeChange::Kind kind, const std::string&
     type_changes_.push_back({kind, owner, ch.name, type});
 }
 
-rex::Outcome<Subscribed> Broker::Subscribe(std::int64_t now_ms, std::uint64_t owner,
+Result<Subscribed, rex::Error> Broker::Subscribe(std::int64_t now_ms, std::uint64_t owner,
                                            const SubscribeRequest& r) {
   if (!tcl::ValidName(r.channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", r.channel));
@@ -446,7 +446,7 @@ rex::Ack Broker::GrantCredit(std::int64_t now_ms, std::uint64_t owner, std::uint
   return rex::Ok();
 }
 
-rex::Outcome<std::vector<Delivery>> Broker::Pull(std::int64_t now_ms, std::uint64_t owner,
+Result<std::vector<Delivery>, rex::Error> Broker::Pull(std::int64_t now_ms, std::uint64_t owner,
                                                  std::uint64_t subscription, std::uint32_t max) {
   Subscription* s = FindOwned(subs_, owner, subscription);
   if (!s) return NoSubscription(subscription);
@@ -476,7 +476,7 @@ void Broker::DropOwner(std::uint64_t owner) {
   for (auto& [name, ch] : channels_) ch->type_watchers.erase(owner);
 }
 
-rex::Outcome<TypeSets> Broker::Types(const std::string& channel) const {
+Result<TypeSets, rex::Error> Broker::Types(const std::string& channel) const {
   auto it = channels_.find(channel);
   if (it == channels_.end()) {
     return rex::Fail(Code::kBadRequest, fmt::format("no channel '{}'", channel));
@@ -487,7 +487,7 @@ rex::Outcome<TypeSets> Broker::Types(const std::string& channel) const {
   return t;
 }
 
-rex::Outcome<TypeSets> Broker::WatchTypes(std::uint64_t owner, const std::string& channel) {
+Result<TypeSets, rex::Error> Broker::WatchTypes(std::uint64_t owner, const std::string& channel) {
   if (!tcl::ValidName(channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", channel));
   }

@@ -135,23 +135,23 @@ class Broker {
   // so far only used (best-effort) its declared configuration. Errors:
   // kBadRequest (bad name, or created before with another configuration).
   rex::Ack CreateChannel(const std::string& name, const ChannelConfig& config);
-  rex::Outcome<ChannelConfig> DescribeChannel(const std::string& name) const;
+  Result<ChannelConfig, rex::Error> DescribeChannel(const std::string& name) const;
 
   // Publishes; a channel used before it is created is best-effort. Returns
   // the event's sequence number. Errors: kBadRequest, kLimitExceeded (body).
   // The event is taken over in place (seq, publish time and wire encoding
   // are filled in), so a caller that decodes straight into a fresh Event
   // moves nothing.
-  rex::Outcome<std::uint64_t> Publish(std::int64_t now_ms, const std::string& channel,
+  Result<std::uint64_t, rex::Error> Publish(std::int64_t now_ms, const std::string& channel,
                                       std::shared_ptr<Event> event);
-  rex::Outcome<std::uint64_t> Publish(std::int64_t now_ms, const std::string& channel,
+  Result<std::uint64_t, rex::Error> Publish(std::int64_t now_ms, const std::string& channel,
                                       Event event) {
     return Publish(now_ms, channel, std::make_shared<Event>(std::move(event)));
   }
 
   // Errors: kIllegalConstraint (filter), kBadRequest (durable on a
   // best-effort channel, or a durable name already attached), kLimitExceeded.
-  rex::Outcome<Subscribed> Subscribe(std::int64_t now_ms, std::uint64_t owner,
+  Result<Subscribed, rex::Error> Subscribe(std::int64_t now_ms, std::uint64_t owner,
                                      const SubscribeRequest& r);
   // Cumulative: everything up to `seq` is done. For durable subscriptions
   // this moves the cursor (journalled); for others it is accepted and ignored.
@@ -160,15 +160,15 @@ class Broker {
                        std::uint32_t n);
   // Pull mode: up to `max` events now, and past the first at most
   // kMaxPullBytes of them (they count against no credit).
-  rex::Outcome<std::vector<Delivery>> Pull(std::int64_t now_ms, std::uint64_t owner,
+  Result<std::vector<Delivery>, rex::Error> Pull(std::int64_t now_ms, std::uint64_t owner,
                                            std::uint64_t subscription, std::uint32_t max);
   rex::Ack Unsubscribe(std::uint64_t owner, std::uint64_t subscription);
   void DropOwner(std::uint64_t owner);
 
-  rex::Outcome<TypeSets> Types(const std::string& channel) const;
+  Result<TypeSets, rex::Error> Types(const std::string& channel) const;
   // Types() now, then a TypeChange whenever either set changes, until the
   // owner is dropped. Errors: kBadRequest (bad channel name).
-  rex::Outcome<TypeSets> WatchTypes(std::uint64_t owner, const std::string& channel);
+  Result<TypeSets, rex::Error> WatchTypes(std::uint64_t owner, const std::string& channel);
 
   // Age-based retention and event expiry, and durable subscriptions that ran
   // out of filter steps catching up.

@@ -44,7 +44,7 @@ rex::Ack Bad(const std::string& name, const std::string& what) {
   return rex::Fail(rex::Code::kBadRequest, "field '" + name + "': " + what);
 }
 
-rex::Outcome<tcl::Value> FiniteValue(const std::string& name, const msgpack::object& o) {
+Result<tcl::Value, rex::Error> FiniteValue(const std::string& name, const msgpack::object& o) {
   auto v = tcl::DecodeValue(o);
   if (!v.ok()) return Bad(name, v.error().message).error();
   if (auto* d = std::get_if<double>(&v.value()); d && !std::isfinite(*d)) {
@@ -127,7 +127,7 @@ bool Int(const msgpack::object& o, std::int64_t* v) {
 
 }  // namespace
 
-rex::Outcome<Event> DecodeEvent(const msgpack::object& o) {
+Result<Event, rex::Error> DecodeEvent(const msgpack::object& o) {
   if (o.type != msgpack::type::MAP) return rex::Fail(rex::Code::kBadRequest, "an event is a map");
   Event e;
   const msgpack::object* fields = nullptr;

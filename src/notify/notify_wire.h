@@ -42,6 +42,6 @@ void EncodeFields(rex::BodyWriter& w, const tcl::Properties& fields, const Union
 // naming the field (a wrong type, a non-finite number, a malformed union).
 rex::Ack DecodeFields(const msgpack::object* o, tcl::Properties& fields, UnionFields& unions);
 // Errors: kBadRequest naming the field.
-rex::Outcome<Event> DecodeEvent(const msgpack::object& o);
+Result<Event, rex::Error> DecodeEvent(const msgpack::object& o);
 
 }  // namespace ardus::notify

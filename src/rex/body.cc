@@ -24,15 +24,15 @@ bool AsString(const msgpack::object& o, std::string* out) {
   return true;
 }
 
-Outcome<BodyReader> BodyReader::Parse(std::span<const std::uint8_t> bytes) {
+Result<BodyReader, Error> BodyReader::Parse(std::span<const std::uint8_t> bytes) {
   return Unpack(bytes, nullptr);
 }
 
-Outcome<BodyReader> BodyReader::ParseInPlace(std::span<const std::uint8_t> bytes) {
+Result<BodyReader, Error> BodyReader::ParseInPlace(std::span<const std::uint8_t> bytes) {
   return Unpack(bytes, Reference);
 }
 
-Outcome<BodyReader> BodyReader::Unpack(std::span<const std::uint8_t> bytes,
+Result<BodyReader, Error> BodyReader::Unpack(std::span<const std::uint8_t> bytes,
                                        msgpack::unpack_reference_func reference) {
   BodyReader r;
   if (bytes.empty()) {
@@ -57,7 +57,7 @@ Outcome<BodyReader> BodyReader::Unpack(std::span<const std::uint8_t> bytes,
   }
 }
 
-Outcome<BodyReader> BodyReader::View(const msgpack::object& o) {
+Result<BodyReader, Error> BodyReader::View(const msgpack::object& o) {
   if (o.type != msgpack::type::MAP) return Fail(Code::kBadRequest, "a map was expected");
   BodyReader r;
   r.map_ = &o.via.map;
@@ -75,7 +75,7 @@ const msgpack::object* BodyReader::Find(std::string_view key) const {
   return nullptr;
 }
 
-Outcome<std::string> BodyReader::String(std::string_view key) const {
+Result<std::string, Error> BodyReader::String(std::string_view key) const {
   const msgpack::object* o = Find(key);
   std::string out;
   if (!o || !AsString(*o, &out)) {
@@ -84,7 +84,7 @@ Outcome<std::string> BodyReader::String(std::string_view key) const {
   return out;
 }
 
-Outcome<std::uint64_t> BodyReader::Uint(std::string_view key) const {
+Result<std::uint64_t, Error> BodyReader::Uint(std::string_view key) const {
   const msgpack::object* o = Find(key);
   if (!o || o->type != msgpack::type::POSITIVE_INTEGER) {
     return Fail(Code::kBadRequest, fmt::format("'{}' must be a non-negative integer", key));
@@ -107,7 +107,7 @@ bool BodyReader::BoolOr(std::string_view key, bool fallback) const {
   return o && o->type == msgpack::type::BOOLEAN ? o->via.boolean : fallback;
 }
 
-Outcome<std::vector<std::string>> BodyReader::Strings(std::string_view key) const {
+Result<std::vector<std::string>, Error> BodyReader::Strings(std::string_view key) const {
   std::vector<std::string> out;
   const msgpack::object* o = Find(key);
   if (!o || o->type == msgpack::type::NIL) return out;

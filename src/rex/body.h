@@ -26,14 +26,14 @@ class BodyReader {
  public:
   // Errors: kBadRequest if the bytes are not exactly one MessagePack map
   // within the limits. An empty body reads as an empty map.
-  static Outcome<BodyReader> Parse(std::span<const std::uint8_t> bytes);
+  static Result<BodyReader, Error> Parse(std::span<const std::uint8_t> bytes);
   // As Parse, but strings and binaries are not copied: they point into
   // `bytes`, which must outlive the reader and every object read from it.
   // For hot paths that copy what they keep (publishing events).
-  static Outcome<BodyReader> ParseInPlace(std::span<const std::uint8_t> bytes);
+  static Result<BodyReader, Error> ParseInPlace(std::span<const std::uint8_t> bytes);
   // A reader over a map nested in another body; it must not outlive the
   // body it came from. Errors: kBadRequest if `o` is not a map.
-  static Outcome<BodyReader> View(const msgpack::object& o);
+  static Result<BodyReader, Error> View(const msgpack::object& o);
 
   // nullptr if absent.
   const msgpack::object* Find(std::string_view key) const;
@@ -44,15 +44,15 @@ class BodyReader {
     o.via.map = *map_;
     return o;
   }
-  Outcome<std::string> String(std::string_view key) const;
-  Outcome<std::uint64_t> Uint(std::string_view key) const;
+  Result<std::string, Error> String(std::string_view key) const;
+  Result<std::uint64_t, Error> Uint(std::string_view key) const;
   std::string StringOr(std::string_view key, std::string fallback) const;
   std::uint64_t UintOr(std::string_view key, std::uint64_t fallback) const;
   bool BoolOr(std::string_view key, bool fallback) const;
-  Outcome<std::vector<std::string>> Strings(std::string_view key) const;  // absent: empty
+  Result<std::vector<std::string>, Error> Strings(std::string_view key) const;  // absent: empty
 
  private:
-  static Outcome<BodyReader> Unpack(std::span<const std::uint8_t> bytes,
+  static Result<BodyReader, Error> Unpack(std::span<const std::uint8_t> bytes,
                                     msgpack::unpack_reference_func reference);
   std::shared_ptr<msgpack::object_handle> handle_;
   const msgpack::object_map* map_ = nullptr;

@@ -16,6 +16,8 @@
 #include <utility>
 #include <variant>
 
+#include "common/status.h"
+
 namespace ardus::rex {
 
 enum class Code : std::uint16_t {
@@ -63,25 +65,9 @@ struct Error {
   std::string message;
 };
 
-// Either a value or an Error. Precondition for value(): ok().
-template <typename T>
-class [[nodiscard]] Outcome {
- public:
-  Outcome(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
-  Outcome(Error e) : v_(std::move(e)) {}      // NOLINT: implicit by design
-  bool ok() const { return v_.index() == 0; }
-  const T& value() const& { return std::get<0>(v_); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const Error& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
-// Outcome of an operation with no value: accepted, or an Error.
+// An operation with no value: accepted, or an Error.
 struct Done {};
-using Ack = Outcome<Done>;
+using Ack = Result<Done, Error>;
 inline Ack Ok() { return Done{}; }
 inline Error Fail(Code code, std::string message) { return Error{code, std::move(message)}; }
 

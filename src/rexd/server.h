@@ -92,7 +92,7 @@ class Server {
   struct Held {
     std::uint64_t conn;
     rex::Frame request;  // header only (body cleared)
-    rex::Outcome<std::vector<std::uint8_t>> reply;
+    Result<std::vector<std::uint8_t>, rex::Error> reply;
     std::size_t bytes;  // counted in Conn::held and the output meter
   };
 

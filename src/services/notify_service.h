@@ -17,7 +17,7 @@ class NotifyService {
   explicit NotifyService(notify::Broker& broker) : broker_(broker) {}
 
   // Serves one request from connection `owner`: the reply body or the error.
-  rex::Outcome<std::vector<std::uint8_t>> Handle(std::int64_t now_ms, std::uint64_t owner,
+  Result<std::vector<std::uint8_t>, rex::Error> Handle(std::int64_t now_ms, std::uint64_t owner,
                                                  const rex::Frame& request);
 
  private:

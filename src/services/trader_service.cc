@@ -14,7 +14,7 @@ using trader::Method;
 
 namespace {
 
-using Reply = rex::Outcome<std::vector<std::uint8_t>>;
+using Reply = Result<std::vector<std::uint8_t>, rex::Error>;
 
 std::vector<std::uint8_t> Bytes(const BodyWriter& w) {
   auto b = w.bytes();

@@ -19,7 +19,7 @@ class TraderService {
 
   // Serves one request from connection `owner`. The reply body, or the error
   // to send back.
-  rex::Outcome<std::vector<std::uint8_t>> Handle(std::int64_t now_ms, std::uint64_t owner,
+  Result<std::vector<std::uint8_t>, rex::Error> Handle(std::int64_t now_ms, std::uint64_t owner,
                                                  const rex::Frame& request);
   // Body of a kWatchEvent push.
   static std::vector<std::uint8_t> EncodeEvent(const trader::WatchEvent& e);

@@ -11,7 +11,7 @@ namespace {
 rex::Error Bad(std::string what) { return rex::Fail(Code::kBadRequest, std::move(what)); }
 
 template <typename T>
-rex::Outcome<Value> Elements(const msgpack::object_array& a,
+Result<Value, rex::Error> Elements(const msgpack::object_array& a,
                              bool (*get)(const msgpack::object&, T*)) {
   std::vector<T> out;
   out.reserve(a.size);
@@ -56,7 +56,7 @@ bool GetString(const msgpack::object& o, std::string* v) { return rex::AsString(
 
 }  // namespace
 
-rex::Outcome<Value> DecodeValue(const msgpack::object& o) {
+Result<Value, rex::Error> DecodeValue(const msgpack::object& o) {
   std::int64_t i;
   double d;
   bool b;
@@ -81,7 +81,7 @@ rex::Outcome<Value> DecodeValue(const msgpack::object& o) {
   return Elements<std::string>(a, GetString);
 }
 
-rex::Outcome<Properties> DecodeProperties(const msgpack::object* o) {
+Result<Properties, rex::Error> DecodeProperties(const msgpack::object* o) {
   Properties out;
   if (!o || o->type == msgpack::type::NIL) return out;
   if (o->type != msgpack::type::MAP) return Bad("'props' must be a map of name to value");

@@ -15,8 +15,8 @@ namespace ardus::tcl {
 
 // Decoders return kBadRequest naming the field at fault; the caller replies
 // with that error and keeps the connection.
-rex::Outcome<Value> DecodeValue(const msgpack::object& o);
-rex::Outcome<Properties> DecodeProperties(const msgpack::object* o);  // nullptr: empty
+Result<Value, rex::Error> DecodeValue(const msgpack::object& o);
+Result<Properties, rex::Error> DecodeProperties(const msgpack::object* o);  // nullptr: empty
 
 void EncodeValue(rex::BodyWriter& w, const Value& v);
 void EncodeProperties(rex::BodyWriter& w, const Properties& props);

@@ -124,13 +124,13 @@ rex::Ack Trader::AddType(ServiceType type) {
   return s;
 }
 
-rex::Outcome<ServiceType> Trader::DescribeType(const std::string& name) const {
+Result<ServiceType, rex::Error> Trader::DescribeType(const std::string& name) const {
   const ServiceType* t = types_.Find(name);
   if (!t) return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", name));
   return *t;
 }
 
-rex::Outcome<std::vector<PropertyDef>> Trader::TypeProperties(const std::string& name) const {
+Result<std::vector<PropertyDef>, rex::Error> Trader::TypeProperties(const std::string& name) const {
   if (!types_.Find(name)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", name));
   }
@@ -189,7 +189,7 @@ rex::Ack Trader::CheckProperties(const std::string& type, const tcl::Properties&
   return rex::Ok();
 }
 
-rex::Outcome<OfferId> Trader::Export(std::int64_t now_ms, std::string type, tcl::Properties props,
+Result<OfferId, rex::Error> Trader::Export(std::int64_t now_ms, std::string type, tcl::Properties props,
                                      std::uint32_t lease_seconds) {
   if (!types_.Find(type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", type));
@@ -282,13 +282,13 @@ rex::Ack Trader::Modify(OfferId id, const tcl::Properties& set, const std::vecto
   return rex::Ok();
 }
 
-rex::Outcome<Offer> Trader::Describe(OfferId id) const {
+Result<Offer, rex::Error> Trader::Describe(OfferId id) const {
   auto it = offers_.find(id);
   if (it == offers_.end()) return rex::Fail(Code::kUnknownOffer, fmt::format("no offer {}", id));
   return it->second;
 }
 
-rex::Outcome<std::int64_t> Trader::Renew(std::int64_t now_ms, OfferId id) {
+Result<std::int64_t, rex::Error> Trader::Renew(std::int64_t now_ms, OfferId id) {
   auto it = offers_.find(id);
   if (it == offers_.end()) return rex::Fail(Code::kUnknownOffer, fmt::format("no offer {}", id));
   Offer& o = it->second;
@@ -304,7 +304,7 @@ rex::Outcome<std::int64_t> Trader::Renew(std::int64_t now_ms, OfferId id) {
 
 // ---------------------------------------------------------------- queries
 
-rex::Outcome<std::shared_ptr<Trader::Compiled>> Trader::CompileConstraint(
+Result<std::shared_ptr<Trader::Compiled>, rex::Error> Trader::CompileConstraint(
     const std::string& type, const std::string& text) const {
   auto ast = tcl::ParseConstraint(text);
   if (!ast.ok()) return FromStatus(ast.status(), Code::kIllegalConstraint);
@@ -342,7 +342,7 @@ std::vector<OfferId> Trader::Candidates(const Compiled& c, const std::set<std::s
   return out;
 }
 
-rex::Outcome<Page> Trader::Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q) {
+Result<Page, rex::Error> Trader::Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q) {
   if (!types_.Find(q.type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", q.type));
   }
@@ -470,7 +470,7 @@ Page Trader::TakePage(std::int64_t now_ms, Iterator& it, std::uint32_t count) {
   return page;
 }
 
-rex::Outcome<Page> Trader::NextPage(std::int64_t now_ms, std::uint64_t owner,
+Result<Page, rex::Error> Trader::NextPage(std::int64_t now_ms, std::uint64_t owner,
                                     std::uint64_t iterator, std::uint32_t count) {
   auto it = iterators_.find(iterator);
   if (it == iterators_.end() || it->second.owner != owner) {
@@ -498,7 +498,7 @@ rex::Ack Trader::CloseIterator(std::uint64_t owner, std::uint64_t iterator) {
 
 // ---------------------------------------------------------------- watches
 
-rex::Outcome<Trader::WatchStart> Trader::Watch(std::uint64_t owner, const std::string& type,
+Result<Trader::WatchStart, rex::Error> Trader::Watch(std::uint64_t owner, const std::string& type,
                                                const std::string& constraint) {
   if (!types_.Find(type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", type));

@@ -109,25 +109,25 @@ class Trader {
 
   // --- service types
   rex::Ack AddType(ServiceType type);
-  rex::Outcome<ServiceType> DescribeType(const std::string& name) const;
+  Result<ServiceType, rex::Error> DescribeType(const std::string& name) const;
   // Every property, inherited ones included.
-  rex::Outcome<std::vector<PropertyDef>> TypeProperties(const std::string& name) const;
+  Result<std::vector<PropertyDef>, rex::Error> TypeProperties(const std::string& name) const;
   std::vector<std::string> ListTypes() const;
   rex::Ack RemoveType(const std::string& name);
 
   // --- offers
   // Errors: kUnknownType, kMissingProperty, kUnknownProperty,
   // kPropertyTypeMismatch, kLimitExceeded.
-  rex::Outcome<OfferId> Export(std::int64_t now_ms, std::string type, tcl::Properties props,
+  Result<OfferId, rex::Error> Export(std::int64_t now_ms, std::string type, tcl::Properties props,
                                std::uint32_t lease_seconds);
   rex::Ack Withdraw(OfferId id);
   // Sets `set` and removes `remove`. Errors as Export, plus kReadonlyProperty
   // and kMissingProperty (removing a mandatory property).
   rex::Ack Modify(OfferId id, const tcl::Properties& set, const std::vector<std::string>& remove);
-  rex::Outcome<Offer> Describe(OfferId id) const;
+  Result<Offer, rex::Error> Describe(OfferId id) const;
   // Restarts the lease clock; returns the new deadline. Errors: kUnknownOffer,
   // kBadRequest (the offer has no lease).
-  rex::Outcome<std::int64_t> Renew(std::int64_t now_ms, OfferId id);
+  Result<std::int64_t, rex::Error> Renew(std::int64_t now_ms, OfferId id);
   std::size_t OfferCount() const { return offers_.size(); }
 
   // --- queries
@@ -135,8 +135,8 @@ class Trader {
   // most max_page_bytes of them. Errors: kUnknownType, kIllegalConstraint
   // (message "column N: ..."), kIllegalPreference, kIllegalPolicy,
   // kLimitExceeded.
-  rex::Outcome<Page> Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q);
-  rex::Outcome<Page> NextPage(std::int64_t now_ms, std::uint64_t owner, std::uint64_t iterator,
+  Result<Page, rex::Error> Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q);
+  Result<Page, rex::Error> NextPage(std::int64_t now_ms, std::uint64_t owner, std::uint64_t iterator,
                               std::uint32_t count);
   rex::Ack CloseIterator(std::uint64_t owner, std::uint64_t iterator);
 
@@ -148,7 +148,7 @@ class Trader {
     std::uint64_t watch = 0;
     std::vector<Offer> matching;
   };
-  rex::Outcome<WatchStart> Watch(std::uint64_t owner, const std::string& type,
+  Result<WatchStart, rex::Error> Watch(std::uint64_t owner, const std::string& type,
                                  const std::string& constraint);
   rex::Ack Unwatch(std::uint64_t owner, std::uint64_t watch);
   // Forgets the owner's watches and iterators (its connection closed).
@@ -183,7 +183,7 @@ class Trader {
   // Hashed: queries look offers up by id thousands of times; order comes from by_type_.
   using Offers = std::unordered_map<OfferId, Offer>;
 
-  rex::Outcome<std::shared_ptr<Compiled>> CompileConstraint(const std::string& type,
+  Result<std::shared_ptr<Compiled>, rex::Error> CompileConstraint(const std::string& type,
                                                             const std::string& text) const;
   rex::Ack CheckProperties(const std::string& type, const tcl::Properties& props) const;
   std::vector<OfferId> Candidates(const Compiled& c, const std::set<std::string>& types);

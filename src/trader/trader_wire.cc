@@ -15,7 +15,7 @@ rex::Error Bad(std::string what) { return rex::Fail(Code::kBadRequest, std::move
 }  // namespace
 
 
-rex::Outcome<ServiceType> DecodeServiceType(const rex::BodyReader& body) {
+Result<ServiceType, rex::Error> DecodeServiceType(const rex::BodyReader& body) {
   ServiceType t;
   auto name = body.String("name");
   if (!name.ok()) return name.error();
@@ -55,7 +55,7 @@ rex::Outcome<ServiceType> DecodeServiceType(const rex::BodyReader& body) {
   return t;
 }
 
-rex::Outcome<Offer> DecodeOffer(const msgpack::object& o) {
+Result<Offer, rex::Error> DecodeOffer(const msgpack::object& o) {
   if (o.type != msgpack::type::MAP) return Bad("an offer must be a map");
   Offer offer;
   const msgpack::object* props = nullptr;

@@ -36,8 +36,8 @@ enum class Method : std::uint16_t {
 };
 
 // Decoders return kBadRequest naming the field at fault.
-rex::Outcome<ServiceType> DecodeServiceType(const rex::BodyReader& body);
-rex::Outcome<Offer> DecodeOffer(const msgpack::object& o);
+Result<ServiceType, rex::Error> DecodeServiceType(const rex::BodyReader& body);
+Result<Offer, rex::Error> DecodeOffer(const msgpack::object& o);
 
 // The map: {name, supers, properties: [{name, type, mandatory, readonly}]}.
 void EncodeServiceType(rex::BodyWriter& w, const ServiceType& t);
