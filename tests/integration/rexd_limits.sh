@@ -52,6 +52,12 @@ launch=(prlimit --nofile=64:64)
 start_rexd emfile
 raw "$tport" emfile "$pid"
 stop_rexd
+# Every connection is a descriptor: rexd raises its soft limit to the hard one.
+launch=(prlimit --nofile=64:2048)
+start_rexd raised
+soft=$(awk '/Max open files/ {print $4}' "/proc/$pid/limits")
+[[ $soft == 2048 ]] || fail "rexd kept a soft descriptor limit of $soft under a hard limit of 2048"
+stop_rexd
 launch=()
 start_rexd maxconn --max-connections 20
 raw "$tport" max_connections
