@@ -154,7 +154,7 @@ class EventReader final : public tcl::PropertyReader {
 }  // namespace
 
 Result<std::shared_ptr<const Filter>> Filter::Compile(const std::string& text) {
-  auto ast = tcl::ParseConstraint(text, tcl::Dialect::kNotify);
+  auto ast = tcl::ParseConstraint(text, tcl::Dialect::kEtcl);
   if (!ast.ok()) return ast.status();
   Types types = kHeader;
   for (bool changed = true; changed;) {

@@ -1,4 +1,4 @@
-// Subscription filters: the trader constraint language in its Notify dialect
+// Subscription filters: the trader constraint language in its ETCL dialect
 // (`$domain_name`, `$type_name`, `$event_name`, `$priority`, `$.field`; a bare
 // name is a field too),
 // compiled by the same checker and compiler and run by the same evaluator.

@@ -134,7 +134,7 @@ bool LexOperator(std::string_view src, std::size_t& i, Token& t) {
   return true;
 }
 
-// `$name`, `$.name` (Notify dialect): an identifier token.
+// `$name`, `$.name` (ETCL dialect): an identifier token.
 Result<Token> LexVariable(std::string_view src, std::size_t& i, int column) {
   ++i;  // '$'
   bool dotted = i < src.size() && src[i] == '.';
@@ -185,7 +185,7 @@ Result<std::vector<Token>> Lex(std::string_view src, Dialect dialect) {
       while (i < src.size() && (IsLetter(src[i]) || IsDigit(src[i]) || src[i] == '_')) ++i;
       Token t{KeywordOr(src.substr(start, i - start)), column};
       if (t.kind == Tok::kIdent) t.text = std::string(src.substr(start, i - start));
-      if (t.text == "default" && dialect == Dialect::kNotify) {  // `default $.u`, else a name
+      if (t.text == "default" && dialect == Dialect::kEtcl) {  // `default $.u`, else a name
         std::size_t next = src.find_first_not_of(" \t\r\n", i);
         if (next != std::string_view::npos && src[next] == '$') t.kind = Tok::kDefault;
       }
@@ -194,7 +194,7 @@ Result<std::vector<Token>> Lex(std::string_view src, Dialect dialect) {
       auto t = LexNumber(src, i, column);
       if (!t.ok()) return t.status();
       out.push_back(std::move(t).value());
-    } else if (c == '$' && dialect == Dialect::kNotify) {
+    } else if (c == '$' && dialect == Dialect::kEtcl) {
       auto t = LexVariable(src, i, column);
       if (!t.ok()) return t.status();
       out.push_back(std::move(t).value());

@@ -29,7 +29,7 @@ enum class Tok : std::uint8_t {
   kFirst,
   kRandom,
   kExist,
-  kDefault,  // Notify dialect, before '$': ETCL's union test
+  kDefault,  // ETCL dialect, before '$': ETCL's union test
   kNot,
   kAnd,
   kOr,
@@ -58,11 +58,13 @@ struct Token {
   double float_value = 0;
 };
 
-// The trader's TCL, or the Notification service's extension of it, which adds
-// run-time variables: `$.field` and `$field` name an event's field, and
-// `$domain_name`, `$type_name`, `$event_name`, `$priority` its header. They
-// lex as identifiers: "field", or "$domain_name" for the header names.
-enum class Dialect : std::uint8_t { kTrader, kNotify };
+// Which language a constraint is written in, chosen by the caller: the OMG
+// Trading service's TCL, or ETCL, the OMG Notification service's extension of
+// it, which adds run-time variables: `$.field` and `$field` name an event's
+// field, and `$domain_name`, `$type_name`, `$event_name`, `$priority` its
+// header. They lex as identifiers: "field", or "$domain_name" for the header
+// names. The Trader uses kTrader; Notify's filters use kEtcl.
+enum class Dialect : std::uint8_t { kTrader, kEtcl };
 
 // Constraints longer than this are refused before lexing (limit_exceeded).
 inline constexpr std::size_t kMaxConstraintBytes = 8192;
