@@ -22,6 +22,7 @@ ReceiverConfig ReceiverFor(const LoopConfig& config, std::size_t i) {
   ReceiverConfig rc;
   rc.receiver_id = static_cast<std::uint32_t>(1000 + i);
   rc.seed = config.seed * 7919 + i;
+  rc.block_memory_limit = config.block_memory_limit;
   return rc;
 }
 

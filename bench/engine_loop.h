@@ -29,7 +29,9 @@ struct LoopConfig {
   std::uint64_t bottleneck_bps = 0;  // 0: none
   Duration max_queue = milliseconds(50);
   Time limit = seconds(600);
-  bool record_first_receiver = false;  // keep what receiver 0 is handed
+  std::size_t block_memory_limit =
+      ReceiverConfig{}.block_memory_limit;  // 0: window solves read back
+  bool record_first_receiver = false;       // keep what receiver 0 is handed
 };
 
 struct Delivery {

@@ -6,9 +6,11 @@
 // count that does not depend on the machine's load.
 //
 //   ./build/bench/engine_trace [--scenario window|rate|all] [--mib M] [--seed S]
+//                              [--receivers N] [--loss P] [--block-memory BYTES]
 //
-// window: 4 receivers at 5% loss each way, window repair (window solves).
-// rate:   4 receivers, no random loss, adaptive rate from 100 Mbit/s behind a
+// window: N (4) receivers at P (5%) loss each way, window repair (window
+//         solves); --block-memory 0 makes every solve read its window back.
+// rate:   N receivers, no random loss, adaptive rate from 100 Mbit/s behind a
 //         200 Mbit/s bottleneck with a 50 ms queue (rate control).
 #include <cstdio>
 #include <exception>
@@ -22,7 +24,8 @@ using ardus::bench::LoopConfig;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: engine_trace [--scenario window|rate|all] [--mib M] [--seed S]\n";
+    "usage: engine_trace [--scenario window|rate|all] [--mib M] [--seed S] [--receivers N]\n"
+    "                    [--loss P] [--block-memory BYTES]\n";
 
 bool Report(const char* name, const LoopConfig& config) {
   const bench::LoopResult r = bench::RunLoop(config);
@@ -49,6 +52,7 @@ bool Report(const char* name, const LoopConfig& config) {
 int main(int argc, char** argv) {
   std::string scenario = "all";
   std::uint64_t mib = 32, seed = 41;
+  LoopConfig base;
   for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) {
@@ -62,6 +66,12 @@ int main(int argc, char** argv) {
         mib = std::stoull(argv[i + 1]);
       } else if (flag == "--seed") {
         seed = std::stoull(argv[i + 1]);
+      } else if (flag == "--receivers") {
+        base.receivers = std::stoull(argv[i + 1]);
+      } else if (flag == "--loss") {
+        base.loss = std::stod(argv[i + 1]);
+      } else if (flag == "--block-memory") {
+        base.block_memory_limit = std::stoull(argv[i + 1]);
       } else {
         std::fputs(kUsage, stderr);
         return 2;
@@ -77,13 +87,13 @@ int main(int argc, char** argv) {
   }
   bool ok = true;
   if (scenario != "rate") {
-    LoopConfig window;
+    LoopConfig window = base;
     window.seed = seed;
     window.bytes = mib << 20;
     ok = Report("window", window) && ok;
   }
   if (scenario != "window") {
-    LoopConfig rate;
+    LoopConfig rate = base;
     rate.seed = seed;
     rate.bytes = mib << 20;
     rate.loss = 0;
