@@ -32,6 +32,16 @@ constexpr std::uint16_t kMaxWindowRun = 6;
 // N=8 15.9 / 1.1139 and 15.5 / 1.1137. A saving of 3 left N=8 at 1.1185.
 constexpr int kWindowSaving = 2;
 
+RateConfig PacingFor(const SenderConfig& config) {
+  RateConfig rate;
+  rate.start_bps = double(config.rate_bps);
+  rate.adaptive = config.rate_adaptive;
+  rate.min_bps = double(config.rate_min_bps);
+  rate.max_bps = double(config.rate_max_bps);
+  rate.burst_bytes = double(config.batch_packets) * (config.symbol_size + 64.0);
+  return rate;
+}
+
 }  // namespace
 
 const char* ReceiverOutcomeName(ReceiverOutcome outcome) {
@@ -55,7 +65,7 @@ Sender::Sender(SenderConfig config, Manifest manifest, ContentSource& source)
       manifest_sha_(ComputeSha256(manifest_bytes_)),
       source_(source),
       rng_(config.seed),
-      rate_(double(config.rate_bps)) {
+      rate_(PacingFor(config)) {
   config_.window_blocks =
       std::clamp<std::uint32_t>(config_.window_blocks, 1, wire::kMaxWindowBlocks);
   std::vector<std::uint64_t> sizes{manifest_bytes_.size()};
@@ -100,7 +110,10 @@ void Sender::OnDatagram(Time now, const Endpoint& from, std::span<const std::uin
       peer->data_sent_at_status = data_sent_;
       peer->status_data_received = status->data_received;
       peer->status_heard = true;
-      if (peer->outcome == ReceiverOutcome::kActive) OnCongestion(now, status->loss_ppm);
+      if (peer->outcome == ReceiverOutcome::kActive && phase_ == Phase::kTransferring &&
+          rate_.OnCongestion(now, status->loss_ppm, grtt_)) {
+        ++stats_.rate_decreases;
+      }
     }
   } else if (const auto* done = std::get_if<wire::Done>(&p.body)) {
     OnDone(now, from, *done);
@@ -455,45 +468,6 @@ void Sender::OnDone(Time now, const Endpoint& from, const wire::Done& done) {
   Queue(wire::DoneAck{done.receiver_id}, Destination::kPeer, from);  // re-ack duplicates too
 }
 
-// ---- rate adaptation ------------------------------------------------------------
-
-void Sender::OnCongestion(Time now, std::uint32_t loss_ppm) {
-  if (!config_.rate_adaptive || loss_ppm <= 20'000 || phase_ != Phase::kTransferring) return;
-  const double loss = std::min(1.0, loss_ppm / 1e6);
-  // One congestion event draws reports for a while, all about the rate that
-  // caused it. Within max(100 ms, 4 GRTT) of a cut, a report is measured
-  // against that rate, and acted on only if it calls for a much deeper cut
-  // (the first report of a burst can understate it).
-  const bool same_event = now - last_decrease_ < std::max<Duration>(milliseconds(100), 4 * grtt_);
-  if (!same_event) event_rate_ = achieved_ > 0 ? std::min(rate_, achieved_) : rate_;
-  // One short window of a bursty queue can show far more loss than the
-  // overshoot really was: never cut below half the rate that caused it.
-  const double target =
-      std::max(double(config_.rate_min_bps), event_rate_ * std::max(0.5, (1 - loss) * 0.95));
-  if (same_event && target > 0.8 * rate_) return;
-  rate_ = target;
-  slow_start_ = false;
-  last_decrease_ = now;
-  next_increase_ = now + milliseconds(20);
-  ++stats_.rate_decreases;
-}
-
-void Sender::AdaptRate(Time now) {
-  if (!config_.rate_adaptive || now < next_increase_) return;
-  const double seconds = double((now - last_adapt_).count()) / 1e9;
-  achieved_ = seconds > 0 ? double(stats_.wire_bytes - wire_bytes_at_adapt_) * 8 / seconds : 0;
-  last_adapt_ = now;
-  wire_bytes_at_adapt_ = stats_.wire_bytes;
-  next_increase_ = now + milliseconds(20);
-  // Grow only a rate that is being used: a sender held back by its CPU, its
-  // disk or a lack of data must not build up a rate the network never saw.
-  if (achieved_ < 0.8 * rate_) return;
-  // Slow start until the first congestion; afterwards climb back quickly to
-  // just under the rate that last caused congestion, then probe slowly.
-  const double growth = slow_start_ ? 1.25 : rate_ < 0.9 * event_rate_ ? 1.05 : 1.002;
-  rate_ = std::min(double(config_.rate_max_bps), rate_ * growth);
-}
-
 // ---- timers ------------------------------------------------------------------
 
 void Sender::Advance(Time now) {
@@ -501,14 +475,10 @@ void Sender::Advance(Time now) {
     started_ = now;
     next_announce_ = now;
     announce_gap_ = std::min(config_.first_announce_gap, config_.announce_interval);
-    last_refill_ = now;
+    rate_.Start(now);
   }
-  // The bucket holds 2 ms of sending (at least two batches), so a driver that
-  // wakes late, or spends its turn inside sendmmsg, does not lose rate.
-  const double burst = std::max(2.0 * double(config_.batch_packets) * (config_.symbol_size + 64.0),
-                                rate_ / 8.0 * 0.002);
-  tokens_ = std::min(burst, tokens_ + double((now - last_refill_).count()) * rate_ / 8e9);
-  last_refill_ = now;
+  rate_.Refill(now);
+  now_ = now;
 
   if (phase_ == Phase::kAnnouncing || phase_ == Phase::kTransferring) {
     if (now >= next_announce_) {
@@ -544,7 +514,7 @@ void Sender::Advance(Time now) {
     }
   }
   if (phase_ == Phase::kTransferring) {
-    AdaptRate(now);
+    rate_.Adapt(now);
     for (auto& [id, c] : collections_) {
       if (c.advert_due && now >= c.next_advert) {
         Queue(PlanAdvert(id, c));
@@ -710,7 +680,7 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
     Transmit t{pending.destination, pending.peer, 0, false};
     t.size = wire::Encode(wire::Packet{config_.session_id, std::move(pending.body)}, buf);
     control_.pop_front();
-    tokens_ -= double(t.size + wire::kIpUdpHeaderBytes);
+    rate_.OnSent(t.size);
     stats_.wire_bytes += t.size;
     ++stats_.control_packets;
     return t;
@@ -718,7 +688,7 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
   if (phase_ == Phase::kEnding && ends_left_ == 0) phase_ = Phase::kFinished;
   if (phase_ != Phase::kTransferring) return std::nullopt;
   const double cost = double(wire::kDataHeaderSize + config_.symbol_size + wire::kIpUdpHeaderBytes);
-  if (tokens_ < cost) return std::nullopt;
+  if (!rate_.Affords(cost)) return std::nullopt;
 
   std::uint32_t block;
   std::uint16_t esi, run = 1;
@@ -729,7 +699,7 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
   }
   std::size_t size = EmitSymbol(block, esi, run, buf);
   if (size == 0) return std::nullopt;  // Fail() was called; END goes out next
-  tokens_ -= double(size + wire::kIpUdpHeaderBytes);
+  rate_.OnSent(size);
   stats_.wire_bytes += size;
   ++data_sent_;
   ++(repair || esi >= BlockK(block) ? stats_.repair_symbols : stats_.source_symbols);
@@ -892,7 +862,7 @@ const std::uint8_t* Sender::WindowSymbol(std::uint32_t first, std::uint16_t esi,
 
 Time Sender::NextDeadline() const {
   if (phase_ == Phase::kFinished) return kNever;
-  if (!control_.empty() || (phase_ == Phase::kEnding && ends_left_ == 0)) return last_refill_;
+  if (!control_.empty() || (phase_ == Phase::kEnding && ends_left_ == 0)) return now_;
   Time t = kNever;
   if (phase_ == Phase::kAnnouncing) {
     t = std::min({next_announce_, started_ + config_.join_wait});
@@ -907,14 +877,10 @@ Time Sender::NextDeadline() const {
     t = std::min(t, next_expiry_);
     bool first_pass_done = next_block_ >= layout_.block_count();
     if (first_pass_done && collections_.empty() && repairs_.empty()) {
-      t = std::min(t, std::max(next_sweep_, last_refill_));
+      t = std::min(t, std::max(next_sweep_, now_));
     }
     if (!first_pass_done || !repairs_.empty()) {
-      // Wake when a burst of batch_packets is affordable.
-      const double want = double(config_.batch_packets) * (config_.symbol_size + 64.0) * 0.9;
-      double missing = std::max(0.0, want - tokens_);
-      auto wait = Duration(static_cast<std::int64_t>(missing * 8e9 / rate_));
-      t = std::min(t, last_refill_ + wait);
+      t = std::min(t, rate_.NextBurst());  // most of a burst of batch_packets affordable
     }
   }
   return t;
@@ -944,7 +910,7 @@ std::vector<ReceiverReport> Sender::Reports() const {
     r.outcome = peer.outcome;
     r.bytes = peer.bytes;
     const bool active = peer.outcome == ReceiverOutcome::kActive;
-    r.elapsed = (active ? last_refill_ : peer.finished_at) - std::max(peer.joined, transfer_start_);
+    r.elapsed = (active ? now_ : peer.finished_at) - std::max(peer.joined, transfer_start_);
     // A receiver that verified everything counted DATA until its DONE. One
     // that failed stopped counting when it failed, which is heard only later
     // (a receiver refusing the manifest hears a few datagrams, then the
