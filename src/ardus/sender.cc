@@ -24,14 +24,6 @@ constexpr Duration kLateCollection = milliseconds(50);
 // kernel, and about a millisecond of work, short enough not to stall pacing.
 constexpr std::uint16_t kMaxWindowRun = 6;
 
-// A window symbol costs each receiver that solves it a pass over the whole
-// window; a parity symbol, over one block. So window symbols go out only
-// where each saves this many parity symbols besides itself. Simulator, 64 MiB
-// at 5% loss, receiver GF multiply-adds per source symbol and wire, without
-// and with: N=4 23.2 / 1.1067 and 14.3 / 1.1108 (parity alone 10.1 / 1.1139);
-// N=8 15.9 / 1.1139 and 15.5 / 1.1137. A saving of 3 left N=8 at 1.1185.
-constexpr int kWindowSaving = 2;
-
 RateConfig PacingFor(const SenderConfig& config) {
   RateConfig rate;
   rate.start_bps = double(config.rate_bps);
@@ -281,13 +273,9 @@ std::uint16_t Sender::AnnouncedWindowBlocks() const {
   return static_cast<std::uint16_t>(config_.window_blocks);
 }
 
-// Plans one window from every report so far. Each block's parity covers
-// every reporting receiver but the one that lacks most (all of a block that
-// someone lacks whole); window symbols cover the largest rest a receiver
-// still has over the window, less the window symbols it already holds. A
-// rest above wire::kMaxWindowDeficit is repaired with parity instead. Then
-// LevelTopNeed moves what one receiver alone needs to parity, and the window
-// falls back to parity alone unless each window symbol saves kWindowSaving.
+// Plans one window from every report so far, by the rules of
+// PlanReportedWindow (repair_plan.h): parity for all but the receiver that
+// lacks most, window symbols for the rest.
 //
 // Why the second-worst: in the simulator at 5% loss (64 MiB), leaving the two
 // worst short instead cut the wire only from 1.1132 to 1.1096 at N=8 and
@@ -303,11 +291,11 @@ std::uint16_t Sender::AnnouncedWindowBlocks() const {
 void Sender::PlanWindow(Collection& c, std::uint32_t first) {
   const auto [start, end] = layout_.RepairWindow(first, config_.window_blocks);
   const std::size_t blocks = end - start;
-  const bool windowed = blocks > 1 && end <= next_block_;
-  std::vector<Deficits> deficits;  // per reporting receiver, per block
-  std::vector<int> held;           // -1: cannot use window symbols
+  WindowReports reports;
+  reports.windowed = blocks > 1 && end <= next_block_;
+  for (std::uint32_t b = start; b < end; ++b) reports.ks.push_back(BlockK(b));
   for (auto& [id, report] : c.reports) {
-    std::vector<std::uint16_t> d(blocks, 0);
+    Deficits d(blocks, 0);
     bool any = false;
     for (auto it = report.deficits.lower_bound(start);
          it != report.deficits.end() && it->first < end; ++it) {
@@ -316,61 +304,20 @@ void Sender::PlanWindow(Collection& c, std::uint32_t first) {
     }
     if (!any) continue;
     auto h = report.held.find(start);
-    const std::uint16_t symbols = h == report.held.end() ? 0 : h->second;
-    deficits.push_back(std::move(d));
-    held.push_back(windowed ? symbols : -1);
+    reports.deficits.push_back(std::move(d));
+    reports.held.push_back(h == report.held.end() ? 0 : h->second);
   }
-  const std::size_t n = deficits.size();
-  const std::size_t exceed =
-      windowed && n > 1 ? 1 : 0;  // reporters a block's parity may leave short
-  Deficits parity(blocks, 0);
-  for (std::size_t b = 0; b < blocks; ++b) {
-    const std::uint16_t k = BlockK(start + static_cast<std::uint32_t>(b));
-    std::vector<std::uint16_t> column;
-    for (std::size_t r = 0; r < n; ++r) {
-      if (deficits[r][b] >= k || held[r] < 0) parity[b] = std::max(parity[b], deficits[r][b]);
-      column.push_back(deficits[r][b]);
-    }
-    std::sort(column.begin(), column.end(), std::greater<>());
-    if (exceed < n) parity[b] = std::max(parity[b], column[exceed]);
-  }
-  auto rest = [&](std::size_t r) { return Rest(deficits[r], parity); };
-  for (std::size_t r = 0; r < n; ++r) {  // too much to solve through the window
-    if (held[r] < 0 || rest(r) <= wire::kMaxWindowDeficit) continue;
-    held[r] = -1;
-    for (std::size_t b = 0; b < blocks; ++b) parity[b] = std::max(parity[b], deficits[r][b]);
-  }
-  LevelTopNeed(deficits, held, parity);
-  int window = 0;
-  for (std::size_t r = 0; r < n; ++r) {
-    if (held[r] >= 0) window = std::max(window, rest(r) - held[r]);
-  }
-  if (window > 0) {  // worth it only if each window symbol saves kWindowSaving parity
-    Deficits worst(blocks, 0);
-    int with = window, without = 0;
-    for (std::size_t b = 0; b < blocks; ++b) {
-      for (std::size_t r = 0; r < n; ++r) worst[b] = std::max(worst[b], deficits[r][b]);
-      with += parity[b];
-      without += worst[b];
-    }
-    if (without - with < kWindowSaving * window) {
-      parity = std::move(worst);
-      window = 0;
-    }
-  }
+  const WindowPlan plan = PlanReportedWindow(reports);
   for (std::size_t b = 0; b < blocks; ++b) {
     const auto block = start + static_cast<std::uint32_t>(b);
-    auto it = c.plan.find(block);
-    const std::uint16_t old = it == c.plan.end() ? 0 : it->second;
-    if (old == parity[b]) continue;
-    if (parity[b] == 0) {
-      c.plan.erase(it);
+    if (plan.parity[b] == 0) {
+      c.plan.erase(block);
     } else {
-      c.plan[block] = parity[b];
+      c.plan[block] = plan.parity[b];
     }
   }
-  if (window > 0) {
-    c.window_plan[start] = static_cast<std::uint16_t>(std::min(window, 0xFFFF));
+  if (plan.window > 0) {
+    c.window_plan[start] = plan.window;
   } else {
     c.window_plan.erase(start);
   }
