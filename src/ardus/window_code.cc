@@ -117,7 +117,8 @@ Result<Elimination> Eliminate(const WindowBlock& block, std::size_t len, FecCode
       }
     }
   }
-  GfMultiplyAdd(len, g_known, known, Rows(e.z, p, len));  // parity's own terms cancel
+  // z = parity + the known sources' terms (in GF(2^8) adding is subtracting).
+  GfMultiplyAdd(len, g_known, known, Rows(e.z, p, len));
   e.inverse.resize(p * p);
   if (p > 0 && gf_invert_matrix(a_d.data(), e.inverse.data(), static_cast<int>(p)) != 0) {
     return Bug("singular parity submatrix");
@@ -132,10 +133,52 @@ struct System {
   std::vector<std::uint8_t> a, y;
 };
 
-// Each window symbol is sum over the window of c_t x_t. Its known sources'
-// terms move to the right side; for each eliminated block, x_D = inverse z +
-// coupling x_F turns c_D x_D + c_F x_F into (c_F + c_D coupling) x_F plus
-// c_D inverse z on the right.
+// y[r] += the known sources' terms of window symbol r (coefficients[r]
+// over the whole window), moving them to the right side.
+void AddKnownTerms(const WindowProblem& problem,
+                   const std::vector<std::vector<std::uint8_t>>& coefficients,
+                   std::span<std::uint8_t* const> y_rows) {
+  std::vector<const std::uint8_t*> known;
+  std::vector<bool> is_known;
+  for (const WindowBlock& block : problem.blocks) {
+    for (std::size_t i = 0; i < block.k; ++i) {
+      is_known.push_back(block.present[i]);
+      if (block.present[i]) known.push_back(block.sources + i * problem.symbol_size);
+    }
+  }
+  std::vector<std::uint8_t> known_coefficients;
+  for (const auto& c : coefficients) {
+    for (std::size_t t = 0; t < is_known.size(); ++t) {
+      if (is_known[t]) known_coefficients.push_back(c[t]);
+    }
+  }
+  GfMultiplyAdd(problem.symbol_size, known_coefficients, known, y_rows);
+}
+
+// Substitutes x_D = inverse z + coupling x_F into every window row: its
+// c_D x_D + c_F x_F becomes (c_F + c_D coupling) x_F, columns from `column`
+// of sys.a, plus c_D inverse z, which goes to the right side.
+void Substitute(const Elimination& e, const std::vector<std::vector<std::uint8_t>>& coefficients,
+                std::size_t column, std::size_t len, System& sys) {
+  const std::size_t n = coefficients.size(), p = e.determined.size(), f = e.unknown.size();
+  const std::size_t unknowns = sys.a.size() / n;
+  std::vector<std::uint8_t> c_d(n * p), c_f(n * f);
+  for (std::size_t r = 0; r < n; ++r) {
+    const std::uint8_t* c = coefficients[r].data() + e.offset;
+    for (std::size_t j = 0; j < p; ++j) c_d[r * p + j] = c[e.determined[j]];
+    for (std::size_t j = 0; j < f; ++j) c_f[r * f + j] = c[e.unknown[j]];
+  }
+  const std::vector<std::uint8_t> through = Multiply(c_d, e.coupling, n, p, f);
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t j = 0; j < f; ++j) {
+      sys.a[r * unknowns + column + j] = c_f[r * f + j] ^ through[r * f + j];
+    }
+  }
+  GfMultiplyAdd(len, Multiply(c_d, e.inverse, n, p, p), ConstRows(e.z, p, len),
+                Rows(sys.y, n, len));
+}
+
+// Each window symbol is the sum over the window of c_t x_t.
 System BuildSystem(const WindowProblem& problem, std::span<const HeldSymbol> rows,
                    const std::vector<Elimination>& eliminations, std::size_t unknowns) {
   const std::size_t len = problem.symbol_size, n = rows.size();
@@ -147,40 +190,11 @@ System BuildSystem(const WindowProblem& problem, std::span<const HeldSymbol> row
     std::copy_n(rows[r].bytes, len, sys.y.begin() + static_cast<std::ptrdiff_t>(r * len));
     coefficients.push_back(WindowCoefficients(problem.first_block, rows[r].esi, window));
   }
-  const std::vector<std::uint8_t*> y_rows = Rows(sys.y, n, len);
-  std::vector<const std::uint8_t*> known;
-  std::vector<bool> is_known;
-  for (const WindowBlock& block : problem.blocks) {
-    for (std::size_t i = 0; i < block.k; ++i) {
-      is_known.push_back(block.present[i]);
-      if (block.present[i]) known.push_back(block.sources + i * len);
-    }
-  }
-  std::vector<std::uint8_t> known_coefficients;
-  for (const auto& c : coefficients) {
-    for (std::size_t t = 0; t < window; ++t) {
-      if (is_known[t]) known_coefficients.push_back(c[t]);
-    }
-  }
-  GfMultiplyAdd(len, known_coefficients, known, y_rows);
-
+  AddKnownTerms(problem, coefficients, Rows(sys.y, n, len));
   std::size_t column = 0;
   for (const Elimination& e : eliminations) {
-    const std::size_t p = e.determined.size(), f = e.unknown.size();
-    std::vector<std::uint8_t> c_d(n * p), c_f(n * f);
-    for (std::size_t r = 0; r < n; ++r) {
-      const std::uint8_t* c = coefficients[r].data() + e.offset;
-      for (std::size_t j = 0; j < p; ++j) c_d[r * p + j] = c[e.determined[j]];
-      for (std::size_t j = 0; j < f; ++j) c_f[r * f + j] = c[e.unknown[j]];
-    }
-    const std::vector<std::uint8_t> through = Multiply(c_d, e.coupling, n, p, f);
-    for (std::size_t r = 0; r < n; ++r) {
-      for (std::size_t j = 0; j < f; ++j) {
-        sys.a[r * unknowns + column + j] = c_f[r * f + j] ^ through[r * f + j];
-      }
-    }
-    GfMultiplyAdd(len, Multiply(c_d, e.inverse, n, p, p), ConstRows(e.z, p, len), y_rows);
-    column += f;
+    Substitute(e, coefficients, column, len, sys);
+    column += e.unknown.size();
   }
   return sys;
 }
@@ -208,6 +222,35 @@ std::vector<RecoveredBlock> Recover(const std::vector<Elimination>& eliminations
     column += f;
   }
   return out;
+}
+
+// Every incomplete block's elimination, in window order.
+Result<std::vector<Elimination>> EliminateAll(const WindowProblem& problem, FecCodec& codec) {
+  std::vector<Elimination> out;
+  for (std::size_t b = 0, offset = 0; b < problem.blocks.size(); offset += problem.blocks[b++].k) {
+    if (MissingSources(problem.blocks[b]).empty()) continue;
+    Result<Elimination> e = Eliminate(problem.blocks[b], problem.symbol_size, codec);
+    if (!e.ok()) return e.status();
+    out.push_back(std::move(e).value());
+    out.back().block = b;
+    out.back().offset = offset;
+  }
+  return out;
+}
+
+// Removes the rows SolveSymbols found redundant (by index), keeping the
+// others in order, and lists the removed ones' ESIs in `dropped`.
+void DropRedundant(const std::vector<int>& redundant, std::vector<HeldSymbol>& rows,
+                   std::vector<std::uint16_t>& dropped) {
+  std::vector<HeldSymbol> kept;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (std::find(redundant.begin(), redundant.end(), static_cast<int>(r)) != redundant.end()) {
+      dropped.push_back(rows[r].esi);
+    } else {
+      kept.push_back(rows[r]);
+    }
+  }
+  rows = std::move(kept);
 }
 
 }  // namespace
@@ -287,36 +330,28 @@ bool SolveSymbols(int unknowns, std::span<const std::uint8_t> a,
 
 Result<WindowSolution> SolveWindow(const WindowProblem& problem, FecCodec& codec) {
   if (Status v = Validate(problem); !v.ok()) return v;
-  const std::size_t len = problem.symbol_size;
-  std::vector<Elimination> eliminations;
+  Result<std::vector<Elimination>> eliminated = EliminateAll(problem, codec);
+  if (!eliminated.ok()) return eliminated.status();
+  const std::vector<Elimination>& eliminations = eliminated.value();
   std::size_t unknowns = 0;
-  for (std::size_t b = 0, offset = 0; b < problem.blocks.size(); offset += problem.blocks[b++].k) {
-    const WindowBlock& block = problem.blocks[b];
-    if (MissingSources(block).empty()) continue;
-    Result<Elimination> e = Eliminate(block, len, codec);
-    if (!e.ok()) return e.status();
-    e.value().block = b;
-    e.value().offset = offset;
-    unknowns += e.value().unknown.size();
-    eliminations.push_back(std::move(e).value());
-  }
+  for (const Elimination& e : eliminations) unknowns += e.unknown.size();
   WindowSolution solution;
   if (unknowns == 0) {
     solution.solved = true;
     return solution;
   }
-  // The first `unknowns` window symbols not yet found redundant; each failed
-  // try drops at least one (a square system short of full rank has a row in
-  // the span of those before it).
+  // Tries the first `unknowns` window symbols not yet found redundant; each
+  // failed try drops at least one (a square system short of full rank has a
+  // row in the span of those before it), and the next untried takes its place.
+  const std::size_t len = problem.symbol_size;
   std::vector<HeldSymbol> untried(problem.window_symbols.rbegin(), problem.window_symbols.rend());
   std::vector<HeldSymbol> rows;
   for (;;) {
-    while (rows.size() < unknowns && !untried.empty()) {
+    for (; rows.size() < unknowns && !untried.empty(); untried.pop_back()) {
       rows.push_back(untried.back());
-      untried.pop_back();
     }
     if (rows.size() < unknowns) return solution;
-    System sys = BuildSystem(problem, rows, eliminations, unknowns);
+    const System sys = BuildSystem(problem, rows, eliminations, unknowns);
     std::vector<std::uint8_t> x(unknowns * len);
     std::vector<int> redundant;
     if (SolveSymbols(static_cast<int>(unknowns), sys.a, ConstRows(sys.y, rows.size(), len), len,
@@ -325,16 +360,7 @@ Result<WindowSolution> SolveWindow(const WindowProblem& problem, FecCodec& codec
       solution.recovered = Recover(eliminations, x, len);
       return solution;
     }
-    // Keep the rest in order: a dropped row's place goes to the next untried.
-    std::vector<HeldSymbol> kept;
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      if (std::find(redundant.begin(), redundant.end(), static_cast<int>(r)) != redundant.end()) {
-        solution.redundant.push_back(rows[r].esi);
-      } else {
-        kept.push_back(rows[r]);
-      }
-    }
-    rows = std::move(kept);
+    DropRedundant(redundant, rows, solution.redundant);
   }
 }
 
