@@ -10,8 +10,9 @@
 //
 // window: N (4) receivers at P (5%) loss each way, window repair (window
 //         solves); --block-memory 0 makes every solve read its window back.
-// rate:   N receivers, no random loss, adaptive rate from 100 Mbit/s behind a
-//         200 Mbit/s bottleneck with a 50 ms queue (rate control).
+// rate:   N receivers, no random loss (--loss is the window scenario's),
+//         adaptive rate from 100 Mbit/s behind a 200 Mbit/s bottleneck with
+//         a 50 ms queue (rate control).
 #include <cstdio>
 #include <exception>
 #include <string>

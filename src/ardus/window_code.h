@@ -110,10 +110,15 @@ struct WindowSolution {
 // invertible), so the window symbols need solve only for the rest. A window
 // with no incomplete block is solved with nothing recovered.
 //
-// Cost: one pass over the window's held sources per window symbol used, one
-// over each incomplete block per parity symbol, then an unknowns^2 solve.
-// A caller that can tell (by counting) that too few window symbols are held
-// should not call: the answer would be `solved == false` after that work.
+// Cost: one pass over each incomplete block per parity symbol, then per try
+// one pass over the window's held sources per window symbol used and an
+// unknowns^2 solve. A caller that can tell (by counting) that too few window
+// symbols are held should not call: the answer would be `solved == false`
+// after that work.
+//
+// Nothing of `problem` is kept; the solution owns its bytes. The solver
+// cannot tell a corrupt or forged symbol from a true one: what it recovers
+// from one is wrong, and only the file's digest check will say so.
 //
 // Errors (kInternal, a caller bug; nothing is recovered, abort the session):
 // symbol_size 0, a block's k outside 1..255, null bytes, a parity ESI outside
