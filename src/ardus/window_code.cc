@@ -360,6 +360,9 @@ Result<WindowSolution> SolveWindow(const WindowProblem& problem, FecCodec& codec
       solution.recovered = Recover(eliminations, x, len);
       return solution;
     }
+    // SolveSymbols fails only for a row it lists; if it ever did not, the
+    // same try would repeat forever.
+    if (redundant.empty()) return Bug("no independent subset, none redundant");
     DropRedundant(redundant, rows, solution.redundant);
   }
 }
