@@ -1,5 +1,6 @@
 // Reed-Solomon cost per block as a receiver and a sender pay it: decoding a
-// 200-symbol block with m source symbols lost, and encoding parity rows.
+// 200-symbol block with m source symbols lost, and encoding parity rows; and
+// a receiver's whole work on a session repaired with window symbols.
 // Run: ./build/bench/fec_bench
 #include <benchmark/benchmark.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "ardus/fec.h"
+#include "engine_loop.h"
 
 namespace {
 
@@ -101,6 +103,33 @@ void BM_EncodeSixRows(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * kK * static_cast<std::int64_t>(kLen));
 }
 BENCHMARK(BM_EncodeSixRows);
+
+// A receiver's work on one 32 MiB session at 5% loss with window repair
+// (receiver 0 of bench/engine_trace's "window" scenario at the given loss):
+// its inbound datagrams are recorded once from the closed loop, then replayed
+// into a fresh Receiver per iteration, so window solves, block decodes and
+// everything around them are timed as the receiver pays them. Arg: loss in
+// per mille.
+void BM_ReceiverWindowSolve(benchmark::State& state) {
+  ardus::bench::LoopConfig config;
+  config.loss = double(state.range(0)) / 1000;
+  config.bytes = 32u << 20;
+  config.record_first_receiver = true;
+  const ardus::bench::LoopResult loop = ardus::bench::RunLoop(config);
+  if (!loop.completed || loop.stats.window_symbols == 0) {
+    state.SkipWithError("the recorded session did not complete with window symbols");
+    return;
+  }
+  for (auto _ : state) {
+    if (!ardus::bench::ReplayFirstReceiver(config, loop.first_inbound).ok()) {
+      state.SkipWithError("replayed receiver failed");
+      return;
+    }
+  }
+  state.counters["window_symbols_sent"] = double(loop.stats.window_symbols);
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(config.bytes));
+}
+BENCHMARK(BM_ReceiverWindowSolve)->Arg(20)->Arg(50)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,7 +1,5 @@
 #include "ardus/receiver.h"
 
-#include <isa-l/erasure_code.h>
-
 #include <algorithm>
 #include <queue>
 
@@ -224,41 +222,53 @@ std::size_t Receiver::WindowDeficit(std::uint32_t start, std::uint32_t end) cons
   return deficit;
 }
 
-// Points sources[t] at the window's t-th source symbol (window order): into
-// an incomplete or kept block's buffer, or into `buffer` (k * symbol_size per
-// block), read back from the store; zero-padded either way. Slots of missing
-// symbols hold junk.
-Status Receiver::ReadWindowSources(std::uint32_t start, std::uint32_t end, std::uint8_t* buffer,
-                                   std::vector<const std::uint8_t*>& sources) {
+// The solver's view of the window at `first`: each block's sources in an
+// incomplete or kept block's buffer, or read back from the store into
+// window_sources_, zero-padded either way, with the parity and window
+// symbols held. Valid until those buffers change.
+Result<WindowProblem> Receiver::DescribeWindow(std::uint32_t first, const WindowSymbols& held) {
   const std::size_t s = announce_.symbol_size;
+  const auto [start, end] = layout_.RepairWindow(first, announce_.window_blocks);
+  std::size_t window_symbols = 0;
+  for (std::uint32_t b = start; b < end; ++b) window_symbols += layout_.Block(b).k;
+  window_sources_.resize(window_symbols * s);
+  std::uint8_t* buffer = window_sources_.data();
+  WindowProblem problem;
+  problem.first_block = start;
+  problem.symbol_size = s;
   for (std::uint32_t b = start; b < end; ++b) {
     const BlockInfo info = layout_.Block(b);
+    WindowBlock& block = problem.blocks.emplace_back();
+    block.k = info.k;
     auto it = blocks_.find(b);
-    const std::uint8_t* base = buffer;
-    if (!block_done_[b] && it != blocks_.end() && !it->second.source.empty()) {
-      base = it->second.source.data();
+    const bool incomplete = !block_done_[b];
+    if (incomplete && it != blocks_.end()) {
+      block.present = it->second.seen;
+      for (const auto& [esi, symbol] : it->second.parity)
+        block.parity.push_back({esi, symbol.data()});
+    } else if (!incomplete) {
+      block.present.set();
+    }
+    if (incomplete && it != blocks_.end() && !it->second.source.empty()) {
+      block.sources = it->second.source.data();
     } else if (std::vector<std::uint8_t>* done = CompletedInMemory(b)) {
       std::fill(done->begin() + std::ptrdiff_t(info.bytes), done->end(), 0);
-      base = done->data();
+      block.sources = done->data();
     } else {
       if (Status r = ReadObject(info.object, info.offset, {buffer, info.bytes}); !r.ok()) return r;
       std::fill(buffer + info.bytes, buffer + info.k * s, 0);
+      block.sources = buffer;
     }
-    for (std::size_t i = 0; i < info.k; ++i) sources.push_back(base + i * s);
     buffer += info.k * s;
   }
-  return Status::Ok();
+  for (const auto& [esi, symbol] : held) problem.window_symbols.push_back({esi, symbol.data()});
+  return problem;
 }
 
 // Solves the window once it holds as many window symbols as its incomplete
-// blocks lack beyond their parity, and completes those blocks with the
-// solved symbols.
-//
-// Each incomplete block's parity is first used to eliminate as many of its
-// missing symbols as it has parity (Cauchy submatrices are invertible), so
-// the system to solve has only as many unknowns as the window's deficit.
-// Window symbols that turn out redundant are dropped; if too few are left,
-// the next NAK asks for more.
+// blocks lack beyond their parity (window_code.h), and completes those
+// blocks with the recovered symbols. Window symbols that turn out redundant
+// are dropped; if too few are left, the next NAK asks for more.
 Status Receiver::TrySolveWindow(std::uint32_t first) {
   auto held = windows_.find(first);
   const auto [start, end] = layout_.RepairWindow(first, announce_.window_blocks);
@@ -267,196 +277,39 @@ Status Receiver::TrySolveWindow(std::uint32_t first) {
     EraseWindow(held);
     return Status::Ok();
   }
+  // Counted first: describing the window may read it back from the store.
   if (deficit > wire::kMaxWindowDeficit || held->second.size() < deficit) return Status::Ok();
-
-  const std::size_t s = announce_.symbol_size;
-  std::size_t window_symbols = 0;
-  for (std::uint32_t b = start; b < end; ++b) window_symbols += layout_.Block(b).k;
-  window_sources_.resize(window_symbols * s);
-  std::vector<const std::uint8_t*> sources;
-  if (Status r = ReadWindowSources(start, end, window_sources_.data(), sources); !r.ok()) return r;
-
-  // The window symbols' equations: coefficients over the whole window, the
-  // symbol plus every known source's term on the right.
-  // Exactly as many as the deficit: each costs a pass over the window.
-  const std::size_t rows = deficit;
-  std::vector<std::uint16_t> esis;
-  std::vector<std::vector<std::uint8_t>> coefficients;
-  std::vector<std::uint8_t> y(rows * s);
-  std::vector<std::uint8_t*> y_rows;
-  for (const auto& [esi, symbol] : held->second) {
-    if (esis.size() == rows) break;
-    y_rows.push_back(y.data() + esis.size() * s);
-    std::copy(symbol.begin(), symbol.end(), y_rows.back());
-    coefficients.push_back(WindowCoefficients(start, esi, window_symbols));
-    esis.push_back(esi);
-  }
-  std::vector<bool> missing(window_symbols, false);
-  for (std::uint32_t b = start, t = 0; b < end; t += layout_.Block(b).k, ++b) {
-    if (block_done_[b]) continue;
-    auto it = blocks_.find(b);
-    for (std::uint16_t i = 0; i < layout_.Block(b).k; ++i) {
-      missing[t + i] = it == blocks_.end() || !it->second.seen[i];
-    }
-  }
-  {
-    std::vector<const std::uint8_t*> known;
-    std::vector<std::uint8_t> known_coefficients;
-    for (std::size_t t = 0; t < window_symbols; ++t) {
-      if (!missing[t]) known.push_back(sources[t]);
-    }
-    for (const auto& c : coefficients) {
-      for (std::size_t t = 0; t < window_symbols; ++t) {
-        if (!missing[t]) known_coefficients.push_back(c[t]);
-      }
-    }
-    GfMultiplyAdd(s, known_coefficients, known, y_rows);
-  }
-
-  std::vector<std::uint8_t> a(rows * deficit, 0);
-  std::vector<Elimination> eliminations;
-  std::size_t columns_used = 0;
-  for (std::uint32_t b = start, t = 0; b < end; t += layout_.Block(b).k, ++b) {
-    if (block_done_[b]) continue;
-    Elimination& e = eliminations.emplace_back();
-    if (Status r =
-            EliminateBlockParity(b, t, sources, coefficients, a, deficit, columns_used, y_rows, e);
-        !r.ok())
-      return r;
-    columns_used += e.unknown.size();
-  }
-
-  std::vector<std::uint8_t> x(deficit * s);
-  std::vector<std::uint8_t*> x_rows;
-  for (std::size_t i = 0; i < deficit; ++i) x_rows.push_back(x.data() + i * s);
-  std::vector<int> redundant;
-  if (!SolveSymbols(static_cast<int>(deficit), a, y_rows, s, x_rows, &redundant)) {
-    // About one time in 256: try again with the others held, if enough.
-    for (int r : redundant) held->second.erase(esis[static_cast<std::size_t>(r)]);
-    repair_bytes_ -= redundant.size() * s;
-    return TrySolveWindow(first);
-  }
+  Result<WindowProblem> problem = DescribeWindow(first, held->second);
+  if (!problem.ok()) return problem.status();
+  Result<WindowSolution> solved = SolveWindow(problem.value(), fec_);
+  if (!solved.ok()) return solved.status();
+  const WindowSolution& solution = solved.value();
+  for (std::uint16_t esi : solution.redundant) held->second.erase(esi);
+  repair_bytes_ -= solution.redundant.size() * announce_.symbol_size;
+  if (!solution.solved) return Status::Ok();
   EraseWindow(held);
-  std::span<std::uint8_t* const> solved(x_rows);
-  for (const Elimination& e : eliminations) {
-    if (Status st = AcceptSolvedBlock(e, solved.first(e.unknown.size())); !st.ok()) return st;
-    solved = solved.subspan(e.unknown.size());
+  for (const RecoveredBlock& r : solution.recovered) {
+    if (Status st = AcceptRecovered(start + static_cast<std::uint32_t>(r.block), r); !st.ok())
+      return st;
   }
   return Status::Ok();
 }
 
-// Completes an eliminated block from its solved F symbols: x_D from its
-// parity (a few symbols' work, where decoding the block anew would cost a
-// pass over it per parity symbol), then every missing symbol goes in with
-// the parity set aside, so the block completes without a decode.
-Status Receiver::AcceptSolvedBlock(const Elimination& e, std::span<std::uint8_t* const> x_f) {
-  const std::size_t s = announce_.symbol_size, p = e.determined.size();
-  std::vector<std::uint8_t> x_d(p * s, 0);
-  std::vector<std::uint8_t*> d_rows;
-  std::vector<const std::uint8_t*> z_rows, f_rows(x_f.begin(), x_f.end());
-  for (std::size_t r = 0; r < p; ++r) {
-    d_rows.push_back(x_d.data() + r * s);
-    z_rows.push_back(e.z.data() + r * s);
-  }
-  GfMultiplyAdd(s, e.inverse, z_rows, d_rows);
-  GfMultiplyAdd(s, e.coupling, f_rows, d_rows);
-  auto it = blocks_.find(e.block);
+// Completes a block from its recovered sources. Its parity is set aside
+// first (the solve used it), so the block completes without a decode.
+Status Receiver::AcceptRecovered(std::uint32_t block, const RecoveredBlock& recovered) {
+  const std::size_t s = announce_.symbol_size;
+  auto it = blocks_.find(block);
   if (it != blocks_.end()) {
     it->second.have = static_cast<std::uint16_t>(it->second.have - it->second.parity.size());
     repair_bytes_ -= it->second.parity.size() * s;
     it->second.parity.clear();
   }
-  const BlockInfo info = layout_.Block(e.block);
-  for (std::size_t r = 0; r < p; ++r) {
-    if (Status st = AcceptSymbol(e.block, info, e.determined[r], {d_rows[r], s}); !st.ok())
-      return st;
+  const BlockInfo info = layout_.Block(block);
+  for (std::size_t j = 0; j < recovered.esis.size(); ++j) {
+    std::span<const std::uint8_t> symbol(recovered.symbols.data() + j * s, s);
+    if (Status st = AcceptSymbol(block, info, recovered.esis[j], symbol); !st.ok()) return st;
   }
-  for (std::size_t j = 0; j < x_f.size(); ++j) {
-    if (Status st = AcceptSymbol(e.block, info, e.unknown[j], {x_f[j], s}); !st.ok()) return st;
-  }
-  return Status::Ok();
-}
-
-// Block b (its sources from window position t) has m missing symbols and
-// p < m parity symbols. With D its first p missing symbols and F the rest,
-// its parity says A_D x_D + A_F x_F = z (z: parity plus the known sources'
-// terms), so x_D = A_D^-1 (z + A_F x_F). Substituting that into each window
-// equation leaves only F as unknowns: their columns (from `first_column` of
-// `a`) get c_F + c_D A_D^-1 A_F, and the right side gains c_D A_D^-1 z. `e`
-// keeps what AcceptSolvedBlock needs to recover x_D afterwards.
-Status Receiver::EliminateBlockParity(std::uint32_t b, std::size_t t,
-                                      const std::vector<const std::uint8_t*>& sources,
-                                      const std::vector<std::vector<std::uint8_t>>& coefficients,
-                                      std::vector<std::uint8_t>& a, std::size_t columns,
-                                      std::size_t first_column, std::vector<std::uint8_t*>& y_rows,
-                                      Elimination& e) {
-  const std::size_t s = announce_.symbol_size;
-  const int k = layout_.Block(b).k;
-  auto it = blocks_.find(b);
-  std::vector<std::uint16_t> missing;
-  std::vector<const std::uint8_t*> known;
-  for (std::uint16_t i = 0; i < k; ++i) {
-    if (it == blocks_.end() || !it->second.seen[i]) {
-      missing.push_back(i);
-    } else {
-      known.push_back(sources[t + i]);
-    }
-  }
-  static const std::vector<std::pair<std::uint8_t, std::vector<std::uint8_t>>> kNone;
-  const auto& parity = it == blocks_.end() ? kNone : it->second.parity;
-  const std::size_t p = parity.size(), f = missing.size() - p;
-  e.block = b;
-  e.determined.assign(missing.begin(), missing.begin() + static_cast<std::ptrdiff_t>(p));
-  e.unknown.assign(missing.begin() + static_cast<std::ptrdiff_t>(p), missing.end());
-
-  // z = parity + G[parity][known] x_known.
-  std::vector<std::uint8_t> g_known;
-  std::vector<std::uint8_t*> z_rows;
-  std::vector<std::uint8_t> a_d(p * p), a_f(p * f);
-  e.z.resize(p * s);
-  e.inverse.resize(p * p);
-  for (std::size_t j = 0; j < p; ++j) {
-    z_rows.push_back(e.z.data() + j * s);
-    std::copy(parity[j].second.begin(), parity[j].second.end(), z_rows.back());
-    const std::uint8_t* g = fec_.GeneratorRow(k, parity[j].first);
-    for (std::uint16_t i = 0, m = 0; i < k; ++i) {
-      if (m < missing.size() && missing[m] == i) {
-        (m < p ? a_d[j * p + m] : a_f[j * f + (m - p)]) = g[i];
-        ++m;
-      } else {
-        g_known.push_back(g[i]);
-      }
-    }
-  }
-  GfMultiplyAdd(s, g_known, known, z_rows);
-  if (p > 0 && gf_invert_matrix(a_d.data(), e.inverse.data(), static_cast<int>(p)) != 0) {
-    return Status::Error(ErrorKind::kInternal, "window solve: singular parity submatrix");
-  }
-  const std::vector<std::uint8_t>& inv = e.inverse;
-  // T = A_D^-1 A_F (p x f).
-  std::vector<std::uint8_t>& tm = e.coupling;
-  tm.assign(p * f, 0);
-  for (std::size_t r = 0; r < p; ++r) {
-    for (std::size_t q = 0; q < p; ++q) {
-      for (std::size_t j = 0; j < f; ++j) tm[r * f + j] ^= gf_mul(inv[r * p + q], a_f[q * f + j]);
-    }
-  }
-  std::vector<std::uint8_t> gain(coefficients.size() * p, 0);  // c_D A_D^-1, per window row
-  for (std::size_t w = 0; w < coefficients.size(); ++w) {
-    const std::uint8_t* c = coefficients[w].data() + t;
-    for (std::size_t j = 0; j < f; ++j) {
-      std::uint8_t v = c[missing[p + j]];
-      for (std::size_t r = 0; r < p; ++r) v ^= gf_mul(c[missing[r]], tm[r * f + j]);
-      a[w * columns + first_column + j] = v;
-    }
-    for (std::size_t q = 0; q < p; ++q) {
-      std::uint8_t v = 0;
-      for (std::size_t r = 0; r < p; ++r) v ^= gf_mul(c[missing[r]], inv[r * p + q]);
-      gain[w * p + q] = v;
-    }
-  }
-  std::vector<const std::uint8_t*> z_in(z_rows.begin(), z_rows.end());
-  GfMultiplyAdd(s, gain, z_in, y_rows);
   return Status::Ok();
 }
 

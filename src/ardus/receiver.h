@@ -67,6 +67,7 @@
 #include "ardus/paged_buffer.h"
 #include "ardus/store.h"
 #include "ardus/transmit.h"
+#include "ardus/window_code.h"
 #include "ardus/wire.h"
 #include "common/status.h"
 #include "common/time.h"
@@ -163,35 +164,16 @@ class Receiver {
   };
   // Window symbols held for one repair window, by ESI.
   using WindowSymbols = std::map<std::uint16_t, std::vector<std::uint8_t>>;
-  // One incomplete block of a window solve: its p parity symbols determine
-  // p of its missing symbols (D) from the rest (F), which the window symbols
-  // solve: x_D = inverse * z + coupling * x_F.
-  struct Elimination {
-    std::uint32_t block = 0;
-    std::vector<std::uint16_t> determined;  // D's ESIs
-    std::vector<std::uint16_t> unknown;     // F's ESIs
-    std::vector<std::uint8_t> inverse;      // A_D^-1, p x p
-    std::vector<std::uint8_t> coupling;     // A_D^-1 A_F, p x f
-    std::vector<std::uint8_t> z;            // p symbols: parity plus known sources' terms
-  };
-
   void OnAnnounce(Time now, const Endpoint& from, std::uint32_t session, const wire::Announce& a);
   void OnData(const wire::Data& d);
   void PlaceWindowSymbol(std::uint32_t first, std::uint16_t esi,
                          std::span<const std::uint8_t> symbol);
   Status TrySolveWindow(std::uint32_t first);
-  Status ReadWindowSources(std::uint32_t start, std::uint32_t end, std::uint8_t* buffer,
-                           std::vector<const std::uint8_t*>& sources);
+  Result<WindowProblem> DescribeWindow(std::uint32_t first, const WindowSymbols& held);
+  Status AcceptRecovered(std::uint32_t block, const RecoveredBlock& recovered);
   std::size_t WindowDeficit(std::uint32_t start, std::uint32_t end) const;
   bool WindowMayNeedSolving(std::uint32_t block) const;
   void ReleaseOldestKept();  // precondition: kept_blocks_ not empty
-  Status EliminateBlockParity(std::uint32_t b, std::size_t t,
-                              const std::vector<const std::uint8_t*>& sources,
-                              const std::vector<std::vector<std::uint8_t>>& coefficients,
-                              std::vector<std::uint8_t>& a, std::size_t columns,
-                              std::size_t first_column, std::vector<std::uint8_t*>& y_rows,
-                              Elimination& e);
-  Status AcceptSolvedBlock(const Elimination& e, std::span<std::uint8_t* const> x_f);
   bool LossReportDue(Time now) const;
   void PlaceData(std::uint32_t block, std::uint16_t esi, std::span<const std::uint8_t> symbol);
   void OnPoll(Time now, const wire::Poll& p);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "ardus/wire.h"
+
 namespace ardus {
 namespace {
 
@@ -18,7 +20,82 @@ std::vector<double> BinomialPmf(int k, double p) {
   return pmf;
 }
 
+// Per block: the largest deficit of a reporter that does not solve through
+// the window, or that lacks the block whole; and at least the deficit that
+// all but `exceed` reporters are within.
+Deficits BaseParity(const WindowReports& in, const std::vector<int>& held, std::size_t exceed) {
+  const std::size_t n = in.deficits.size();
+  Deficits parity(in.ks.size(), 0);
+  for (std::size_t b = 0; b < in.ks.size(); ++b) {
+    std::vector<std::uint16_t> column;
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::uint16_t d = in.deficits[r][b];
+      if (d >= in.ks[b] || held[r] < 0) parity[b] = std::max(parity[b], d);
+      column.push_back(d);
+    }
+    std::sort(column.begin(), column.end(), std::greater<>());
+    if (exceed < n) parity[b] = std::max(parity[b], column[exceed]);
+  }
+  return parity;
+}
+
+// A reporter with too much left to solve through the window gets parity for
+// all of its deficits, and solves without window symbols.
+void CoverOverflow(const std::vector<Deficits>& deficits, std::vector<int>& held,
+                   Deficits& parity) {
+  for (std::size_t r = 0; r < deficits.size(); ++r) {
+    if (held[r] < 0 || Rest(deficits[r], parity) <= wire::kMaxWindowDeficit) continue;
+    held[r] = -1;
+    for (std::size_t b = 0; b < parity.size(); ++b) {
+      parity[b] = std::max(parity[b], deficits[r][b]);
+    }
+  }
+}
+
+// The window symbols the neediest reporter lacks beyond parity and held.
+int WindowNeed(const std::vector<Deficits>& deficits, const std::vector<int>& held,
+               const Deficits& parity) {
+  int window = 0;
+  for (std::size_t r = 0; r < deficits.size(); ++r) {
+    if (held[r] >= 0) window = std::max(window, Rest(deficits[r], parity) - held[r]);
+  }
+  return window;
+}
+
+// Each block's worst deficit: the plan with parity alone.
+Deficits WorstDeficits(const std::vector<Deficits>& deficits, std::size_t blocks) {
+  Deficits worst(blocks, 0);
+  for (const Deficits& d : deficits) {
+    for (std::size_t b = 0; b < blocks; ++b) worst[b] = std::max(worst[b], d[b]);
+  }
+  return worst;
+}
+
+int Sum(const Deficits& d) {
+  int sum = 0;
+  for (std::uint16_t v : d) sum += v;
+  return sum;
+}
+
 }  // namespace
+
+WindowPlan PlanReportedWindow(const WindowReports& reports) {
+  std::vector<int> held = reports.held;
+  // Not windowed: parity for each block's worst deficit leaves no rest.
+  const std::size_t exceed = reports.windowed && reports.deficits.size() > 1 ? 1 : 0;
+  WindowPlan plan{BaseParity(reports, held, exceed), 0};
+  CoverOverflow(reports.deficits, held, plan.parity);
+  LevelTopNeed(reports.deficits, held, plan.parity);
+  const int window = WindowNeed(reports.deficits, held, plan.parity);
+  if (window == 0) return plan;
+  Deficits worst = WorstDeficits(reports.deficits, reports.ks.size());
+  if (Sum(worst) - (Sum(plan.parity) + window) < kWindowSaving * window) {
+    plan.parity = std::move(worst);
+    return plan;
+  }
+  plan.window = static_cast<std::uint16_t>(std::min(window, 0xFFFF));
+  return plan;
+}
 
 int Rest(const Deficits& deficits, const Deficits& parity) {
   int sum = 0;

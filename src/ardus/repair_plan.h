@@ -14,6 +14,14 @@
 
 namespace ardus {
 
+// A window symbol costs each receiver that solves it a pass over the whole
+// window; a parity symbol, over one block. So window symbols go out only
+// where each saves this many parity symbols besides itself. Simulator, 64 MiB
+// at 5% loss, receiver GF multiply-adds per source symbol and wire, without
+// and with: N=4 23.2 / 1.1067 and 14.3 / 1.1108 (parity alone 10.1 / 1.1139);
+// N=8 15.9 / 1.1139 and 15.5 / 1.1137. A saving of 3 left N=8 at 1.1185.
+inline constexpr int kWindowSaving = 2;
+
 // One receiver's deficits, or the planned parity, per block of a window.
 using Deficits = std::vector<std::uint16_t>;
 
@@ -29,6 +37,33 @@ int Rest(const Deficits& deficits, const Deficits& parity);
 // parity have one entry per block.
 void LevelTopNeed(const std::vector<Deficits>& deficits, const std::vector<int>& held,
                   Deficits& parity);
+
+// What a small group's reporting receivers said of one repair window.
+struct WindowReports {
+  std::vector<std::uint16_t> ks;   // source symbols of each block of the window
+  std::vector<Deficits> deficits;  // per reporting receiver: one entry per block
+  std::vector<int> held;           // per reporting receiver: window symbols it holds
+  // False (a one-block window, or one not yet sent whole): parity only.
+  bool windowed = true;
+};
+
+struct WindowPlan {
+  Deficits parity;           // per block of the window
+  std::uint16_t window = 0;  // window symbols
+};
+
+// A small group's plan for one window from every report (Sender::PlanWindow
+// says why each rule is there). Each block's parity covers every reporter
+// but the one that lacks most, and all of a block someone lacks whole;
+// window symbols cover the largest rest a reporter still has over the
+// window, less those it holds. A reporter whose rest would exceed
+// wire::kMaxWindowDeficit is repaired with parity instead. LevelTopNeed
+// then moves what one reporter alone needs to parity, and the window falls
+// back to parity alone (each block's worst deficit) unless each window
+// symbol saves kWindowSaving parity symbols besides itself.
+// Preconditions: held.size() == deficits.size(); every deficits[r] has
+// ks.size() entries, each at most its block's k.
+WindowPlan PlanReportedWindow(const WindowReports& reports);
 
 // The smallest q with receivers * P(Binomial(k, p) > q) <= 1: the deficit
 // about one receiver of the group exceeds in a block of k. 0 when p == 0.

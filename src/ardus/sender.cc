@@ -24,13 +24,15 @@ constexpr Duration kLateCollection = milliseconds(50);
 // kernel, and about a millisecond of work, short enough not to stall pacing.
 constexpr std::uint16_t kMaxWindowRun = 6;
 
-// A window symbol costs each receiver that solves it a pass over the whole
-// window; a parity symbol, over one block. So window symbols go out only
-// where each saves this many parity symbols besides itself. Simulator, 64 MiB
-// at 5% loss, receiver GF multiply-adds per source symbol and wire, without
-// and with: N=4 23.2 / 1.1067 and 14.3 / 1.1108 (parity alone 10.1 / 1.1139);
-// N=8 15.9 / 1.1139 and 15.5 / 1.1137. A saving of 3 left N=8 at 1.1185.
-constexpr int kWindowSaving = 2;
+RateConfig PacingFor(const SenderConfig& config) {
+  RateConfig rate;
+  rate.start_bps = double(config.rate_bps);
+  rate.adaptive = config.rate_adaptive;
+  rate.min_bps = double(config.rate_min_bps);
+  rate.max_bps = double(config.rate_max_bps);
+  rate.burst_bytes = double(config.batch_packets) * (config.symbol_size + 64.0);
+  return rate;
+}
 
 }  // namespace
 
@@ -55,7 +57,7 @@ Sender::Sender(SenderConfig config, Manifest manifest, ContentSource& source)
       manifest_sha_(ComputeSha256(manifest_bytes_)),
       source_(source),
       rng_(config.seed),
-      rate_(double(config.rate_bps)) {
+      rate_(PacingFor(config)) {
   config_.window_blocks =
       std::clamp<std::uint32_t>(config_.window_blocks, 1, wire::kMaxWindowBlocks);
   std::vector<std::uint64_t> sizes{manifest_bytes_.size()};
@@ -100,7 +102,10 @@ void Sender::OnDatagram(Time now, const Endpoint& from, std::span<const std::uin
       peer->data_sent_at_status = data_sent_;
       peer->status_data_received = status->data_received;
       peer->status_heard = true;
-      if (peer->outcome == ReceiverOutcome::kActive) OnCongestion(now, status->loss_ppm);
+      if (peer->outcome == ReceiverOutcome::kActive && phase_ == Phase::kTransferring &&
+          rate_.OnCongestion(now, status->loss_ppm, grtt_)) {
+        ++stats_.rate_decreases;
+      }
     }
   } else if (const auto* done = std::get_if<wire::Done>(&p.body)) {
     OnDone(now, from, *done);
@@ -268,13 +273,9 @@ std::uint16_t Sender::AnnouncedWindowBlocks() const {
   return static_cast<std::uint16_t>(config_.window_blocks);
 }
 
-// Plans one window from every report so far. Each block's parity covers
-// every reporting receiver but the one that lacks most (all of a block that
-// someone lacks whole); window symbols cover the largest rest a receiver
-// still has over the window, less the window symbols it already holds. A
-// rest above wire::kMaxWindowDeficit is repaired with parity instead. Then
-// LevelTopNeed moves what one receiver alone needs to parity, and the window
-// falls back to parity alone unless each window symbol saves kWindowSaving.
+// Plans one window from every report so far, by the rules of
+// PlanReportedWindow (repair_plan.h): parity for all but the receiver that
+// lacks most, window symbols for the rest.
 //
 // Why the second-worst: in the simulator at 5% loss (64 MiB), leaving the two
 // worst short instead cut the wire only from 1.1132 to 1.1096 at N=8 and
@@ -290,11 +291,11 @@ std::uint16_t Sender::AnnouncedWindowBlocks() const {
 void Sender::PlanWindow(Collection& c, std::uint32_t first) {
   const auto [start, end] = layout_.RepairWindow(first, config_.window_blocks);
   const std::size_t blocks = end - start;
-  const bool windowed = blocks > 1 && end <= next_block_;
-  std::vector<Deficits> deficits;  // per reporting receiver, per block
-  std::vector<int> held;           // -1: cannot use window symbols
+  WindowReports reports;
+  reports.windowed = blocks > 1 && end <= next_block_;
+  for (std::uint32_t b = start; b < end; ++b) reports.ks.push_back(BlockK(b));
   for (auto& [id, report] : c.reports) {
-    std::vector<std::uint16_t> d(blocks, 0);
+    Deficits d(blocks, 0);
     bool any = false;
     for (auto it = report.deficits.lower_bound(start);
          it != report.deficits.end() && it->first < end; ++it) {
@@ -303,61 +304,20 @@ void Sender::PlanWindow(Collection& c, std::uint32_t first) {
     }
     if (!any) continue;
     auto h = report.held.find(start);
-    const std::uint16_t symbols = h == report.held.end() ? 0 : h->second;
-    deficits.push_back(std::move(d));
-    held.push_back(windowed ? symbols : -1);
+    reports.deficits.push_back(std::move(d));
+    reports.held.push_back(h == report.held.end() ? 0 : h->second);
   }
-  const std::size_t n = deficits.size();
-  const std::size_t exceed =
-      windowed && n > 1 ? 1 : 0;  // reporters a block's parity may leave short
-  Deficits parity(blocks, 0);
-  for (std::size_t b = 0; b < blocks; ++b) {
-    const std::uint16_t k = BlockK(start + static_cast<std::uint32_t>(b));
-    std::vector<std::uint16_t> column;
-    for (std::size_t r = 0; r < n; ++r) {
-      if (deficits[r][b] >= k || held[r] < 0) parity[b] = std::max(parity[b], deficits[r][b]);
-      column.push_back(deficits[r][b]);
-    }
-    std::sort(column.begin(), column.end(), std::greater<>());
-    if (exceed < n) parity[b] = std::max(parity[b], column[exceed]);
-  }
-  auto rest = [&](std::size_t r) { return Rest(deficits[r], parity); };
-  for (std::size_t r = 0; r < n; ++r) {  // too much to solve through the window
-    if (held[r] < 0 || rest(r) <= wire::kMaxWindowDeficit) continue;
-    held[r] = -1;
-    for (std::size_t b = 0; b < blocks; ++b) parity[b] = std::max(parity[b], deficits[r][b]);
-  }
-  LevelTopNeed(deficits, held, parity);
-  int window = 0;
-  for (std::size_t r = 0; r < n; ++r) {
-    if (held[r] >= 0) window = std::max(window, rest(r) - held[r]);
-  }
-  if (window > 0) {  // worth it only if each window symbol saves kWindowSaving parity
-    Deficits worst(blocks, 0);
-    int with = window, without = 0;
-    for (std::size_t b = 0; b < blocks; ++b) {
-      for (std::size_t r = 0; r < n; ++r) worst[b] = std::max(worst[b], deficits[r][b]);
-      with += parity[b];
-      without += worst[b];
-    }
-    if (without - with < kWindowSaving * window) {
-      parity = std::move(worst);
-      window = 0;
-    }
-  }
+  const WindowPlan plan = PlanReportedWindow(reports);
   for (std::size_t b = 0; b < blocks; ++b) {
     const auto block = start + static_cast<std::uint32_t>(b);
-    auto it = c.plan.find(block);
-    const std::uint16_t old = it == c.plan.end() ? 0 : it->second;
-    if (old == parity[b]) continue;
-    if (parity[b] == 0) {
-      c.plan.erase(it);
+    if (plan.parity[b] == 0) {
+      c.plan.erase(block);
     } else {
-      c.plan[block] = parity[b];
+      c.plan[block] = plan.parity[b];
     }
   }
-  if (window > 0) {
-    c.window_plan[start] = static_cast<std::uint16_t>(std::min(window, 0xFFFF));
+  if (plan.window > 0) {
+    c.window_plan[start] = plan.window;
   } else {
     c.window_plan.erase(start);
   }
@@ -455,45 +415,6 @@ void Sender::OnDone(Time now, const Endpoint& from, const wire::Done& done) {
   Queue(wire::DoneAck{done.receiver_id}, Destination::kPeer, from);  // re-ack duplicates too
 }
 
-// ---- rate adaptation ------------------------------------------------------------
-
-void Sender::OnCongestion(Time now, std::uint32_t loss_ppm) {
-  if (!config_.rate_adaptive || loss_ppm <= 20'000 || phase_ != Phase::kTransferring) return;
-  const double loss = std::min(1.0, loss_ppm / 1e6);
-  // One congestion event draws reports for a while, all about the rate that
-  // caused it. Within max(100 ms, 4 GRTT) of a cut, a report is measured
-  // against that rate, and acted on only if it calls for a much deeper cut
-  // (the first report of a burst can understate it).
-  const bool same_event = now - last_decrease_ < std::max<Duration>(milliseconds(100), 4 * grtt_);
-  if (!same_event) event_rate_ = achieved_ > 0 ? std::min(rate_, achieved_) : rate_;
-  // One short window of a bursty queue can show far more loss than the
-  // overshoot really was: never cut below half the rate that caused it.
-  const double target =
-      std::max(double(config_.rate_min_bps), event_rate_ * std::max(0.5, (1 - loss) * 0.95));
-  if (same_event && target > 0.8 * rate_) return;
-  rate_ = target;
-  slow_start_ = false;
-  last_decrease_ = now;
-  next_increase_ = now + milliseconds(20);
-  ++stats_.rate_decreases;
-}
-
-void Sender::AdaptRate(Time now) {
-  if (!config_.rate_adaptive || now < next_increase_) return;
-  const double seconds = double((now - last_adapt_).count()) / 1e9;
-  achieved_ = seconds > 0 ? double(stats_.wire_bytes - wire_bytes_at_adapt_) * 8 / seconds : 0;
-  last_adapt_ = now;
-  wire_bytes_at_adapt_ = stats_.wire_bytes;
-  next_increase_ = now + milliseconds(20);
-  // Grow only a rate that is being used: a sender held back by its CPU, its
-  // disk or a lack of data must not build up a rate the network never saw.
-  if (achieved_ < 0.8 * rate_) return;
-  // Slow start until the first congestion; afterwards climb back quickly to
-  // just under the rate that last caused congestion, then probe slowly.
-  const double growth = slow_start_ ? 1.25 : rate_ < 0.9 * event_rate_ ? 1.05 : 1.002;
-  rate_ = std::min(double(config_.rate_max_bps), rate_ * growth);
-}
-
 // ---- timers ------------------------------------------------------------------
 
 void Sender::Advance(Time now) {
@@ -501,14 +422,10 @@ void Sender::Advance(Time now) {
     started_ = now;
     next_announce_ = now;
     announce_gap_ = std::min(config_.first_announce_gap, config_.announce_interval);
-    last_refill_ = now;
+    rate_.Start(now);
   }
-  // The bucket holds 2 ms of sending (at least two batches), so a driver that
-  // wakes late, or spends its turn inside sendmmsg, does not lose rate.
-  const double burst = std::max(2.0 * double(config_.batch_packets) * (config_.symbol_size + 64.0),
-                                rate_ / 8.0 * 0.002);
-  tokens_ = std::min(burst, tokens_ + double((now - last_refill_).count()) * rate_ / 8e9);
-  last_refill_ = now;
+  rate_.Refill(now);
+  now_ = now;
 
   if (phase_ == Phase::kAnnouncing || phase_ == Phase::kTransferring) {
     if (now >= next_announce_) {
@@ -544,7 +461,7 @@ void Sender::Advance(Time now) {
     }
   }
   if (phase_ == Phase::kTransferring) {
-    AdaptRate(now);
+    rate_.Adapt(now);
     for (auto& [id, c] : collections_) {
       if (c.advert_due && now >= c.next_advert) {
         Queue(PlanAdvert(id, c));
@@ -710,7 +627,7 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
     Transmit t{pending.destination, pending.peer, 0, false};
     t.size = wire::Encode(wire::Packet{config_.session_id, std::move(pending.body)}, buf);
     control_.pop_front();
-    tokens_ -= double(t.size + wire::kIpUdpHeaderBytes);
+    rate_.OnSent(t.size);
     stats_.wire_bytes += t.size;
     ++stats_.control_packets;
     return t;
@@ -718,7 +635,7 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
   if (phase_ == Phase::kEnding && ends_left_ == 0) phase_ = Phase::kFinished;
   if (phase_ != Phase::kTransferring) return std::nullopt;
   const double cost = double(wire::kDataHeaderSize + config_.symbol_size + wire::kIpUdpHeaderBytes);
-  if (tokens_ < cost) return std::nullopt;
+  if (!rate_.Affords(cost)) return std::nullopt;
 
   std::uint32_t block;
   std::uint16_t esi, run = 1;
@@ -729,7 +646,7 @@ std::optional<Transmit> Sender::PollTransmit(Time now, std::span<std::uint8_t> b
   }
   std::size_t size = EmitSymbol(block, esi, run, buf);
   if (size == 0) return std::nullopt;  // Fail() was called; END goes out next
-  tokens_ -= double(size + wire::kIpUdpHeaderBytes);
+  rate_.OnSent(size);
   stats_.wire_bytes += size;
   ++data_sent_;
   ++(repair || esi >= BlockK(block) ? stats_.repair_symbols : stats_.source_symbols);
@@ -892,7 +809,7 @@ const std::uint8_t* Sender::WindowSymbol(std::uint32_t first, std::uint16_t esi,
 
 Time Sender::NextDeadline() const {
   if (phase_ == Phase::kFinished) return kNever;
-  if (!control_.empty() || (phase_ == Phase::kEnding && ends_left_ == 0)) return last_refill_;
+  if (!control_.empty() || (phase_ == Phase::kEnding && ends_left_ == 0)) return now_;
   Time t = kNever;
   if (phase_ == Phase::kAnnouncing) {
     t = std::min({next_announce_, started_ + config_.join_wait});
@@ -907,14 +824,10 @@ Time Sender::NextDeadline() const {
     t = std::min(t, next_expiry_);
     bool first_pass_done = next_block_ >= layout_.block_count();
     if (first_pass_done && collections_.empty() && repairs_.empty()) {
-      t = std::min(t, std::max(next_sweep_, last_refill_));
+      t = std::min(t, std::max(next_sweep_, now_));
     }
     if (!first_pass_done || !repairs_.empty()) {
-      // Wake when a burst of batch_packets is affordable.
-      const double want = double(config_.batch_packets) * (config_.symbol_size + 64.0) * 0.9;
-      double missing = std::max(0.0, want - tokens_);
-      auto wait = Duration(static_cast<std::int64_t>(missing * 8e9 / rate_));
-      t = std::min(t, last_refill_ + wait);
+      t = std::min(t, rate_.NextBurst());  // most of a burst of batch_packets affordable
     }
   }
   return t;
@@ -944,7 +857,7 @@ std::vector<ReceiverReport> Sender::Reports() const {
     r.outcome = peer.outcome;
     r.bytes = peer.bytes;
     const bool active = peer.outcome == ReceiverOutcome::kActive;
-    r.elapsed = (active ? last_refill_ : peer.finished_at) - std::max(peer.joined, transfer_start_);
+    r.elapsed = (active ? now_ : peer.finished_at) - std::max(peer.joined, transfer_start_);
     // A receiver that verified everything counted DATA until its DONE. One
     // that failed stopped counting when it failed, which is heard only later
     // (a receiver refusing the manifest hears a few datagrams, then the

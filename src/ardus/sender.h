@@ -24,7 +24,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -37,6 +36,7 @@
 #include "ardus/fec.h"
 #include "ardus/layout.h"
 #include "ardus/manifest.h"
+#include "ardus/rate_controller.h"
 #include "ardus/store.h"
 #include "ardus/transmit.h"
 #include "ardus/wire.h"
@@ -166,7 +166,7 @@ class Sender {
   // When the join wait ended and the transfer began; nullopt before.
   std::optional<Time> transfer_start() const;
   const Manifest& manifest() const { return manifest_; }
-  double rate_bps() const { return rate_; }  // the current sending rate
+  double rate_bps() const { return rate_.rate_bps(); }  // the current sending rate
 
  private:
   enum class Phase { kAnnouncing, kTransferring, kEnding, kFinished };
@@ -248,8 +248,6 @@ class Sender {
   void OnJoin(Time now, const Endpoint& from, const wire::Join& join);
   void OnNak(Time now, const Endpoint& from, const wire::Nak& nak);
   void OnDone(Time now, const Endpoint& from, const wire::Done& done);
-  void OnCongestion(Time now, std::uint32_t loss_ppm);
-  void AdaptRate(Time now);
   Peer* Touch(Time now, const Endpoint& from, std::uint32_t receiver_id);
   void Conclude(Time now, Peer& peer, ReceiverOutcome outcome, std::string reason);
 
@@ -317,15 +315,8 @@ class Sender {
   // pushes deadlines later), so the expiry scan runs only when it is due.
   Time next_expiry_ = kNever;
 
-  double rate_ = 0;  // bits per second
-  bool slow_start_ = true;
-  double event_rate_ = 0;  // the rate that caused the congestion being answered
-  double achieved_ = 0;    // bits per second actually sent over the last 20 ms
-  std::uint64_t wire_bytes_at_adapt_ = 0;
-  Time last_adapt_{0};
-  Time next_increase_{0}, last_decrease_{std::numeric_limits<std::int64_t>::min() / 2};
-  double tokens_ = 0;  // bytes
-  Time last_refill_{0};
+  RateController rate_;
+  Time now_{0};  // of the last Advance: the engine's present
   std::uint64_t data_sent_ = 0;
   SenderStats stats_;
 };
