@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 
 #include "common/bytes.h"
@@ -16,6 +17,13 @@ constexpr std::uint32_t kManifestMagic = 0x41524D32;  // "ARM2"
 
 Status Corrupt(const char* what) {
   return Status::Error(ErrorKind::kPeerProtocol, std::string("malformed manifest: ") + what);
+}
+
+// A path for a message, escaped, and cut if long, so that what is said
+// about it survives the 512-byte DONE reason.
+std::string Shown(std::string_view path) {
+  if (path.size() <= 200) return Printable(path);
+  return Printable(path.substr(0, 160)) + "... (" + std::to_string(path.size()) + " bytes)";
 }
 
 }  // namespace
@@ -39,8 +47,9 @@ std::uint64_t Manifest::total_bytes() const {
 }
 
 Status ValidateRelativePath(const std::string& path) {
+  const std::string shown = Shown(path);
   auto unsafe = [&](const char* why) {
-    return Status::Error(ErrorKind::kUnsafePath, "refusing path '" + Printable(path) + "': " + why);
+    return Status::Error(ErrorKind::kUnsafePath, "refusing path '" + shown + "': " + why);
   };
   if (path.empty()) return unsafe("empty");
   if (path.size() > kMaxPathBytes) return unsafe("too long");
@@ -51,7 +60,8 @@ Status ValidateRelativePath(const std::string& path) {
     if (IsControlCharacter(*c)) return unsafe("contains a control character");
   }
   std::string_view rest(path);
-  while (true) {
+  for (std::size_t components = 1;; ++components) {
+    if (components > kMaxPathComponents) return unsafe("more than 255 components");
     std::size_t slash = rest.find('/');
     std::string_view part = rest.substr(0, slash);
     if (part.empty()) return unsafe("empty component");
@@ -64,6 +74,38 @@ Status ValidateRelativePath(const std::string& path) {
     rest.remove_prefix(slash + 1);
   }
   return Status::Ok();
+}
+
+bool PathComponentLess(std::string_view a, std::string_view b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  std::size_t i = 0;
+  // Long shared prefixes are the common case (and a peer's choice): skip
+  // them a word at a time.
+  while (i + 8 <= n && std::memcmp(a.data() + i, b.data() + i, 8) == 0) i += 8;
+  while (i < n && a[i] == b[i]) ++i;
+  if (i == n) return a.size() < b.size();
+  if (a[i] == '/' || b[i] == '/') return a[i] == '/';
+  return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+}
+
+// In component order a path is followed by any path under it, so comparing
+// neighbours finds every collision.
+std::optional<std::string> FindPathCollision(const std::vector<ManifestEntry>& entries) {
+  std::vector<std::uint32_t> order(entries.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return PathComponentLess(entries[a].path, entries[b].path);
+  });
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    const ManifestEntry& before = entries[order[i - 1]];
+    const std::string& path = entries[order[i]].path;
+    if (before.path == path) return "'" + Shown(path) + "' is named twice";
+    if (before.type == EntryType::kFile && path.size() > before.path.size() &&
+        path[before.path.size()] == '/' && path.starts_with(before.path)) {
+      return "'" + Shown(before.path) + "' is a file, but '" + Shown(path) + "' goes through it";
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<std::uint8_t> EncodeManifest(const Manifest& manifest) {
@@ -130,6 +172,9 @@ Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes) {
     m.entries.push_back(std::move(e));
   }
   if (r.remaining() != 0) return Corrupt("trailing bytes");
+  if (std::optional<std::string> why = FindPathCollision(m.entries)) {
+    return Status::Error(ErrorKind::kPeerProtocol, "malformed manifest: " + *why);
+  }
   return m;
 }
 

@@ -16,8 +16,11 @@
 // longer than kMaxPathBytes, ill-formed UTF-8, a control character (C0, DEL,
 // C1: they would reach terminals and logs), "." or ".." or empty components,
 // components over kMaxComponentBytes or starting with kReservedPrefix (the
-// receiver's temporary files). It does not (and cannot) check symlinks on the
-// receiving disk; FsStore does that.
+// receiver's temporary files), more than kMaxPathComponents components (each
+// costs a receiver a directory lookup); and two entries that would land on
+// one name: the same path twice, or a file another path goes through. It
+// does not (and cannot) check symlinks on the receiving disk; FsStore does
+// that.
 //
 // Thread-safety: values.
 #pragma once
@@ -69,6 +72,9 @@ inline constexpr std::size_t kMaxManifestBytes = 256u << 20;
 inline constexpr std::size_t kMaxManifestEntries = 1'000'000;
 inline constexpr std::size_t kMaxPathBytes = 4096;
 inline constexpr std::size_t kMaxComponentBytes = 255;
+// Components per path: bounds the directories a receiver walks or creates
+// per entry (a 4096-byte path could otherwise hold 2048).
+inline constexpr std::size_t kMaxPathComponents = 255;
 // Receivers name their temporary and lock files so; no entry may.
 inline constexpr std::string_view kReservedPrefix = ".ardus-";
 
@@ -77,11 +83,25 @@ inline constexpr std::string_view kReservedPrefix = ".ardus-";
 // safe relative path.
 Status ValidateRelativePath(const std::string& path);
 
+// Orders paths component by component ('/' before every other byte), so
+// that the paths under a directory come right after it, and paths sharing
+// leading directories are adjacent.
+bool PathComponentLess(std::string_view a, std::string_view b);
+
+// Why two of `entries` would land on one name on the receiving disk (the
+// same path twice, or a file that another path goes through as a
+// directory), printable; nullopt if none do. Precondition: every path passes
+// ValidateRelativePath, which refuses the only spellings that could alias
+// ("a//b", "a/./b", "a/"): receivers apply no other normalisation, so
+// byte-equal paths are the only aliases. O(n log n) comparisons.
+std::optional<std::string> FindPathCollision(const std::vector<ManifestEntry>& entries);
+
 std::vector<std::uint8_t> EncodeManifest(const Manifest& manifest);
 // Errors: kPeerProtocol (truncated, trailing bytes, bad type/size fields,
 // unknown digest algorithm, XXH3-128 digest with non-zero padding),
 // kLimitExceeded (over kMaxManifestBytes or kMaxManifestEntries),
-// kUnsafePath (a hostile path), all meaning the session must be abandoned.
+// kUnsafePath (a hostile path), all meaning the session must be abandoned;
+// kPeerProtocol also for colliding paths (FindPathCollision).
 Result<Manifest> DecodeManifest(std::span<const std::uint8_t> bytes);
 
 Sha256 ComputeSha256(std::span<const std::uint8_t> bytes);

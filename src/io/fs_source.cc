@@ -76,7 +76,9 @@ struct Scanner {
     tree.files.push_back(abs);
   }
 
-  Status AddDirectory(const std::string& abs, const std::string& rel, const struct stat& st) {
+  // `depth`: the components of `rel`.
+  Status AddDirectory(const std::string& abs, const std::string& rel, std::size_t depth,
+                      const struct stat& st) {
     ManifestEntry e;
     e.type = EntryType::kDirectory;
     e.path = rel;
@@ -103,12 +105,16 @@ struct Scanner {
         tree.skipped.push_back(Printable(child) + " (path longer than 4096 bytes)");
         continue;
       }
-      if (Status s = Add(child, rel + "/" + name, false); !s.ok()) return s;
+      if (depth + 1 > kMaxPathComponents) {
+        tree.skipped.push_back(Printable(child) + " (path deeper than 255 components)");
+        continue;
+      }
+      if (Status s = Add(child, rel + "/" + name, depth + 1, false); !s.ok()) return s;
     }
     return Status::Ok();
   }
 
-  Status Add(const std::string& abs, const std::string& rel, bool top_level) {
+  Status Add(const std::string& abs, const std::string& rel, std::size_t depth, bool top_level) {
     if (tree.manifest.entries.size() >= kMaxManifestEntries) {
       return Status::Error(ErrorKind::kInvalidArgument,
                            "more than 1000000 files and directories: receivers take at most "
@@ -124,7 +130,7 @@ struct Scanner {
       AddFile(abs, rel, st);
       return Status::Ok();
     }
-    if (S_ISDIR(st.st_mode)) return AddDirectory(abs, rel, st);
+    if (S_ISDIR(st.st_mode)) return AddDirectory(abs, rel, depth, st);
     if (top_level) {
       return Status::Error(ErrorKind::kInvalidArgument,
                            "'" + abs + "' is neither a regular file nor a directory");
@@ -179,7 +185,13 @@ Result<SourceTree> ScanSources(const std::vector<std::string>& paths, DigestAlgo
                            "two arguments are both named '" + name + "'");
     }
     names.push_back(name);
-    if (Status s = scanner.Add(abs_str, name, true); !s.ok()) return s;
+    if (Status s = scanner.Add(abs_str, name, 1, true); !s.ok()) return s;
+  }
+  // Receivers refuse a manifest naming one path twice or a file as a
+  // directory; a scan cannot produce one, but a manifest is checked as a
+  // whole before it is sent, not by the receivers it would fail.
+  if (std::optional<std::string> why = FindPathCollision(scanner.tree.manifest.entries)) {
+    return Status::Error(ErrorKind::kInvalidArgument, "cannot send these paths: " + *why);
   }
   if (Status s = scanner.HashFiles(on_hashed); !s.ok()) return s;
   return std::move(scanner.tree);

@@ -6,8 +6,9 @@
 // its whole tree (names sorted, so the manifest is deterministic). Symlinks
 // and special files inside a tree are skipped and listed in `skipped`; they
 // are never followed. So are names receivers would refuse (not UTF-8, a
-// control character, over 255 bytes, a path over 4096 bytes, a name starting
-// with ".ardus-"); `skipped` shows them escaped. Two arguments with the same
+// control character, over 255 bytes, a path over 4096 bytes or deeper than
+// kMaxPathComponents, a name starting with ".ardus-"); `skipped` shows them
+// escaped. Two arguments with the same
 // basename are an error.
 //
 // Thread-safety: FsSource is used by one Sender on one thread.
@@ -30,10 +31,10 @@ struct SourceTree {
 };
 
 // Errors: kInvalidArgument (an argument receivers could not name, a duplicate
-// name, an unsupported type, more than kMaxManifestEntries entries), kLocalIo (a missing or
-// unreadable file or directory). The tree is scanned first, then every file is digested with
-// `digest`; `on_hashed` (optional) is called as files are hashed with the
-// bytes hashed so far and the total to hash, for progress.
+// name or any other FindPathCollision, an unsupported type, more than kMaxManifestEntries entries),
+// kLocalIo (a missing or unreadable file or directory). The tree is scanned first, then every file
+// is digested with `digest`; `on_hashed` (optional) is called as files are hashed with the bytes
+// hashed so far and the total to hash, for progress.
 Result<SourceTree> ScanSources(
     const std::vector<std::string>& paths, DigestAlgorithm digest,
     const std::function<void(std::uint64_t hashed, std::uint64_t total)>& on_hashed = {});

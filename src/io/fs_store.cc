@@ -2,11 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +21,7 @@ namespace {
 constexpr std::size_t kCoalesceBytes = 1 << 20, kDirectWriteBytes = 64 << 10;
 constexpr const char* kJournalHeader = "ardus-store 1\n";
 constexpr const char* kTempRecord = "part ";
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
 std::pair<std::string, std::string> SplitParent(const std::string& path) {
   auto slash = path.rfind('/');
@@ -114,44 +118,132 @@ std::string FsStore::temp_name(std::uint32_t entry) const {
 
 Status FsStore::IoError(const std::string& what, const std::string& path, int err) const {
   ErrorKind kind = (err == ENOSPC || err == EDQUOT) ? ErrorKind::kNoSpace : ErrorKind::kLocalIo;
-  if (err == ELOOP || err == ENOTDIR) kind = ErrorKind::kUnsafePath;
+  if (err == ELOOP || err == ENOTDIR || err == EXDEV) kind = ErrorKind::kUnsafePath;
   std::string why = strerror(err);
   if (kind == ErrorKind::kUnsafePath) why = "a component is a symlink or not a directory";
   return Status::Error(kind, what + " '" + dir_ + "/" + path + "': " + why);
 }
 
-// Walks `relative` from the root one component at a time, refusing symlinks.
-Result<int> FsStore::OpenDir(const std::string& relative, bool create) {
-  int fd = dup(root_fd_);
-  if (fd < 0) return IoError("cannot open directory", relative, errno);
-  std::size_t start = 0;
-  while (start < relative.size()) {
-    std::size_t slash = relative.find('/', start);
-    std::string part = relative.substr(start, slash == std::string::npos ? slash : slash - start);
-    int next = openat(fd, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0 && errno == ENOENT && create) {
-      if (mkdirat(fd, part.c_str(), 0755) != 0 && errno != EEXIST) {
-        int err = errno;
-        close(fd);
-        return IoError("cannot create directory", relative, err);
-      }
-      next = openat(fd, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+// An open chain of directories from the root, kept from one lookup to the
+// next: a path reuses the leading directories it shares with the previous
+// one, so paths visited in component order open each directory once.
+// Components are opened with O_NOFOLLOW: a symlink or a file on the way is
+// refused, never followed.
+class FsStore::Walk {
+ public:
+  explicit Walk(FsStore* store) : store_(store) {}
+  ~Walk() { Keep(0); }
+  Walk(const Walk&) = delete;
+  Walk& operator=(const Walk&) = delete;
+
+  // The directory `relative` ("" is the root), creating what is missing if
+  // `create` (recorded in created_dirs_). The descriptor stays the walk's.
+  Result<int> To(const std::string& relative, bool create);
+  // The descriptor To() returned, now the caller's to close.
+  int Release();
+
+ private:
+  struct Level {
+    std::size_t end;  // path_[0, end) is open as fd
+    int fd;
+  };
+  void Keep(std::size_t levels) {
+    while (levels_.size() > levels) {
+      close(levels_.back().fd);
+      levels_.pop_back();
     }
-    int err = errno;
-    close(fd);
-    if (next < 0) return IoError("cannot open directory", relative, err);
-    fd = next;
-    if (slash == std::string::npos) break;
-    start = slash + 1;
+  }
+  Result<int> Step(int at, const std::string& relative, std::size_t start, std::size_t end,
+                   bool create);
+
+  FsStore* store_;
+  std::string path_;
+  std::vector<Level> levels_;
+};
+
+Result<int> FsStore::Walk::To(const std::string& relative, bool create) {
+  const std::size_t n = std::min(path_.size(), relative.size());
+  std::size_t common = 0;
+  while (common < n && path_[common] == relative[common]) ++common;
+  std::size_t keep = 0;  // levels that are whole leading components of `relative`
+  while (keep < levels_.size() && levels_[keep].end <= common &&
+         (levels_[keep].end == relative.size() || relative[levels_[keep].end] == '/')) {
+    ++keep;
+  }
+  Keep(keep);
+  path_ = relative;
+  std::size_t start = levels_.empty() ? 0 : levels_.back().end + 1;
+  while (start < relative.size()) {
+    const std::size_t slash = relative.find('/', start);
+    const std::size_t end = slash == std::string::npos ? relative.size() : slash;
+    const int at = levels_.empty() ? store_->root_fd_ : levels_.back().fd;
+    Result<int> next = Step(at, relative, start, end, create);
+    if (!next.ok()) return next.status();
+    levels_.push_back({end, next.value()});
+    start = end + 1;
+  }
+  return levels_.empty() ? store_->root_fd_ : levels_.back().fd;
+}
+
+// Opens component relative[start, end) in `at`, creating it if asked.
+Result<int> FsStore::Walk::Step(int at, const std::string& relative, std::size_t start,
+                                std::size_t end, bool create) {
+  const std::string part = relative.substr(start, end - start);
+  ++store_->directory_lookups_;
+  int fd = openat(at, part.c_str(), kDirFlags);
+  if (fd >= 0 || errno != ENOENT || !create) {
+    if (fd < 0) return store_->IoError("cannot open directory", relative, errno);
+    return fd;
+  }
+  store_->directory_lookups_ += 2;
+  const bool made = mkdirat(at, part.c_str(), 0755) == 0;
+  if (!made && errno != EEXIST) return store_->IoError("cannot create directory", relative, errno);
+  fd = openat(at, part.c_str(), kDirFlags);
+  if (fd < 0) return store_->IoError("cannot open directory", relative, errno);
+  struct stat st;
+  if (made && fstat(fd, &st) == 0) {
+    store_->created_dirs_.push_back({relative.substr(0, end), st.st_dev, st.st_ino});
   }
   return fd;
+}
+
+int FsStore::Walk::Release() {
+  if (levels_.empty()) return dup(store_->root_fd_);
+  const int fd = levels_.back().fd;
+  levels_.pop_back();
+  path_.resize(levels_.empty() ? 0 : levels_.back().end);
+  return fd;
+}
+
+// `relative` by name from the root, without following symlinks: one
+// openat2(2) where the kernel has it, else a walk.
+Result<int> FsStore::OpenDir(const std::string& relative) {
+  if (!relative.empty() && openat2_ && options_.resolve_in_kernel) {
+    open_how how{};
+    how.flags = kDirFlags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    ++directory_lookups_;
+    const long fd = syscall(SYS_openat2, root_fd_, relative.c_str(), &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    if (errno == ENOSYS || errno == EPERM) {
+      openat2_ = false;            // an older kernel, or a seccomp filter: walk from now on
+    } else if (errno != EAGAIN) {  // EAGAIN: a rename raced the lookup; walk this once
+      return IoError("cannot open directory", relative, errno);
+    }
+  }
+  Walk walk(this);
+  Result<int> fd = walk.To(relative, false);
+  if (!fd.ok()) return fd.status();
+  const int own = walk.Release();
+  if (own < 0) return IoError("cannot open directory", relative, errno);
+  return own;
 }
 
 // The directory `relative`, open for as long as a temporary in it exists;
 // temporaries in one directory share it.
 Result<std::shared_ptr<FsStore::Directory>> FsStore::HoldDir(const std::string& relative) {
   if (std::shared_ptr<Directory> held = dirs_[relative].lock()) return held;
-  Result<int> fd = OpenDir(relative, false);
+  Result<int> fd = OpenDir(relative);
   if (!fd.ok()) return fd.status();
   auto held = std::make_shared<Directory>();
   held->fd = fd.value();
@@ -176,15 +268,43 @@ Status FsStore::Begin(const Manifest& manifest) {
                                                     : std::to_string(manifest.total_bytes())));
     }
   }
-  for (std::size_t i = 0; i < manifest.entries.size(); ++i) {
-    const ManifestEntry& e = manifest.entries[i];
+  return CreateDirectories(manifest);
+}
+
+// Every entry's directory, each once and in component order, so the walk
+// opens each distinct directory once however many entries share it.
+Status FsStore::CreateDirectories(const Manifest& manifest) {
+  std::vector<std::string_view> dirs;
+  for (const ManifestEntry& e : manifest.entries) {
     if (Status s = ValidateRelativePath(e.path); !s.ok()) return s;
-    const std::string dir = e.type == EntryType::kDirectory ? e.path : SplitParent(e.path).first;
-    Result<int> fd = OpenDir(dir, true);
-    if (!fd.ok()) return fd.status();
-    close(fd.value());
+    std::string_view dir = e.path;
+    if (e.type == EntryType::kFile) dir = dir.substr(0, std::min(dir.size(), dir.rfind('/')));
+    if (dir.size() < e.path.size() || e.type == EntryType::kDirectory) dirs.push_back(dir);
+  }
+  std::sort(dirs.begin(), dirs.end(), PathComponentLess);
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  Walk walk(this);
+  for (std::string_view dir : dirs) {
+    if (Result<int> fd = walk.To(std::string(dir), true); !fd.ok()) return fd.status();
   }
   return Status::Ok();
+}
+
+// Deepest first (the reverse of creation), each only while its name holds
+// the very directory created, and only if empty (rmdir refuses otherwise).
+void FsStore::RemoveCreatedDirectories() {
+  Walk walk(this);
+  for (auto it = created_dirs_.rbegin(); it != created_dirs_.rend(); ++it) {
+    const auto [parent, name] = SplitParent(it->path);
+    Result<int> dir = walk.To(parent, false);
+    if (!dir.ok()) continue;  // gone, or now reached through a symlink: not ours
+    struct stat st;
+    if (fstatat(dir.value(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+        st.st_dev == it->dev && st.st_ino == it->ino) {
+      unlinkat(dir.value(), name.c_str(), AT_REMOVEDIR);
+    }
+  }
+  created_dirs_.clear();
 }
 
 // The journal exists, locked, under its name, before any temporary does.
@@ -273,7 +393,7 @@ void FsStore::RemoveLeftoversOf(const std::string& journal) {
     if (!IsTempOf(name, nonce) || (!parent.empty() && !ValidateRelativePath(parent).ok())) {
       continue;
     }
-    Result<int> dir = OpenDir(parent, false);
+    Result<int> dir = OpenDir(parent);
     if (!dir.ok()) continue;  // gone, or reached only through a symlink: not ours to touch
     FdCloser dir_closer{dir.value()};
     struct stat temp;
@@ -447,7 +567,7 @@ Status FsStore::Commit(std::uint32_t entry) {
 
   // Publish only into the directory that --dir still leads to by name.
   const auto [parent, name] = SplitParent(e.path);
-  Result<int> now = OpenDir(parent, false);
+  Result<int> now = OpenDir(parent);
   if (!now.ok()) return now.status();
   FdCloser closer{now.value()};
   struct stat st;
@@ -473,11 +593,12 @@ Status FsStore::Finish() {
   for (std::size_t i = manifest_->entries.size(); i-- > 0;) {
     const ManifestEntry& e = manifest_->entries[i];
     if (e.type != EntryType::kDirectory) continue;
-    Result<int> fd = OpenDir(e.path, false);
+    Result<int> fd = OpenDir(e.path);
     if (!fd.ok()) return fd.status();
     FdCloser closer{fd.value()};
     ApplyModeAndTime(fd.value(), e, options_.keep_special_bits);
   }
+  created_dirs_.clear();  // the session's now, empty or not
   RemoveJournalIfDone();
   return Status::Ok();
 }
@@ -503,6 +624,7 @@ void FsStore::Abort() {
     }
   }
   RemoveJournalIfDone();
+  RemoveCreatedDirectories();
 }
 
 }  // namespace ardus

@@ -35,6 +35,16 @@
 // following symlinks) and then the journal. (Resume will add record types
 // for partial files to keep; unknown records are left alone.)
 //
+// Directories. Begin() creates every entry's directory in component order,
+// each from its deepest ancestor already open, so that N entries cost one
+// lookup (or mkdirat) per distinct directory, not N times their depth; later
+// lookups by name (a temporary's directory, the check before publishing)
+// resolve the whole path in one openat2(2) with RESOLVE_NO_SYMLINKS and
+// RESOLVE_BENEATH where the kernel has it. Directories Begin() created are
+// recorded, and Abort() removes those still empty (never one that existed
+// before, nor one that now holds anything, nor a name now bound to another
+// directory); after Finish() they are the session's and stay.
+//
 // Limitations: no fsync before rename (visibility is atomic; durability across
 // power loss is not promised). Each incomplete file holds one descriptor, and
 // each directory holding one another.
@@ -58,6 +68,9 @@ struct FsStoreOptions {
   // Apply setuid, setgid and sticky bits from the manifest (receivers opt in
   // with --keep-special-bits); otherwise only the permission bits, 0777.
   bool keep_special_bits = false;
+  // Resolve paths with one openat2(2) where the kernel has it; false walks
+  // them component by component, as on kernels before 5.6 (for tests).
+  bool resolve_in_kernel = true;
 };
 
 class FsStore final : public ContentStore {
@@ -86,6 +99,11 @@ class FsStore final : public ContentStore {
   void Abort() override;
 
   std::size_t leftovers_removed() const { return leftovers_removed_; }
+  // Directory lookups made so far: openat(2), openat2(2) and mkdirat(2)
+  // calls resolving or creating directories. What a manifest's paths cost.
+  std::uint64_t directory_lookups() const { return directory_lookups_; }
+  // Whether lookups by name take one openat2(2) (false: none here, or not asked).
+  bool resolves_in_kernel() const { return openat2_ && options_.resolve_in_kernel; }
   // This store's journal, relative to the directory (whether or not it exists yet).
   std::string journal_name() const;
   // Entry i's temporary file name (in the entry's directory).
@@ -104,7 +122,15 @@ class FsStore final : public ContentStore {
   };
   FsStore(int root_fd, std::string dir, std::uint32_t nonce, FsStoreOptions options);
   Status HashUpTo(std::uint32_t entry, std::uint64_t upto);
-  Result<int> OpenDir(const std::string& relative, bool create);
+  class Walk;
+  struct CreatedDir {  // a directory Begin() created: Abort() removes it if empty
+    std::string path;
+    dev_t dev = 0;
+    ino_t ino = 0;
+  };
+  Result<int> OpenDir(const std::string& relative);
+  Status CreateDirectories(const Manifest& manifest);
+  void RemoveCreatedDirectories();
   Result<std::shared_ptr<Directory>> HoldDir(const std::string& relative);
   Result<int> OpenTemp(std::uint32_t entry);
   Status Record(const std::string& line);
@@ -125,6 +151,9 @@ class FsStore final : public ContentStore {
   std::map<std::string, std::weak_ptr<Directory>> dirs_;  // held directories, shared
   int journal_fd_ = -1;
   std::size_t leftovers_removed_ = 0;
+  std::uint64_t directory_lookups_ = 0;
+  bool openat2_ = true;                   // until the kernel says it has none
+  std::vector<CreatedDir> created_dirs_;  // in creation order
   // Write coalescing: one pending run of contiguous small writes.
   std::uint32_t pending_entry_ = 0;
   std::uint64_t pending_offset_ = 0;

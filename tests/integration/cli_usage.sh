@@ -44,16 +44,36 @@ as_user=()
 if [[ $(id -u) -eq 0 ]]; then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
 expect 4 "permission denied.*--feedback-port" -- "${as_user[@]}" $ARDUS send --interface lo --feedback-port 999 /etc/hostname
 
-# A service manager stops a receiver with SIGTERM and expects 0; SIGINT (^C) is 130.
-for sig in TERM INT; do
+# A service manager stops a receiver with SIGTERM and expects 0; SIGHUP (a
+# closed terminal, a reload) stops it the same way; SIGINT (^C) is 130.
+for sig in TERM HUP INT; do
   $ARDUS receive --interface lo --dir "$work" --port 44335 >/dev/null 2>&1 &
   pid=$!
   sleep 0.3
   kill -$sig $pid
   set +e; wait $pid; got=$?; set -e
-  want=$([[ $sig == TERM ]] && echo 0 || echo 130)
+  want=$([[ $sig == INT ]] && echo 130 || echo 0)
   [[ $got -eq $want ]] || fail "receive on SIG$sig exited $got, expected $want"
 done
+# Mid-session too: SIGHUP removes the receiver's temporaries and exits 0;
+# it stops a sender as SIGINT does (130). Both died of it before.
+mkdir "$work/hup"
+head -c $((8 << 20)) /dev/urandom > "$work/slow.bin"
+$ARDUS receive --interface lo --dir "$work/hup" --port 44635 >/dev/null 2>&1 &
+receiver=$!
+sleep 0.3
+$ARDUS send --interface lo --receivers 1 --rate 10M --port 44635 --feedback-port 44634 \
+  --data-port 44617 "$work/slow.bin" >/dev/null 2>&1 &
+sender=$!
+for _ in $(seq 100); do ls -A "$work/hup" | grep -q '\.part$' && break; sleep 0.05; done
+ls -A "$work/hup" | grep -q '\.part$' || fail "no temporary mid-session: $(ls -A "$work/hup")"
+kill -HUP $receiver
+set +e; wait $receiver; got=$?; set -e
+[[ $got -eq 0 ]] || fail "receive on SIGHUP mid-session exited $got, expected 0"
+[[ -z $(ls -A "$work/hup") ]] || fail "SIGHUP left $(ls -A "$work/hup")"
+kill -HUP $sender
+set +e; wait $sender; got=$?; set -e
+[[ $got -eq 130 ]] || fail "send on SIGHUP exited $got, expected 130"
 
 # On a terminal the hashing progress counts towards the total to hash (it
 # used to read 100% throughout).

@@ -23,6 +23,9 @@ issue 15 requires:
               the real sender's report escapes it and does not crash
   killed      a receiver killed with kill -9 mid-transfer: the next receiver on
               its directory removes the temporary files it left (7)
+  collide     a path named twice, a file used as a directory, a path of 256
+              components: refused before anything is written; a session that
+              fails after creating directories removes them, and only them
 
 Usage: ARDUS=path/to/ardus hostile_peer.py [SCENARIO...]. Exit 0: all passed;
 1: a check failed (the reason is printed); 77: a prerequisite is missing.
@@ -639,6 +642,39 @@ def scenario_paths(r, work):
           f"reports stay JSON (last: {reason!r})")
 
 
+def scenario_collide(r, work):
+    d = lambda path: (DIRECTORY, path, 0o755, 0, b"")
+    collisions = [([file_entry(b"twice", b"1"), file_entry(b"twice", b"2")], "'twice' is named twice"),
+                  ([d(b"both"), file_entry(b"both", b"x")], "'both' is named twice"),
+                  ([file_entry(b"f/g", b"y"), file_entry(b"f-", b"-"), file_entry(b"f", b"x")],
+                   "'f' is a file, but 'f/g' goes through it"),
+                  ([file_entry(b"/".join([b"d"] * 256), b"x")], "more than 255 components")]
+    for entries, why in collisions:
+        before = sorted(os.listdir(r.dir))
+        refused(r, [d(b"made-first/sub")] + entries, why)
+        check(sorted(os.listdir(r.dir)) == before,
+              f"a refused manifest wrote {set(os.listdir(r.dir)) - set(before)}")
+    # Begin fails at a symlink after creating made/deep/er: those go, what
+    # was there stays.
+    outside = os.path.join(work, "collide-outside")
+    os.mkdir(outside)
+    os.mkdir(os.path.join(r.dir, "kept"))
+    os.symlink(outside, os.path.join(r.dir, "zlink"))
+    try:
+        before = sorted(os.listdir(r.dir))
+        refused(r, [d(b"made/deep/er"), d(b"kept/new"), file_entry(b"zlink/evil", b"x")], "symlink")
+        check(sorted(os.listdir(r.dir)) == before and not os.listdir(os.path.join(r.dir, "kept")),
+              f"a failed session left {sorted(os.listdir(r.dir))} (had {before}), "
+              f"kept/: {os.listdir(os.path.join(r.dir, 'kept'))}")
+        check(not os.listdir(outside), "wrote through the symlink")
+    finally:
+        os.unlink(os.path.join(r.dir, "zlink"))
+        os.rmdir(os.path.join(r.dir, "kept"))
+    expect_alive(r, "colliding paths")
+    print("ok collide: duplicates, a file as a directory and 256 components refused, nothing "
+          "written; a session failing in Begin removed the directories it made")
+
+
 def scenario_prefix(r, work):
     prefix = b"p" * 200
     contents = [os.urandom(5000 + 97 * i) for i in range(30)]
@@ -745,7 +781,8 @@ def main():
         expect_alive(r, "start")
         plain = [("prefix", scenario_prefix), ("ranges", scenario_ranges),
                  ("end", scenario_end), ("modes", scenario_modes), ("sizes", scenario_sizes),
-                 ("manifest", scenario_manifest), ("paths", scenario_paths)]
+                 ("manifest", scenario_manifest), ("paths", scenario_paths),
+                 ("collide", scenario_collide)]
         for name, run in plain:
             if not wanted or name in wanted:
                 run(r, work)

@@ -14,7 +14,8 @@ cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm
 trap cleanup EXIT
 
 start_rexd() {
-  $REXD --listen 127.0.0.1 --trader-port "$port" --notify-port $((port + 1)) --data "$work/data" --quiet &
+  $REXD --listen 127.0.0.1 --trader-port "$port" --notify-port $((port + 1)) --data "$work/data" --quiet \
+    2> >(tee -a "$work/rexd.err" >&2) &
   rexd_pid=$!
   pids+=("$rexd_pid")
   for _ in $(seq 50); do $REX trader list-types >/dev/null 2>&1 && return; sleep 0.1; done
@@ -38,6 +39,13 @@ out=$($REX trader query printer "ppm > 20 and 'Cambridge' ~ location" --pref 'ma
 [[ $(wc -l <<<"$out") -eq 1 && $out == *"ppm=30"* ]] || fail "query: $out"
 [[ $(count device "") -eq 4 ]] || fail "a query for device must include printers"
 [[ $(count device "" --exact) -eq 1 ]] || fail "--exact must exclude subtypes"
+# SIGHUP (a closed terminal, a service manager's reload) is logged and
+# ignored: nothing is reloadable yet.
+kill -HUP "$rexd_pid"
+sleep 0.3
+kill -0 "$rexd_pid" 2>/dev/null || fail "rexd died on SIGHUP"
+grep -q "rexd: SIGHUP: nothing to reload" "$work/rexd.err" || fail "SIGHUP not logged"
+[[ $(count device "") -eq 4 ]] || fail "rexd stopped serving after SIGHUP"
 first=$($REX trader query printer "" --pref 'max ppm' --limit 1)
 [[ $first == *"ppm=50"* ]] || fail "max ppm first: $first"
 expect_exit 1 "illegal_constraint: column 5" -- $REX trader query printer "ppm > 'x'"

@@ -112,20 +112,77 @@ TEST(Manifest, LimitsAndReservedNames) {
   EXPECT_TRUE(ValidateRelativePath("d/x.ardus-1.part").ok());
 }
 
+TEST(Manifest, DepthIsLimited) {
+  std::string deepest = "d";
+  for (std::size_t i = 1; i < kMaxPathComponents; ++i) deepest += "/d";
+  EXPECT_TRUE(ValidateRelativePath(deepest).ok());
+  Status s = ValidateRelativePath(deepest + "/d");
+  EXPECT_EQ(s.kind(), ErrorKind::kUnsafePath) << s.ToString();
+  EXPECT_NE(s.message().find("more than 255 components"), std::string::npos) << s.ToString();
+  Manifest m;
+  m.entries.push_back({EntryType::kFile, deepest + "/f", 0644, 0, 0, {}});
+  EXPECT_EQ(DecodeManifest(EncodeManifest(m)).status().kind(), ErrorKind::kUnsafePath);
+}
+
+// '/' sorts before every byte: a path's descendants follow it at once,
+// before its siblings that extend its last name ("a-b" sorts between "a"
+// and "a/b" byte by byte).
+TEST(Manifest, PathComponentOrder) {
+  EXPECT_TRUE(PathComponentLess("a", "a/b"));
+  EXPECT_TRUE(PathComponentLess("a/b", "a-b"));
+  EXPECT_TRUE(PathComponentLess("a/z", "a-b"));
+  EXPECT_FALSE(PathComponentLess("a-b", "a/z"));
+  EXPECT_TRUE(PathComponentLess("a", "b"));
+  EXPECT_FALSE(PathComponentLess("a", "a"));
+  EXPECT_TRUE(PathComponentLess("x/\xc3\xa9", "x/\xc3\xa9/a"));
+  EXPECT_TRUE(PathComponentLess(std::string(40, 'p') + "/q", std::string(40, 'p') + "!"));
+}
+
+// Two entries landing on one name: the second would replace the first (or
+// fail half-way through Begin); refused as a whole before anything is written.
+TEST(Manifest, RefusesCollidingPaths) {
+  using E = ManifestEntry;
+  const E file_a{EntryType::kFile, "a", 0644, 0, 0, {}};
+  const E dir_a{EntryType::kDirectory, "a", 0755, 0, 0, {}};
+  const E file_ab{EntryType::kFile, "a/b", 0644, 0, 0, {}};
+  const E file_abc{EntryType::kFile, "a/b/c", 0644, 0, 0, {}};
+  const E file_a_dash{EntryType::kFile, "a-b", 0644, 0, 0, {}};
+  const E file_aa{EntryType::kFile, "aa", 0644, 0, 0, {}};
+  const std::vector<std::pair<std::vector<E>, std::string>> refused = {
+      {{file_a, file_a}, "'a' is named twice"},
+      {{dir_a, dir_a}, "'a' is named twice"},
+      {{dir_a, file_a}, "'a' is named twice"},
+      {{file_ab, file_a}, "'a' is a file, but 'a/b' goes through it"},
+      {{file_a, file_a_dash, file_abc}, "'a' is a file, but 'a/b/c' goes through it"},
+      {{file_aa, file_a_dash, file_ab, file_a}, "'a' is a file, but 'a/b' goes through it"},
+  };
+  for (const auto& [entries, why] : refused) {
+    Manifest m;
+    m.entries = entries;
+    EXPECT_EQ(FindPathCollision(m.entries).value_or("none"), why);
+    Status s = DecodeManifest(EncodeManifest(m)).status();
+    EXPECT_EQ(s.kind(), ErrorKind::kPeerProtocol) << s.ToString();
+    EXPECT_EQ(s.message(), "malformed manifest: " + why);
+  }
+  const std::vector<std::vector<E>> fine = {{dir_a, file_ab},  {file_ab, dir_a},
+                                            {file_abc, dir_a}, {file_a, file_aa, file_a_dash},
+                                            {file_abc},        {}};
+  for (const auto& entries : fine) {
+    Manifest m;
+    m.entries = entries;
+    EXPECT_EQ(FindPathCollision(m.entries), std::nullopt) << entries.size();
+    EXPECT_TRUE(DecodeManifest(EncodeManifest(m)).ok());
+  }
+}
+
 // Receivers keep state per entry: a manifest of more entries than the limit
 // is refused before any is decoded.
 TEST(Manifest, EntryCountIsLimited) {
   for (std::size_t count : {kMaxManifestEntries, kMaxManifestEntries + 1}) {
-    Manifest one;
-    one.entries.push_back({EntryType::kFile, "a", 0644, 0, 0, {}});
-    const std::vector<std::uint8_t> single = EncodeManifest(one);
-    std::vector<std::uint8_t> bytes(single.begin(), single.begin() + 9);
-    bytes[5] = static_cast<std::uint8_t>(count >> 24),
-    bytes[6] = static_cast<std::uint8_t>(count >> 16);
-    bytes[7] = static_cast<std::uint8_t>(count >> 8), bytes[8] = static_cast<std::uint8_t>(count);
-    for (std::size_t i = 0; i < count; ++i)
-      bytes.insert(bytes.end(), single.begin() + 9, single.end());
-    Result<Manifest> m = DecodeManifest(bytes);
+    Manifest many;  // distinct names: a name twice is refused on its own
+    many.entries.resize(count);
+    for (std::size_t i = 0; i < count; ++i) many.entries[i].path = std::to_string(i);
+    Result<Manifest> m = DecodeManifest(EncodeManifest(many));
     if (count == kMaxManifestEntries) {
       ASSERT_TRUE(m.ok()) << m.status().ToString();
       EXPECT_EQ(m.value().entries.size(), count);

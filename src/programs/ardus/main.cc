@@ -7,15 +7,17 @@
 #include <optional>
 
 #include "ardus/manifest.h"
-#include "programs/ardus/options.h"
 #include "common/utf8.h"
+#include "programs/ardus/options.h"
 
 namespace {
 
 constexpr const char* kExitCodes =
     "Exit codes: 0 every receiver verified every file (receive: the session succeeded); "
     "1 a receiver or the session failed; 2 bad usage; 3 no receiver joined (receive: no "
-    "session within --timeout); 4 local error (source, destination, socket); 130 interrupted.";
+    "session within --timeout); 4 local error (source, destination, socket); 130 interrupted "
+    "(send: SIGINT, SIGTERM or "
+    "SIGHUP; receive: SIGINT, while SIGTERM and SIGHUP stop it with 0).";
 
 void AddCommon(CLI::App* cmd, ardus::cli::CommonOptions& c) {
   cmd->add_option("--interface", c.interface,

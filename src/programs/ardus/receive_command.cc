@@ -2,7 +2,9 @@
 // receive it into --dir, report, and (without --once) wait for the next.
 // Nothing a peer sends ends a serving receiver: a session that cannot be
 // received (a data group it cannot join, a hostile manifest) fails alone.
-// SIGTERM stops it with exit 0, as a service manager expects; SIGINT with 130.
+// SIGTERM and SIGHUP (a closed terminal, a service manager's reload) stop it
+// with exit 0 after removing its temporaries, as a service manager expects;
+// SIGINT with 130.
 #include <fmt/core.h>
 #include <sys/resource.h>
 
@@ -13,12 +15,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "io/fs_store.h"
 #include "ardus/receiver.h"
-#include "programs/ardus/options.h"
-#include "programs/ardus/progress.h"
 #include "common/utf8.h"
 #include "io/driver.h"
+#include "io/fs_store.h"
+#include "programs/ardus/options.h"
+#include "programs/ardus/progress.h"
 
 namespace ardus::cli {
 namespace {
@@ -183,7 +185,7 @@ std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& 
       fmt::print(stderr, "ardus receive: stopped; session {:08x} abandoned\n",
                  receiver.session_id());
     }
-    return g_signal == SIGTERM ? kExitOk : kExitInterrupted;
+    return g_signal == SIGINT ? kExitInterrupted : kExitOk;
   }
   if (!run.ok()) {
     fmt::print(stderr, "ardus receive: {}\n", run.message());
@@ -231,6 +233,7 @@ int RunReceive(const ReceiveOptions& o) {
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnSignal);
   if (!o.common.json) {
     fmt::print(stderr, "ardus receive: listening on {} for sessions into {}\n",
                Endpoint{group.value(), port}.ToString(), o.dir);

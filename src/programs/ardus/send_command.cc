@@ -7,12 +7,12 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
-#include "io/fs_source.h"
 #include "ardus/sender.h"
-#include "programs/ardus/options.h"
-#include "programs/ardus/progress.h"
 #include "common/utf8.h"
 #include "io/driver.h"
+#include "io/fs_source.h"
+#include "programs/ardus/options.h"
+#include "programs/ardus/progress.h"
 
 namespace ardus::cli {
 namespace {
@@ -198,6 +198,7 @@ int RunSend(const SendOptions& o) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnSignal);  // a closed terminal: stop as on SIGINT
   Progress progress(o.common.progress && !o.common.json, "sending");
   const int fd = sock.value().fd();
   Time start = net::MonotonicNow();

@@ -23,9 +23,16 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
+// Nothing is reloadable yet; SIGHUP must not kill a daemon that a service
+// manager or a closed terminal sends it to. write(2) is async-signal-safe.
+void OnHangup(int) {
+  constexpr char kMessage[] = "rexd: SIGHUP: nothing to reload\n";
+  [[maybe_unused]] ssize_t n = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+}
 
 constexpr const char* kExitCodes =
-    "Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad usage; 4 cannot listen, or open or lock "
+    "Exit codes: 0 stopped by SIGINT/SIGTERM (SIGHUP is logged and ignored); 2 bad usage; 4 cannot "
+    "listen, or open or lock "
     "--data (another rexd uses it); "
     "5 the store failed while serving (state on disk is intact; restart rexd).";
 
@@ -177,6 +184,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGHUP, OnHangup);
   if (!quiet) {
     fmt::print(stderr,
                "rexd: trader on {}:{}, notify on {}:{}, data in {} ({} offers, {} types "
