@@ -35,8 +35,9 @@ std::string Text(sqlite3_stmt* st, int col) {
 
 }  // namespace
 
-Result<std::unique_ptr<NotifyJournal>> NotifyJournal::Open(const std::string& dir) {
-  auto db = SqliteDb::Open(dir + "/notify.db", kSchema);
+Result<std::unique_ptr<NotifyJournal>> NotifyJournal::Open(const std::string& dir,
+                                                           const StorageEnv& env) {
+  auto db = SqliteDb::Open(dir + "/notify.db", kSchema, env);
   if (!db.ok()) return db.status();
   std::unique_ptr<NotifyJournal> j(new NotifyJournal(std::move(db).value()));
   std::pair<sqlite3_stmt**, const char*> all[] = {

@@ -3,7 +3,8 @@
 // subscriptions' cursors. Commit takes one batch of Broker mutations in one
 // transaction; rexd acknowledges the batch's publishes only after it.
 //
-// Errors as TraderJournal. Thread-safety: none; one thread.
+// Errors, what a failed Commit leaves and `env` as TraderJournal.
+// Thread-safety: none; one thread.
 #pragma once
 
 #include <memory>
@@ -17,7 +18,8 @@ namespace ardus::rexd {
 
 class NotifyJournal {
  public:
-  static Result<std::unique_ptr<NotifyJournal>> Open(const std::string& dir);
+  static Result<std::unique_ptr<NotifyJournal>> Open(const std::string& dir,
+                                                     const StorageEnv& env = StorageEnv::Plain());
 
   Status Load(notify::Broker& broker);
   Status Commit(const std::vector<notify::Mutation>& batch, const notify::Broker& broker);

@@ -4,9 +4,11 @@
 
 namespace ardus::rexd {
 
-Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, const char* schema) {
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, const char* schema,
+                                                 const StorageEnv& env) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                           env.vfs_name());
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);

@@ -2,8 +2,11 @@
 // synchronous=FULL: a COMMIT is on disk when it returns), with prepared
 // statements and error mapping shared by the Trader and Notify journals.
 //
-// Errors are ardus::Status: kNoSpace when the disk is full, else kLocalIo,
-// with SQLite's message. Thread-safety: none; one thread.
+// The file I/O goes through a StorageEnv (storage_env.h): SQLite's default
+// VFS in rexd, a fault-injecting one in tests.
+//
+// Errors are ardus::Status: kNoSpace when the disk is full (SQLITE_FULL),
+// else kLocalIo, with SQLite's message. Thread-safety: none; one thread.
 #pragma once
 
 #include <sqlite3.h>
@@ -13,13 +16,16 @@
 #include <vector>
 
 #include "common/status.h"
+#include "rexd/storage_env.h"
 
 namespace ardus::rexd {
 
 class SqliteDb {
  public:
-  // Opens (creating if needed) `path` and runs `schema`.
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, const char* schema);
+  // Opens (creating if needed) `path` through `env`'s VFS and runs `schema`.
+  // `env` must outlive the SqliteDb.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, const char* schema,
+                                                const StorageEnv& env);
   ~SqliteDb();
 
   // A statement prepared once and kept for the life of the database.

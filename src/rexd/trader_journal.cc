@@ -27,8 +27,9 @@ std::span<const std::uint8_t> Blob(sqlite3_stmt* s, int col) {
 
 }  // namespace
 
-Result<std::unique_ptr<TraderJournal>> TraderJournal::Open(const std::string& dir) {
-  auto db = SqliteDb::Open(dir + "/trader.db", kSchema);
+Result<std::unique_ptr<TraderJournal>> TraderJournal::Open(const std::string& dir,
+                                                           const StorageEnv& env) {
+  auto db = SqliteDb::Open(dir + "/trader.db", kSchema, env);
   if (!db.ok()) return db.status();
   std::unique_ptr<TraderJournal> j(new TraderJournal(std::move(db).value()));
   if (auto s = j->Prepare(); !s.ok()) return s;

@@ -4,8 +4,15 @@
 // batch's mutations here in one transaction, and only then sends the
 // replies. At start-up Load replays the tables into an empty Trader.
 //
-// Errors are ardus::Status (kLocalIo, kNoSpace, kIntegrity for a store that
-// does not decode). A failed Commit leaves the database as it was.
+// Errors are ardus::Status (kLocalIo, kNoSpace for a full disk, kIntegrity
+// for a store that does not decode). A failed Commit leaves the database
+// without the batch, or (a failed sync: SQLite cannot tell) with all of it,
+// never with part of it; a change whose Commit returned ok survives a crash.
+// The caller must treat the failed batch's outcome as unknown and the
+// engine's state as lost (rexd stops and reloads; see server.h).
+//
+// Storage goes through `env` (storage_env.h); rexd passes the plain one,
+// tests a FaultEnv. It must outlive the journal.
 // Thread-safety: none; one thread.
 #pragma once
 
@@ -21,7 +28,8 @@ namespace ardus::rexd {
 
 class TraderJournal {
  public:
-  static Result<std::unique_ptr<TraderJournal>> Open(const std::string& dir);
+  static Result<std::unique_ptr<TraderJournal>> Open(const std::string& dir,
+                                                     const StorageEnv& env = StorageEnv::Plain());
 
   // Loads every type and offer into `trader` (see Trader::Restore*).
   Status Load(trader::Trader& trader, std::int64_t now_ms);
