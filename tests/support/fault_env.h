@@ -52,7 +52,7 @@ class FaultEnv final : public rexd::StorageEnv {
   std::uint64_t writes() const;  // write calls seen, failed ones included
   std::uint64_t faults() const;  // faults injected
 
-  struct State;
+  struct State;  // in fault_env.cc; public so that the VFS callbacks reach it
 
  private:
   std::unique_ptr<State> state_;

@@ -14,9 +14,12 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
+#include <ostream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -338,8 +341,7 @@ struct StoreName {
 using Stores = ::testing::Types<TraderStore, NotifyStore>;
 TYPED_TEST_SUITE(JournalFaultTest, Stores, StoreName);
 
-// A failed write (EIO): Commit says so, nothing of the batch is stored, and
-// the journal is still usable.
+// A failed write (EIO): Commit says so, and nothing of the batch is stored.
 TYPED_TEST(JournalFaultTest, FailedWriteIsReportedAndLosesNothing) {
   FaultEnv env;
   TypeParam s;
