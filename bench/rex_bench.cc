@@ -22,9 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include "io/rex_client.h"
 #include "notify/notify_wire.h"
 #include "rex/body.h"
-#include "io/rex_client.h"
 #include "trader/trader_wire.h"
 
 namespace {

@@ -24,10 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static trader::Trader* t = [] {
     auto* tr = new trader::Trader(1);
     (void)tr->AddType({"device", {}, {{"name", {tcl::BaseType::kString, false}}}});
-    (void)tr->AddType({"printer",
-                       {"device"},
-                       {{"ppm", {tcl::BaseType::kInt, false}, true},
-                        {"langs", {tcl::BaseType::kString, true}}}});
+    (void)tr->AddType(
+        {"printer",
+         {"device"},
+         {{"ppm", {tcl::BaseType::kInt, false}, true}, {"langs", {tcl::BaseType::kString, true}}}});
     (void)tr->Export(0, "printer", {{"ppm", std::int64_t{3}}}, 5);
     return tr;
   }();

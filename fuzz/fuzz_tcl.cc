@@ -20,9 +20,9 @@ const std::map<std::string, tcl::PropertyType> kSchema = {
     {"si", {tcl::BaseType::kInt, true}},    {"ss", {tcl::BaseType::kString, true}}};
 
 const tcl::Properties kOffer = {{"i", std::int64_t{7}},
-                                   {"f", 2.5},
-                                   {"s", std::string("Cambridge")},
-                                   {"si", std::vector<std::int64_t>{1, 2}}};
+                                {"f", 2.5},
+                                {"s", std::string("Cambridge")},
+                                {"si", std::vector<std::int64_t>{1, 2}}};
 
 struct Reader : tcl::PropertyReader {
   explicit Reader(const tcl::Program& p) : p(p) {}

@@ -75,9 +75,7 @@ class [[nodiscard]] Result {
   T&& value() && { return std::get<0>(std::move(v_)); }
   const E& error() const { return std::get<1>(v_); }
   // The Status, Ok() when a value is held.
-  Status status() const
-    requires std::is_same_v<E, Status>
-  {
+  Status status() const requires std::is_same_v<E, Status> {
     return ok() ? Status::Ok() : std::get<1>(v_);
   }
 

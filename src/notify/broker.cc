@@ -121,7 +121,7 @@ EventPtr Broker::Finish(std::shared_ptr<Event> e) const {
 }
 
 Result<std::uint64_t, rex::Error> Broker::Publish(std::int64_t now_ms, const std::string& channel,
-                                            std::shared_ptr<Event> event) {
+                                                  std::shared_ptr<Event> event) {
   if (!tcl::ValidName(channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", channel));
   }
@@ -346,7 +346,7 @@ void Broker::TypesChanged(Channel& ch, TypeChange::Kind kind, const std::string&
 }
 
 Result<Subscribed, rex::Error> Broker::Subscribe(std::int64_t now_ms, std::uint64_t owner,
-                                           const SubscribeRequest& r) {
+                                                 const SubscribeRequest& r) {
   if (!tcl::ValidName(r.channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", r.channel));
   }
@@ -447,7 +447,8 @@ rex::Ack Broker::GrantCredit(std::int64_t now_ms, std::uint64_t owner, std::uint
 }
 
 Result<std::vector<Delivery>, rex::Error> Broker::Pull(std::int64_t now_ms, std::uint64_t owner,
-                                                 std::uint64_t subscription, std::uint32_t max) {
+                                                       std::uint64_t subscription,
+                                                       std::uint32_t max) {
   Subscription* s = FindOwned(subs_, owner, subscription);
   if (!s) return NoSubscription(subscription);
   std::vector<Delivery> out;

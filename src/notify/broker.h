@@ -143,16 +143,16 @@ class Broker {
   // are filled in), so a caller that decodes straight into a fresh Event
   // moves nothing.
   Result<std::uint64_t, rex::Error> Publish(std::int64_t now_ms, const std::string& channel,
-                                      std::shared_ptr<Event> event);
+                                            std::shared_ptr<Event> event);
   Result<std::uint64_t, rex::Error> Publish(std::int64_t now_ms, const std::string& channel,
-                                      Event event) {
+                                            Event event) {
     return Publish(now_ms, channel, std::make_shared<Event>(std::move(event)));
   }
 
   // Errors: kIllegalConstraint (filter), kBadRequest (durable on a
   // best-effort channel, or a durable name already attached), kLimitExceeded.
   Result<Subscribed, rex::Error> Subscribe(std::int64_t now_ms, std::uint64_t owner,
-                                     const SubscribeRequest& r);
+                                           const SubscribeRequest& r);
   // Cumulative: everything up to `seq` is done. For durable subscriptions
   // this moves the cursor (journalled); for others it is accepted and ignored.
   rex::Ack AckUpTo(std::uint64_t owner, std::uint64_t subscription, std::uint64_t seq);
@@ -161,7 +161,7 @@ class Broker {
   // Pull mode: up to `max` events now, and past the first at most
   // kMaxPullBytes of them (they count against no credit).
   Result<std::vector<Delivery>, rex::Error> Pull(std::int64_t now_ms, std::uint64_t owner,
-                                           std::uint64_t subscription, std::uint32_t max);
+                                                 std::uint64_t subscription, std::uint32_t max);
   rex::Ack Unsubscribe(std::uint64_t owner, std::uint64_t subscription);
   void DropOwner(std::uint64_t owner);
 

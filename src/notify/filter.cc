@@ -11,9 +11,9 @@ namespace ardus::notify {
 
 namespace {
 
+using tcl::BaseType;
 using tcl::Node;
 using tcl::Op;
-using tcl::BaseType;
 using tcl::PropertyType;
 using Types = std::map<std::string, PropertyType>;
 

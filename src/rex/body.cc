@@ -33,7 +33,7 @@ Result<BodyReader, Error> BodyReader::ParseInPlace(std::span<const std::uint8_t>
 }
 
 Result<BodyReader, Error> BodyReader::Unpack(std::span<const std::uint8_t> bytes,
-                                       msgpack::unpack_reference_func reference) {
+                                             msgpack::unpack_reference_func reference) {
   BodyReader r;
   if (bytes.empty()) {
     static const msgpack::object_map kEmpty{0, nullptr};

@@ -53,7 +53,7 @@ class BodyReader {
 
  private:
   static Result<BodyReader, Error> Unpack(std::span<const std::uint8_t> bytes,
-                                    msgpack::unpack_reference_func reference);
+                                          msgpack::unpack_reference_func reference);
   std::shared_ptr<msgpack::object_handle> handle_;
   const msgpack::object_map* map_ = nullptr;
 };

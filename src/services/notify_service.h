@@ -18,7 +18,7 @@ class NotifyService {
 
   // Serves one request from connection `owner`: the reply body or the error.
   Result<std::vector<std::uint8_t>, rex::Error> Handle(std::int64_t now_ms, std::uint64_t owner,
-                                                 const rex::Frame& request);
+                                                       const rex::Frame& request);
 
  private:
   notify::Broker& broker_;

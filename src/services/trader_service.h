@@ -20,7 +20,7 @@ class TraderService {
   // Serves one request from connection `owner`. The reply body, or the error
   // to send back.
   Result<std::vector<std::uint8_t>, rex::Error> Handle(std::int64_t now_ms, std::uint64_t owner,
-                                                 const rex::Frame& request);
+                                                       const rex::Frame& request);
   // Body of a kWatchEvent push.
   static std::vector<std::uint8_t> EncodeEvent(const trader::WatchEvent& e);
 

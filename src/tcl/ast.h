@@ -41,11 +41,11 @@ enum class Type : std::uint8_t { kUnknown, kInt, kFloat, kBool, kString, kSequen
 
 struct Node {
   Op op = Op::kLiteral;
-  int column = 0;       // where the node's text starts (1-based)
-  Value value;  // kLiteral: int64, double, bool or string
-  std::string name;     // kProperty, kExist
+  int column = 0;    // where the node's text starts (1-based)
+  Value value;       // kLiteral: int64, double, bool or string
+  std::string name;  // kProperty, kExist
   std::vector<std::unique_ptr<Node>> kids;
-  Type type = Type::kUnknown;          // set by the checker
+  Type type = Type::kUnknown;  // set by the checker
   PropertyType property_type;  // set by the checker for kProperty
 };
 

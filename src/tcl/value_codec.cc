@@ -12,7 +12,7 @@ rex::Error Bad(std::string what) { return rex::Fail(Code::kBadRequest, std::move
 
 template <typename T>
 Result<Value, rex::Error> Elements(const msgpack::object_array& a,
-                             bool (*get)(const msgpack::object&, T*)) {
+                                   bool (*get)(const msgpack::object&, T*)) {
   std::vector<T> out;
   out.reserve(a.size);
   for (std::uint32_t i = 0; i < a.size; ++i) {

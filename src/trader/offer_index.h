@@ -60,7 +60,8 @@ class OfferIndex {
   using Key = std::variant<double, std::string>;
   using Index = std::set<std::pair<Key, OfferId>>;
   static std::optional<Key> KeyOf(const tcl::Value& v);
-  static void Insert(Index& index, OfferId id, const tcl::Properties& props, const std::string& name);
+  static void Insert(Index& index, OfferId id, const tcl::Properties& props,
+                     const std::string& name);
 
   std::map<std::string, Index> indexes_;
 };

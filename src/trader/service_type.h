@@ -59,5 +59,4 @@ class TypeRepository {
   std::map<std::string, std::map<std::string, PropertyDef>> flattened_;
 };
 
-
 }  // namespace ardus::trader

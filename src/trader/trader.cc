@@ -170,9 +170,10 @@ rex::Ack Trader::CheckProperties(const std::string& type, const tcl::Properties&
                        fmt::format("type '{}' has no property '{}'", type, name));
     }
     if (!tcl::Conforms(value, def->second.type) || !Finite(value)) {
-      return rex::Fail(Code::kPropertyTypeMismatch,
-                       fmt::format("property '{}' is {}, but the value is {}", name,
-                                   tcl::TypeName(def->second.type), tcl::TypeName(tcl::TypeOf(value))));
+      return rex::Fail(
+          Code::kPropertyTypeMismatch,
+          fmt::format("property '{}' is {}, but the value is {}", name,
+                      tcl::TypeName(def->second.type), tcl::TypeName(tcl::TypeOf(value))));
     }
     if (ByteSize(value) > kMaxValueBytes) {
       return rex::Fail(Code::kLimitExceeded,
@@ -189,8 +190,8 @@ rex::Ack Trader::CheckProperties(const std::string& type, const tcl::Properties&
   return rex::Ok();
 }
 
-Result<OfferId, rex::Error> Trader::Export(std::int64_t now_ms, std::string type, tcl::Properties props,
-                                     std::uint32_t lease_seconds) {
+Result<OfferId, rex::Error> Trader::Export(std::int64_t now_ms, std::string type,
+                                           tcl::Properties props, std::uint32_t lease_seconds) {
   if (!types_.Find(type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", type));
   }
@@ -249,7 +250,8 @@ rex::Ack Trader::Withdraw(OfferId id) {
   return rex::Ok();
 }
 
-rex::Ack Trader::Modify(OfferId id, const tcl::Properties& set, const std::vector<std::string>& remove) {
+rex::Ack Trader::Modify(OfferId id, const tcl::Properties& set,
+                        const std::vector<std::string>& remove) {
   auto it = offers_.find(id);
   if (it == offers_.end()) return rex::Fail(Code::kUnknownOffer, fmt::format("no offer {}", id));
   const Offer& old = it->second;
@@ -342,7 +344,8 @@ std::vector<OfferId> Trader::Candidates(const Compiled& c, const std::set<std::s
   return out;
 }
 
-Result<Page, rex::Error> Trader::Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q) {
+Result<Page, rex::Error> Trader::Query(std::int64_t now_ms, std::uint64_t owner,
+                                       const QueryRequest& q) {
   if (!types_.Find(q.type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", q.type));
   }
@@ -471,7 +474,7 @@ Page Trader::TakePage(std::int64_t now_ms, Iterator& it, std::uint32_t count) {
 }
 
 Result<Page, rex::Error> Trader::NextPage(std::int64_t now_ms, std::uint64_t owner,
-                                    std::uint64_t iterator, std::uint32_t count) {
+                                          std::uint64_t iterator, std::uint32_t count) {
   auto it = iterators_.find(iterator);
   if (it == iterators_.end() || it->second.owner != owner) {
     return rex::Fail(Code::kUnknownIterator,
@@ -499,7 +502,7 @@ rex::Ack Trader::CloseIterator(std::uint64_t owner, std::uint64_t iterator) {
 // ---------------------------------------------------------------- watches
 
 Result<Trader::WatchStart, rex::Error> Trader::Watch(std::uint64_t owner, const std::string& type,
-                                               const std::string& constraint) {
+                                                     const std::string& constraint) {
   if (!types_.Find(type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", type));
   }

@@ -25,9 +25,9 @@
 #include <vector>
 
 #include "rex/error_code.h"
+#include "tcl/program.h"
 #include "trader/offer_index.h"
 #include "trader/service_type.h"
-#include "tcl/program.h"
 
 namespace ardus::trader {
 
@@ -119,7 +119,7 @@ class Trader {
   // Errors: kUnknownType, kMissingProperty, kUnknownProperty,
   // kPropertyTypeMismatch, kLimitExceeded.
   Result<OfferId, rex::Error> Export(std::int64_t now_ms, std::string type, tcl::Properties props,
-                               std::uint32_t lease_seconds);
+                                     std::uint32_t lease_seconds);
   rex::Ack Withdraw(OfferId id);
   // Sets `set` and removes `remove`. Errors as Export, plus kReadonlyProperty
   // and kMissingProperty (removing a mandatory property).
@@ -136,8 +136,8 @@ class Trader {
   // (message "column N: ..."), kIllegalPreference, kIllegalPolicy,
   // kLimitExceeded.
   Result<Page, rex::Error> Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q);
-  Result<Page, rex::Error> NextPage(std::int64_t now_ms, std::uint64_t owner, std::uint64_t iterator,
-                              std::uint32_t count);
+  Result<Page, rex::Error> NextPage(std::int64_t now_ms, std::uint64_t owner,
+                                    std::uint64_t iterator, std::uint32_t count);
   rex::Ack CloseIterator(std::uint64_t owner, std::uint64_t iterator);
 
   // --- watches
@@ -149,7 +149,7 @@ class Trader {
     std::vector<Offer> matching;
   };
   Result<WatchStart, rex::Error> Watch(std::uint64_t owner, const std::string& type,
-                                 const std::string& constraint);
+                                       const std::string& constraint);
   rex::Ack Unwatch(std::uint64_t owner, std::uint64_t watch);
   // Forgets the owner's watches and iterators (its connection closed).
   void DropOwner(std::uint64_t owner);
@@ -184,7 +184,7 @@ class Trader {
   using Offers = std::unordered_map<OfferId, Offer>;
 
   Result<std::shared_ptr<Compiled>, rex::Error> CompileConstraint(const std::string& type,
-                                                            const std::string& text) const;
+                                                                  const std::string& text) const;
   rex::Ack CheckProperties(const std::string& type, const tcl::Properties& props) const;
   std::vector<OfferId> Candidates(const Compiled& c, const std::set<std::string>& types);
   void Insert(Offer offer);

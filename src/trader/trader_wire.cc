@@ -14,7 +14,6 @@ rex::Error Bad(std::string what) { return rex::Fail(Code::kBadRequest, std::move
 
 }  // namespace
 
-
 Result<ServiceType, rex::Error> DecodeServiceType(const rex::BodyReader& body) {
   ServiceType t;
   auto name = body.String("name");
@@ -78,7 +77,6 @@ Result<Offer, rex::Error> DecodeOffer(const msgpack::object& o) {
   offer.props = std::move(p).value();
   return offer;
 }
-
 
 void EncodeServiceType(rex::BodyWriter& w, const ServiceType& t) {
   w.Map(3);

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "rex/body.h"
 #include "io/rex_client.h"
+#include "rex/body.h"
 #include "tcl/value.h"
 
 namespace ardus::rex_cli {

@@ -70,7 +70,7 @@ rex::BodyWriter IdBody(std::uint64_t id) {
 // Parses NAME=VALUE arguments using the type's declared property types. What
 // is wrong with them is a usage error (exit 2): the request is not sent.
 std::optional<tcl::Properties> Assignments(Session& s, const std::string& type,
-                                              const std::vector<std::string>& args) {
+                                           const std::vector<std::string>& args) {
   auto reply = s.Call(M(Method::kDescribeType), NameBody(type));
   if (!reply) return std::nullopt;
   std::map<std::string, tcl::PropertyType> types;
