@@ -23,29 +23,28 @@ function(_ardus_link_closure target out)
   set(${out} ${seen} PARENT_SCOPE)
 endfunction()
 
-# Fails configuration when a sans-IO CORE target links, even indirectly, one
-# of the IO targets.
+# Fails configuration when `target` links, even indirectly, any of `forbidden`.
+function(_ardus_forbid_links target why)
+  _ardus_link_closure(${target} closure)
+  foreach(forbidden IN LISTS ARGN)
+    if(forbidden IN_LIST closure)
+      message(FATAL_ERROR "layering: ${why} ${target} links ${forbidden}")
+    endif()
+  endforeach()
+endfunction()
+
+# Fails configuration when a sans-IO CORE target links one of the IO targets.
 function(ardus_check_core_links)
   cmake_parse_arguments(ARG "" "" "CORE;IO" ${ARGN})
   foreach(core IN LISTS ARG_CORE)
-    _ardus_link_closure(${core} closure)
-    foreach(io IN LISTS ARG_IO)
-      if(io IN_LIST closure)
-        message(FATAL_ERROR "layering: sans-IO target ${core} links I/O target ${io}")
-      endif()
-    endforeach()
+    _ardus_forbid_links(${core} "sans-IO target" ${ARG_IO})
   endforeach()
 endfunction()
 
 # Fails configuration when `program` links any FORBID target.
 function(ardus_check_program_links program)
   cmake_parse_arguments(ARG "" "" "FORBID" ${ARGN})
-  _ardus_link_closure(${program} closure)
-  foreach(forbidden IN LISTS ARG_FORBID)
-    if(forbidden IN_LIST closure)
-      message(FATAL_ERROR "layering: ${program} links ${forbidden}")
-    endif()
-  endforeach()
+  _ardus_forbid_links(${program} "program" ${ARG_FORBID})
 endfunction()
 
 # Runs scripts/check_layers.py over `src_dir` in every build; a file that

@@ -332,6 +332,15 @@ class JournalFaultTest : public ::testing::Test {
 template <typename Store>
 std::vector<typename Store::Snapshot>* JournalFaultTest<Store>::expected_ = nullptr;
 
+// Stages and commits batches 1..n, each acknowledged.
+template <typename Store>
+void CommitBatches(Store& s, int n) {
+  for (int b = 1; b <= n; ++b) {
+    s.Stage(b);
+    ASSERT_TRUE(s.Commit().ok()) << "batch " << b;
+  }
+}
+
 struct StoreName {
   template <typename T>
   static std::string GetName(int) {
@@ -346,10 +355,7 @@ TYPED_TEST(JournalFaultTest, FailedWriteIsReportedAndLosesNothing) {
   FaultEnv env;
   TypeParam s;
   ASSERT_TRUE(s.Open(this->dir_, env).ok());
-  for (int b = 1; b <= 3; ++b) {
-    s.Stage(b);
-    ASSERT_TRUE(s.Commit().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CommitBatches(s, 3));
   env.FailNextWrite();
   s.Stage(4);
   Status failed = s.Commit();
@@ -369,10 +375,7 @@ TYPED_TEST(JournalFaultTest, FailedSyncIsReportedAndLosesNothing) {
   FaultEnv env;
   TypeParam s;
   ASSERT_TRUE(s.Open(this->dir_, env).ok());
-  for (int b = 1; b <= 3; ++b) {
-    s.Stage(b);
-    ASSERT_TRUE(s.Commit().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CommitBatches(s, 3));
   env.FailNextSync();
   s.Stage(4);
   Status failed = s.Commit();
