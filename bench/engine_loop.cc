@@ -134,7 +134,9 @@ class Loop {
     }
     if (f.to == 0 && config_.record_first_receiver)
       result_.first_inbound.push_back({f.at, f.bytes});
-    receivers_[static_cast<std::size_t>(f.to)]->OnDatagram(f.at, f.from, f.bytes);
+    Receiver& receiver = *receivers_[static_cast<std::size_t>(f.to)];
+    receiver.OnDatagram(f.at, f.from, f.bytes);
+    if (receiver.TakeJoinRequest()) receiver.OnJoined(f.at, Status::Ok());  // every group reaches
   }
 
   LoopConfig config_;
@@ -162,6 +164,7 @@ Status ReplayFirstReceiver(const LoopConfig& config, const std::vector<Delivery>
     while (receiver.PollTransmit(d.at, buf)) {
     }
     receiver.OnDatagram(d.at, kSender, d.bytes);
+    if (receiver.TakeJoinRequest()) receiver.OnJoined(d.at, Status::Ok());
   }
   const Time last = inbound.empty() ? Time(0) : inbound.back().at;
   while (receiver.PollTransmit(last, buf)) {

@@ -81,6 +81,7 @@ struct Run {
   }
   void Deliver(Time now, std::span<const std::uint8_t> datagram) {
     receiver.OnDatagram(now, kSender, datagram);
+    if (receiver.TakeJoinRequest()) receiver.OnJoined(now, Status::Ok());
     Tick(now);
   }
   void Tick(Time now) {

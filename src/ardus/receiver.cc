@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <queue>
+#include <utility>
 
 #include "ardus/window_code.h"
 
@@ -103,6 +104,15 @@ void Receiver::OnDatagram(Time now, const Endpoint& from, std::span<const std::u
 
 bool Receiver::FromSender(const Endpoint& from) const { return from == sender_source_; }
 
+std::optional<Endpoint> Receiver::TakeJoinRequest() { return std::exchange(join_request_, {}); }
+
+void Receiver::OnJoined(Time now, Status status) {
+  if (!awaiting_join_) return;
+  awaiting_join_ = false;
+  join_request_.reset();
+  if (!status.ok()) Fail(now, std::move(status));
+}
+
 void Receiver::Abandon(Time now, Status reason) { Fail(now, std::move(reason)); }
 
 void Receiver::OnAnnounce(Time now, const Endpoint& from, std::uint32_t session,
@@ -123,7 +133,9 @@ void Receiver::OnAnnounce(Time now, const Endpoint& from, std::uint32_t session,
   state_ = State::kReceiving;
   last_from_sender_ = now;
   next_heartbeat_ = now + config_.heartbeat;
-  Queue(wire::Join{config_.receiver_id, a.sent_at_ns});
+  join_request_ = Endpoint{a.data_group, a.data_port};
+  awaiting_join_ = true;
+  Queue(wire::Join{config_.receiver_id, a.sent_at_ns});  // held until OnJoined()
 }
 
 bool Receiver::LossReportDue(Time now) const {
@@ -757,6 +769,8 @@ void Receiver::Fail(Time now, Status status) {
 // From here on the receiver only reports result_ in DONE until acknowledged.
 void Receiver::StartReporting(Time now) {
   state_ = State::kReporting;
+  join_request_.reset();  // a failed session needs no data group; its JOIN and DONE go out
+  awaiting_join_ = false;
   done_ = wire::Done{config_.receiver_id,
                      result_.ok() ? wire::DoneStatus::kOk : wire::DoneStatus::kFailed, bytes_done_,
                      data_received_, result_.ok() ? "" : result_.ToString()};
@@ -810,7 +824,7 @@ std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t>
       state_ = State::kFinished;  // the sender never acknowledged; we are done anyway
     }
   }
-  if (out_.empty() || state_ == State::kIdle) return std::nullopt;
+  if (out_.empty() || state_ == State::kIdle || awaiting_join_) return std::nullopt;
   Transmit t{Destination::kPeer, sender_, 0, false};
   t.size = wire::Encode(wire::Packet{session_, std::move(out_.front())}, buf);
   out_.pop_front();
@@ -819,7 +833,7 @@ std::optional<Transmit> Receiver::PollTransmit(Time now, std::span<std::uint8_t>
 
 Time Receiver::NextDeadline() const {
   if (state_ == State::kFinished || state_ == State::kIdle) return kNever;
-  if (!out_.empty()) return now_;
+  if (!out_.empty() && !awaiting_join_) return now_;
   Time t = SilenceLimit();
   if (state_ == State::kReceiving) {
     t = std::min(t, next_heartbeat_);

@@ -43,7 +43,11 @@
 // ends the session (a live sender repeats ANNOUNCE at least every second).
 //
 // Driving it: as for Sender. Datagrams from the control group, the data group
-// and the unicast socket all go to OnDatagram().
+// and the unicast socket all go to OnDatagram(). The data group is known only
+// from the ANNOUNCE, so the receiver asks for it: once per accepted session,
+// TakeJoinRequest() hands out the group to join, and until OnJoined() answers,
+// PollTransmit() holds back all it would send, its JOIN included, so that
+// the sender learns of no receiver that cannot yet hear its DATA.
 //
 // Thread-safety: none. The ContentStore must outlive the Receiver.
 #pragma once
@@ -119,9 +123,18 @@ class Receiver {
   Receiver(ReceiverConfig config, ContentStore& store);
 
   void OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram);
-  // Fails the session for a local reason the engine cannot see (the I/O
-  // layer could not join the announced data group): the store is aborted and
-  // DONE tells the sender why. No effect unless receiving.
+  // The data group (address and port) the session's DATA goes to, once per
+  // accepted session, after the OnDatagram() that accepted its ANNOUNCE;
+  // nullopt otherwise (also once the session failed before it was taken).
+  std::optional<Endpoint> TakeJoinRequest();
+  // The I/O layer's answer to the join request. Ok: what waited goes out at
+  // the next PollTransmit(). An error fails this session alone, as Abandon()
+  // does, with `status` as the reason DONE carries. No effect unless a join
+  // is awaited.
+  void OnJoined(Time now, Status status);
+  // Fails the session for a local reason the engine cannot see (the sender's
+  // feedback address cannot be reached): the store is aborted and DONE tells
+  // the sender why. No effect unless receiving.
   void Abandon(Time now, Status reason);
   std::optional<Transmit> PollTransmit(Time now, std::span<std::uint8_t> buf);
   Time NextDeadline() const;
@@ -132,7 +145,7 @@ class Receiver {
   // the store's (kNoSpace, kLocalIo, kUnsafePath, kIntegrity), kPeerProtocol
   // (bad manifest), kLimitExceeded (a session over max_session_blocks),
   // kTimeout (sender went silent), kLocalIo "session ended by sender before
-  // completion", or Abandon()'s reason.
+  // completion", or the reason given to OnJoined() or Abandon().
   const Status& result() const { return result_; }
   std::uint32_t session_id() const { return session_; }
   const Endpoint& sender() const { return sender_; }  // its feedback address
@@ -218,8 +231,10 @@ class Receiver {
   Status result_;
   std::uint32_t session_ = 0;
   wire::Announce announce_;
-  Endpoint sender_;         // its feedback address
-  Endpoint sender_source_;  // where its datagrams come from: the ANNOUNCE's source
+  Endpoint sender_;                       // its feedback address
+  Endpoint sender_source_;                // where its datagrams come from: the ANNOUNCE's source
+  std::optional<Endpoint> join_request_;  // asked, not yet taken
+  bool awaiting_join_ = false;            // asked, not yet answered: nothing goes out
   Time last_from_sender_{0}, next_heartbeat_{0}, next_done_{0};
   int done_attempts_left_ = 0;
   Duration done_wait_{0};

@@ -1,8 +1,10 @@
 // The I/O driver: runs a sans-IO engine (Sender or Receiver) over real UDP
-// sockets until it finishes. Each turn it reads CLOCK_MONOTONIC, drains every
-// readable socket into OnDatagram(), sends everything PollTransmit() hands
-// out in sendmmsg batches, and sleeps in ppoll() until the engine's next
-// deadline (nanosecond precision) or the next datagram.
+// sockets until it finishes. Each turn it reads CLOCK_MONOTONIC, sends
+// everything PollTransmit() hands out in sendmmsg batches, sleeps in ppoll()
+// until the engine's next deadline (nanosecond precision, at most 100 ms so
+// that `stop` is seen), the next datagram or a signal, drains every readable
+// socket into OnDatagram(), answers the engine's join request if it made one
+// (an engine with TakeJoinRequest(), as Receiver has), and calls on_turn.
 //
 // Thread-safety: runs on the calling thread; `stop` may be set from a signal
 // handler or another thread.
@@ -14,6 +16,7 @@
 #include <atomic>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "ardus/transmit.h"
@@ -33,8 +36,15 @@ struct Routes {
 
 struct LoopHooks {
   std::function<std::vector<int>()> rx_fds;  // asked every turn: sockets may be added
-  std::function<void(Time)> on_turn;         // progress, socket set-up; may be empty
-  const std::atomic<bool>* stop = nullptr;   // set it to end the loop with kCancelled
+  // The engine asks to receive the multicast group:port `group`: open a
+  // socket for it (and add it to rx_fds) or say why not. The status goes
+  // back to the engine (OnJoined); an error fails what asked, not the loop.
+  // Unset: every join fails with kLocalIo.
+  std::function<Status(const Endpoint& group)> join_group;
+  // Progress, or a limit of the program's own; may be empty. An error ends
+  // the loop with that status (e.g. kTimeout).
+  std::function<Status(Time)> on_turn;
+  const std::atomic<bool>* stop = nullptr;  // set it to end the loop with kCancelled
   // A send to `to` failed (the rest of that batch is lost too). Returns true
   // to go on as after a loss; unset or false ends the loop with the error.
   // Unicast replies go where a peer's datagram came from, which a peer can
@@ -46,8 +56,22 @@ inline bool GoesOn(const LoopHooks& hooks, const BatchSender& out, const Status&
   return hooks.on_send_error && hooks.on_send_error(send_error, out.failed_destination());
 }
 
-// Errors: kLocalIo from a socket (with the hint to act on; sends only unless
-// on_send_error takes them), kCancelled.
+// An engine that needs a group joined before it may speak asks between turns.
+template <typename Engine>
+void AnswerJoinRequest(Engine& engine, const LoopHooks& hooks) {
+  if constexpr (requires { engine.TakeJoinRequest(); }) {
+    if (std::optional<Endpoint> group = engine.TakeJoinRequest()) {
+      engine.OnJoined(MonotonicNow(),
+                      hooks.join_group
+                          ? hooks.join_group(*group)
+                          : Status::Error(ErrorKind::kLocalIo, "this program joins no groups"));
+    }
+  }
+}
+
+// Errors: kLocalIo from a socket, with the hint to act on (a failed send only
+// when on_send_error does not take it; a failed receive always), kCancelled
+// once `stop` is set, or the error on_turn returned.
 template <typename Engine>
 Status Drive(Engine& engine, const Routes& routes, int tx_fd, const LoopHooks& hooks) {
   BatchSender out;
@@ -80,7 +104,10 @@ Status Drive(Engine& engine, const Routes& routes, int tx_fd, const LoopHooks& h
       });
       if (!s.ok()) return s;
     }
-    if (hooks.on_turn) hooks.on_turn(MonotonicNow());
+    AnswerJoinRequest(engine, hooks);
+    if (hooks.on_turn) {
+      if (Status s = hooks.on_turn(MonotonicNow()); !s.ok()) return s;
+    }
   }
   return Status::Ok();
 }

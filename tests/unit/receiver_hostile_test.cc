@@ -100,6 +100,7 @@ class HostileInput : public ::testing::Test {
     const std::size_t n = wire::Encode(wire::Packet{session, std::move(body)}, buf);
     ASSERT_GT(n, 0u);
     receiver_->OnDatagram(now_, from, {buf.data(), n});
+    if (receiver_->TakeJoinRequest()) receiver_->OnJoined(now_, Status::Ok());
   }
   // Everything the receiver sends until `now`, decoded.
   std::vector<wire::Body> Drain(Time now) {

@@ -76,7 +76,8 @@ Status OpenSockets(const ReceiveOptions& o, std::uint32_t group, std::uint16_t p
   return Status::Ok();
 }
 
-// The data group is known only once a session is announced.
+// The data group is known only once a session is announced. A receiver
+// serving session after session keeps the socket while the group stays.
 Status OpenDataSocket(const Endpoint& data, Sockets* s) {
   if (s->data && s->data_bound == data) return Status::Ok();
   Result<net::UdpSocket> sock = net::UdpSocket::Bind(data.ip, data.port, true);
@@ -126,6 +127,28 @@ void RaiseFileLimit() {
   }
 }
 
+// --timeout: how long a receiver may wait, idle, for a session.
+Status IdleLimit(const ReceiveOptions& o, Duration idle) {
+  if (o.timeout_seconds > 0 && idle > Duration(std::int64_t(o.timeout_seconds * 1e9))) {
+    return Status::Error(ErrorKind::kTimeout, "no session announced within --timeout");
+  }
+  return Status::Ok();
+}
+
+// The exit code for a loop that ended before its session did: by a signal,
+// --timeout or a socket error.
+int StoppedExitCode(const ReceiveOptions& o, const Status& run, const Receiver& receiver) {
+  if (run.kind() == ErrorKind::kCancelled) {
+    if (receiver.state() != Receiver::State::kIdle && !o.common.json) {
+      fmt::print(stderr, "ardus receive: stopped; session {:08x} abandoned\n",
+                 receiver.session_id());
+    }
+    return g_signal == SIGINT ? kExitInterrupted : kExitOk;
+  }
+  fmt::print(stderr, "ardus receive: {}\n", run.message());
+  return ExitCodeFor(run);
+}
+
 // Receives one session into `store`. Returns the exit code to end with, or
 // nullopt to serve the next session.
 std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& store,
@@ -137,8 +160,8 @@ std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& 
   Receiver receiver(config, store);
 
   Progress progress(o.common.progress && !o.common.json, "receiving");
-  Time idle_since = net::MonotonicNow(), started{0};
-  Status timeout;
+  const Time idle_since = net::MonotonicNow();
+  Time started{0};
   net::LoopHooks hooks;
   hooks.stop = &g_stop;
   hooks.rx_fds = [&] {
@@ -146,24 +169,14 @@ std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& 
     if (sockets.data) fds.push_back(sockets.data->fd());
     return fds;
   };
+  // The receiver asks once it accepted an ANNOUNCE. A group it cannot join
+  // fails that session alone; its sender learns why in DONE.
+  hooks.join_group = [&](const Endpoint& group) { return OpenDataSocket(group, &sockets); };
   hooks.on_turn = [&](Time now) {
-    if (receiver.state() == Receiver::State::kIdle) {
-      if (o.timeout_seconds > 0 &&
-          now - idle_since > Duration(std::int64_t(o.timeout_seconds * 1e9))) {
-        timeout = Status::Error(ErrorKind::kTimeout, "no session announced within --timeout");
-        g_stop = true;
-      }
-      return;
-    }
-    if (started == Time(0)) {
-      started = now;
-      const wire::Announce& a = receiver.announce();
-      // This session fails, alone; its sender learns why in DONE.
-      if (Status s = OpenDataSocket({a.data_group, a.data_port}, &sockets); !s.ok()) {
-        receiver.Abandon(now, std::move(s));
-      }
-    }
+    if (receiver.state() == Receiver::State::kIdle) return IdleLimit(o, now - idle_since);
+    if (started == Time(0)) started = now;
     progress.Update(now, receiver.bytes_done(), receiver.announce().total_bytes, "");
+    return Status::Ok();
   };
   // Every send goes to the session's sender, at the address its ANNOUNCE
   // came from: one that cannot be reached (a spoofed source) fails that
@@ -176,21 +189,7 @@ std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& 
   };
   Status run = net::Drive(receiver, {}, sockets.unicast.fd(), hooks);
   progress.Clear();
-  if (!timeout.ok()) {
-    fmt::print(stderr, "ardus receive: {}\n", timeout.message());
-    return ExitCodeFor(timeout);
-  }
-  if (run.kind() == ErrorKind::kCancelled) {
-    if (receiver.state() != Receiver::State::kIdle && !o.common.json) {
-      fmt::print(stderr, "ardus receive: stopped; session {:08x} abandoned\n",
-                 receiver.session_id());
-    }
-    return g_signal == SIGINT ? kExitInterrupted : kExitOk;
-  }
-  if (!run.ok()) {
-    fmt::print(stderr, "ardus receive: {}\n", run.message());
-    return ExitCodeFor(run);
-  }
+  if (!run.ok()) return StoppedExitCode(o, run, receiver);
   double seconds = double((net::MonotonicNow() - started).count()) / 1e9;
   Report(o, receiver, receiver.sender(), seconds);
   finished.Add(receiver.session_id());
