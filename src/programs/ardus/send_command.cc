@@ -127,16 +127,9 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
       wire_ratio, st.source_symbols, st.repair_symbols, st.naks);
 }
 
-}  // namespace
-
-int RunSend(const SendOptions& o) {
-  Result<SendPlan> planned = Plan(o);
-  if (!planned.ok()) {
-    fmt::print(stderr, "ardus send: {}\n", planned.status().message());
-    return ExitCodeFor(planned.status());
-  }
-  const SendPlan& plan = planned.value();
-
+// Scans and hashes the sources, with a progress line while hashing; names
+// what it skipped. Errors: ScanSources'.
+Result<SourceTree> ScanWithProgress(const SendOptions& o) {
   Progress hashing(o.common.progress && !o.common.json, "hashing");
   const DigestAlgorithm digest =
       ParseDigestAlgorithm(o.digest).value_or(DigestAlgorithm::kXxh128);  // CLI checked it
@@ -145,29 +138,33 @@ int RunSend(const SendOptions& o) {
         hashing.Update(net::MonotonicNow(), hashed, total, "");
       });
   hashing.Clear();
-  if (!tree.ok()) {
-    fmt::print(stderr, "ardus send: {}\n", tree.status().message());
-    return ExitCodeFor(tree.status());
+  if (tree.ok()) {
+    for (const auto& s : tree.value().skipped) fmt::print(stderr, "ardus send: skipped {}\n", s);
   }
-  for (const auto& s : tree.value().skipped) fmt::print(stderr, "ardus send: skipped {}\n", s);
+  return tree;
+}
 
+// The one socket a sender needs: it multicasts from it and takes feedback on
+// it. Errors: kLocalIo.
+Result<net::UdpSocket> OpenSendSocket(const SendOptions& o, const SendPlan& plan) {
   Result<net::UdpSocket> sock = net::UdpSocket::Bind(0, plan.feedback_port, false);
-  if (!sock.ok()) {
-    fmt::print(stderr, "ardus send: {}\n", sock.status().message());
-    return kExitLocalError;
-  }
+  if (!sock.ok()) return sock.status();
   // Receivers on this host need the kernel to loop multicast back; on a
   // chosen LAN interface that is opt-in, since it costs a receive-path trip
   // per datagram (12% of the time of a 256 MiB uncapped transfer on the testbed).
   bool loop = o.multicast_loop || !plan.iface.specified() || plan.iface.loopback();
-  if (Status s = sock.value().SetMulticastOutput(plan.iface, o.ttl, loop); !s.ok()) {
-    fmt::print(stderr, "ardus send: {}\n", s.message());
-    return kExitLocalError;
-  }
+  if (Status s = sock.value().SetMulticastOutput(plan.iface, o.ttl, loop); !s.ok()) return s;
   sock.value().SetBuffers(32 << 20);
+  return sock;
+}
 
+// The options give durations in seconds.
+Duration Seconds(double s) { return Duration(static_cast<std::int64_t>(s * 1e9)); }
+
+SenderConfig SenderConfigFrom(const SendOptions& o, const SendPlan& plan,
+                              std::uint32_t session_id) {
   SenderConfig config;
-  config.session_id = RandomId();
+  config.session_id = session_id;
   config.data_group = plan.data.ip;
   config.data_port = plan.data.port;
   config.feedback_port = plan.feedback_port;
@@ -176,31 +173,34 @@ int RunSend(const SendOptions& o) {
   config.rate_min_bps = plan.rate.min_bps;
   config.rate_max_bps = plan.rate.max_bps;
   config.expected_receivers = o.receivers;
-  config.join_wait = Duration(static_cast<std::int64_t>(o.wait_seconds * 1e9));
-  config.receiver_timeout = Duration(static_cast<std::int64_t>(o.receiver_timeout * 1e9));
-  config.progress_timeout = Duration(static_cast<std::int64_t>(o.progress_timeout * 1e9));
-  config.seed = config.session_id;
+  config.join_wait = Seconds(o.wait_seconds);
+  config.receiver_timeout = Seconds(o.receiver_timeout);
+  config.progress_timeout = Seconds(o.progress_timeout);
+  config.seed = session_id;
+  return config;
+}
 
-  std::vector<std::uint64_t> sizes;
-  for (const auto& e : tree.value().manifest.entries) sizes.push_back(e.size);
-  FsSource source(tree.value().files, sizes);
-  Sender sender(config, tree.value().manifest, source);
-  if (!o.common.json) {
-    fmt::print(stderr,
-               "ardus send: session {:08x}: {} in {} entries; announcing on {}, data on {}, "
-               "feedback on port {}; waiting {}receivers\n",
-               config.session_id, FormatBytes(sender.manifest().total_bytes()),
-               sender.manifest().entries.size(), plan.control.ToString(), plan.data.ToString(),
-               plan.feedback_port,
-               o.receivers ? fmt::format("up to {:.0f}s for {} ", o.wait_seconds, o.receivers)
-                           : fmt::format("{:.0f}s for any ", o.wait_seconds));
-  }
+void PrintAnnouncing(const SendOptions& o, const SendPlan& plan, const Sender& sender,
+                     std::uint32_t session) {
+  if (o.common.json) return;
+  fmt::print(stderr,
+             "ardus send: session {:08x}: {} in {} entries; announcing on {}, data on {}, "
+             "feedback on port {}; waiting {}receivers\n",
+             session, FormatBytes(sender.manifest().total_bytes()),
+             sender.manifest().entries.size(), plan.control.ToString(), plan.data.ToString(),
+             plan.feedback_port,
+             o.receivers ? fmt::format("up to {:.0f}s for {} ", o.wait_seconds, o.receivers)
+                         : fmt::format("{:.0f}s for any ", o.wait_seconds));
+}
 
+// Runs the session to its end (or a signal's) with a progress line, and
+// measures it. Errors: net::Drive's.
+Status DriveSession(const SendOptions& o, const SendPlan& plan, Sender& sender, int fd,
+                    Timing* timing) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGHUP, OnSignal);  // a closed terminal: stop as on SIGINT
   Progress progress(o.common.progress && !o.common.json, "sending");
-  const int fd = sock.value().fd();
   Time start = net::MonotonicNow();
   net::LoopHooks hooks;
   hooks.rx_fds = [fd] { return std::vector<int>{fd}; };
@@ -209,6 +209,7 @@ int RunSend(const SendOptions& o) {
     progress.Update(
         now, sender.bytes_sent_first_pass(), sender.manifest().total_bytes(),
         fmt::format("{} joined, {} done", sender.receivers_joined(), sender.receivers_finished()));
+    return Status::Ok();
   };
   // A reply (DONE_ACK) goes where a DONE came from, which anyone may forge:
   // an unreachable one is that peer's loss. The groups must be reachable.
@@ -220,22 +221,59 @@ int RunSend(const SendOptions& o) {
   const Time end = net::MonotonicNow();
   const Time transfer_start = sender.transfer_start().value_or(end);
   const auto secs = [](Duration d) { return double(d.count()) / 1e9; };
-  const Timing timing{secs(transfer_start - start), secs(end - transfer_start)};
+  *timing = Timing{secs(transfer_start - start), secs(end - transfer_start)};
+  return run;
+}
 
-  int code = kExitOk;
+// The exit code for how the session ended, saying on stderr what went wrong.
+int SessionExitCode(const SendOptions& o, const Status& run, const Sender& sender) {
   if (!run.ok()) {
     fmt::print(stderr, "ardus send: {}\n", run.message());
-    code = ExitCodeFor(run);
-  } else if (!sender.status().ok()) {
-    fmt::print(stderr, "ardus send: {}\n", sender.status().message());
-    code = ExitCodeFor(sender.status());
-  } else {
-    const std::size_t ok = Succeeded(sender.Reports());
-    if (ok < sender.receivers_joined() || ok < o.receivers) code = kExitFailed;
-    if (ok < o.receivers && !o.common.json) {
-      fmt::print(stderr, "ardus send: expected {} receivers, {} verified\n", o.receivers, ok);
-    }
+    return ExitCodeFor(run);
   }
+  if (!sender.status().ok()) {
+    fmt::print(stderr, "ardus send: {}\n", sender.status().message());
+    return ExitCodeFor(sender.status());
+  }
+  int code = kExitOk;
+  const std::size_t ok = Succeeded(sender.Reports());
+  if (ok < sender.receivers_joined() || ok < o.receivers) code = kExitFailed;
+  if (ok < o.receivers && !o.common.json) {
+    fmt::print(stderr, "ardus send: expected {} receivers, {} verified\n", o.receivers, ok);
+  }
+  return code;
+}
+
+}  // namespace
+
+int RunSend(const SendOptions& o) {
+  Result<SendPlan> planned = Plan(o);
+  if (!planned.ok()) {
+    fmt::print(stderr, "ardus send: {}\n", planned.status().message());
+    return ExitCodeFor(planned.status());
+  }
+  const SendPlan& plan = planned.value();
+  Result<SourceTree> tree = ScanWithProgress(o);
+  if (!tree.ok()) {
+    fmt::print(stderr, "ardus send: {}\n", tree.status().message());
+    return ExitCodeFor(tree.status());
+  }
+  Result<net::UdpSocket> sock = OpenSendSocket(o, plan);
+  if (!sock.ok()) {
+    fmt::print(stderr, "ardus send: {}\n", sock.status().message());
+    return kExitLocalError;
+  }
+
+  const SenderConfig config = SenderConfigFrom(o, plan, RandomId());
+  std::vector<std::uint64_t> sizes;
+  for (const auto& e : tree.value().manifest.entries) sizes.push_back(e.size);
+  FsSource source(tree.value().files, sizes);
+  Sender sender(config, tree.value().manifest, source);
+  PrintAnnouncing(o, plan, sender, config.session_id);
+
+  Timing timing;
+  const Status run = DriveSession(o, plan, sender, sock.value().fd(), &timing);
+  const int code = SessionExitCode(o, run, sender);
   if (sender.receivers_joined() > 0 || o.common.json) {
     PrintReport(o, sender, plan, config.session_id, timing, code);
   }
