@@ -63,56 +63,78 @@ struct Timing {
   double total() const { return wait + transfer; }
 };
 
-void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
-                 std::uint32_t session, const Timing& timing, int exit_code) {
-  const auto reports = sender.Reports();
+// What the report prints, for the JSON and the table alike.
+struct ReportFigures {
+  std::vector<ReceiverReport> reports;
+  std::uint64_t payload = 0;
+  double wire_ratio = 0;
+  std::size_t ok = 0;
+};
+
+ReportFigures FiguresOf(const Sender& sender) {
+  ReportFigures f;
+  f.reports = sender.Reports();
+  f.payload = sender.manifest().total_bytes();
+  f.wire_ratio = f.payload ? double(sender.stats().link_bytes()) / double(f.payload) : 0;
+  f.ok = Succeeded(f.reports);
+  return f;
+}
+
+double Goodput(std::uint64_t payload, const Timing& timing) {
+  return timing.transfer > 0 ? 8.0 * double(payload) / timing.transfer : 0;
+}
+
+nlohmann::json ReceiverJson(const ReceiverReport& r) {
+  return {{"address", r.address.ToString()},
+          {"id", fmt::format("{:08x}", r.receiver_id)},
+          {"status", ReceiverOutcomeName(r.outcome)},
+          {"bytes", r.bytes},
+          {"seconds", double(r.elapsed.count()) / 1e9},
+          {"loss", r.loss ? nlohmann::json(*r.loss) : nlohmann::json()},
+          {"reason", Printable(r.reason)}};
+}
+
+void PrintJsonReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
+                     std::uint32_t session, const Timing& timing, int exit_code) {
+  const ReportFigures f = FiguresOf(sender);
   const SenderStats& st = sender.stats();
-  const std::uint64_t payload = sender.manifest().total_bytes();
-  const double wire_ratio = payload ? double(st.link_bytes()) / double(payload) : 0;
-  const std::size_t ok = Succeeded(reports);
-  if (o.common.json) {
-    nlohmann::json j;
-    j["session"] = fmt::format("{:08x}", session);
-    j["files"] = sender.manifest().entries.size();
-    j["bytes"] = payload;
-    j["digest"] = DigestName(sender.manifest().digest);
-    j["seconds"] = timing.total();
-    j["wait_seconds"] = timing.wait;
-    j["transfer_seconds"] = timing.transfer;
-    j["goodput_bps"] = timing.transfer > 0 ? 8.0 * double(payload) / timing.transfer : 0;
-    j["expected_receivers"] = o.receivers;
-    j["receivers_ok"] = ok;
-    j["rate"] = plan.rate.adaptive ? "auto" : "fixed";
-    j["final_rate_bps"] = sender.rate_bps();
-    j["rate_decreases"] = st.rate_decreases;
-    j["wire_ratio"] = wire_ratio;
-    j["stats"] = {{"source_symbols", st.source_symbols},
-                  {"repair_symbols", st.repair_symbols},
-                  {"control_packets", st.control_packets},
-                  {"naks", st.naks},
-                  {"late_naks", st.late_naks},
-                  {"sweep_repair_symbols", st.sweep_repair_symbols},
-                  {"polls", st.polls},
-                  {"malformed", st.malformed},
-                  {"foreign", st.foreign}};
-    j["receivers"] = nlohmann::json::array();
-    for (const auto& r : reports) {
-      j["receivers"].push_back({{"address", r.address.ToString()},
-                                {"id", fmt::format("{:08x}", r.receiver_id)},
-                                {"status", ReceiverOutcomeName(r.outcome)},
-                                {"bytes", r.bytes},
-                                {"seconds", double(r.elapsed.count()) / 1e9},
-                                {"loss", r.loss ? nlohmann::json(*r.loss) : nlohmann::json()},
-                                {"reason", Printable(r.reason)}});
-    }
-    j["exit_code"] = exit_code;
-    if (!sender.status().ok()) j["error"] = Printable(sender.status().ToString());
-    fmt::print("{}\n", j.dump());
-    return;
-  }
+  nlohmann::json j;
+  j["session"] = fmt::format("{:08x}", session);
+  j["files"] = sender.manifest().entries.size();
+  j["bytes"] = f.payload;
+  j["digest"] = DigestName(sender.manifest().digest);
+  j["seconds"] = timing.total();
+  j["wait_seconds"] = timing.wait;
+  j["transfer_seconds"] = timing.transfer;
+  j["goodput_bps"] = Goodput(f.payload, timing);
+  j["expected_receivers"] = o.receivers;
+  j["receivers_ok"] = f.ok;
+  j["rate"] = plan.rate.adaptive ? "auto" : "fixed";
+  j["final_rate_bps"] = sender.rate_bps();
+  j["rate_decreases"] = st.rate_decreases;
+  j["wire_ratio"] = f.wire_ratio;
+  j["stats"] = {{"source_symbols", st.source_symbols},
+                {"repair_symbols", st.repair_symbols},
+                {"control_packets", st.control_packets},
+                {"naks", st.naks},
+                {"late_naks", st.late_naks},
+                {"sweep_repair_symbols", st.sweep_repair_symbols},
+                {"polls", st.polls},
+                {"malformed", st.malformed},
+                {"foreign", st.foreign}};
+  j["receivers"] = nlohmann::json::array();
+  for (const auto& r : f.reports) j["receivers"].push_back(ReceiverJson(r));
+  j["exit_code"] = exit_code;
+  if (!sender.status().ok()) j["error"] = Printable(sender.status().ToString());
+  fmt::print("{}\n", j.dump());
+}
+
+void PrintTableReport(const SendOptions& o, const Sender& sender, const Timing& timing) {
+  const ReportFigures f = FiguresOf(sender);
+  const SenderStats& st = sender.stats();
   fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {}\n", "RECEIVER", "STATUS", "BYTES", "TIME",
              "LOSS", "REASON");
-  for (const auto& r : reports) {
+  for (const auto& r : f.reports) {
     // A receiver's reason is peer text: printed escaped, never raw.
     fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>7}  {}\n", r.address.ToString(),
                ReceiverOutcomeName(r.outcome), r.bytes, double(r.elapsed.count()) / 1e9,
@@ -121,10 +143,18 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
   fmt::print(
       "{}/{} receivers verified {} ({} files) in {:.2f}s, {}, after {:.2f}s waiting for "
       "receivers; wire {:.3f}x payload ({} source, {} repair symbols, {} NAKs)\n",
-      ok, std::max<std::size_t>(reports.size(), o.receivers), FormatBytes(payload),
-      sender.manifest().entries.size(), timing.transfer,
-      FormatRate(timing.transfer > 0 ? 8.0 * double(payload) / timing.transfer : 0), timing.wait,
-      wire_ratio, st.source_symbols, st.repair_symbols, st.naks);
+      f.ok, std::max<std::size_t>(f.reports.size(), o.receivers), FormatBytes(f.payload),
+      sender.manifest().entries.size(), timing.transfer, FormatRate(Goodput(f.payload, timing)),
+      timing.wait, f.wire_ratio, st.source_symbols, st.repair_symbols, st.naks);
+}
+
+void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
+                 std::uint32_t session, const Timing& timing, int exit_code) {
+  if (o.common.json) {
+    PrintJsonReport(o, sender, plan, session, timing, exit_code);
+  } else {
+    PrintTableReport(o, sender, timing);
+  }
 }
 
 // Scans and hashes the sources, with a progress line while hashing; names
