@@ -26,7 +26,7 @@
 
 namespace ardus::net {
 
-Time MonotonicNow();
+Time MonotonicNow();  // CLOCK_MONOTONIC
 
 // Where group destinations go.
 struct Routes {

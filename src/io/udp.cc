@@ -12,8 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ardus/wire.h"
-
 namespace ardus::net {
 namespace {
 

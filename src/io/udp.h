@@ -1,9 +1,10 @@
 // UDP/IPv4 sockets for ardus: multicast membership and output interface,
 // large buffers, and batched I/O with sendmmsg/recvmmsg.
 //
-// Every function returns a Status naming what failed and, where the user can
-// act on it, which flag to use (e.g. --interface for a missing multicast
-// route). Sockets are owned by UdpSocket (move-only, closed on destruction).
+// Every function that can fail returns a Status naming what failed and, where
+// the user can act on it, which flag to use (e.g. --interface for a missing
+// multicast route). Sockets are owned by UdpSocket (move-only, closed on
+// destruction).
 //
 // Thread-safety: none; one socket per thread.
 #pragma once
@@ -33,7 +34,8 @@ struct Interface {
   bool loopback() const { return address >> 24 == 127; }
 };
 // Empty text: the kernel's default. Errors: kInvalidArgument naming the
-// interface, listing that it does not exist or has no IPv4 address.
+// interface when no interface has that name or IPv4 address; kLocalIo when
+// the interfaces cannot be listed.
 Result<Interface> ResolveInterface(const std::string& text);
 
 class UdpSocket {
@@ -47,9 +49,12 @@ class UdpSocket {
 
   // Binds addr:port (host order). `shared` sets SO_REUSEADDR so several
   // receivers on one host can bind the same multicast group and port.
-  // Errors: kLocalIo; EACCES on a port below 1024 names the --port flag.
+  // Errors: kLocalIo; EACCES (a port below 1024) names the --port flags,
+  // EADDRINUSE --feedback-port.
   static Result<UdpSocket> Bind(std::uint32_t addr, std::uint16_t port, bool shared);
 
+  // Receives `group` on `iface` (the kernel's choice when unspecified).
+  // Errors: kLocalIo, suggesting --interface.
   Status JoinGroup(std::uint32_t group, const Interface& iface);
   // Multicast leaves through `iface` with `ttl`. `loop_to_host` also
   // delivers every datagram to sockets on this host: needed when receivers
@@ -63,7 +68,7 @@ class UdpSocket {
   // the per-datagram queueing and syscall work. Returns false where the
   // kernel has no UDP_GRO: datagrams then arrive one by one, as before.
   bool EnableReceiveCoalescing();
-  Result<Endpoint> LocalEndpoint() const;
+  Result<Endpoint> LocalEndpoint() const;  // the bound address; errors: kLocalIo
   int fd() const { return fd_; }
 
  private:
@@ -71,28 +76,32 @@ class UdpSocket {
   int fd_ = -1;
 };
 
-// Sends datagrams in batches with sendmmsg. Consecutive datagrams to one
-// destination go as one UDP GSO message (UDP_SEGMENT), so the stack is
-// traversed once per run instead of once per datagram; the wire carries the
-// same packets. Where the kernel refuses GSO it is switched off for good, and
-// ARDUS_NO_GSO=1 in the environment switches it off for measurements.
-// Datagrams the kernel refuses for lack of buffer (ENOBUFS, EAGAIN) are
-// dropped and counted: the protocol repairs them like any loss.
+// Sends datagrams in batches with sendmmsg. Consecutive datagrams of one size
+// to one destination (the last of a run may be shorter) go as one UDP GSO
+// message (UDP_SEGMENT), so the stack is traversed once per run instead of
+// once per datagram; the wire carries the same packets. Where the kernel
+// refuses GSO it is switched off for good, and ARDUS_NO_GSO=1 in the
+// environment switches it off for measurements. Datagrams the kernel refuses
+// for lack of buffer (ENOBUFS, EAGAIN), by a local firewall rule (EPERM) or
+// with ECONNREFUSED are dropped and counted: the protocol repairs them like
+// any loss.
 class BatchSender {
  public:
   static constexpr std::size_t kBatch = 64;
   BatchSender();
-  // Buffer for the next datagram (kMaxDatagram bytes).
+  // Buffer for the next datagram: 1500 bytes, more than any UDP payload of
+  // one unfragmented Ethernet packet.
   std::span<std::uint8_t> Next() { return {buffers_.data() + count_ * kSlot, kSlot}; }
-  // Commits the datagram just written into Next(). Flushes when full.
+  // Commits the datagram just written into Next() (`size` at most 1500).
+  // Flushes when full; errors as Flush().
   Status Add(std::size_t size, const Endpoint& to, int fd);
   // Errors: kLocalIo naming the destination a datagram could not be sent to
   // (failed_destination()); the rest of the batch is dropped.
   Status Flush(int fd);
   Endpoint failed_destination() const { return failed_; }
   bool full() const { return count_ == kBatch; }
-  std::uint64_t dropped() const { return dropped_; }
-  std::uint64_t sent_bytes() const { return sent_bytes_; }
+  std::uint64_t dropped() const { return dropped_; }        // datagrams
+  std::uint64_t sent_bytes() const { return sent_bytes_; }  // UDP payload bytes
   bool gso() const { return gso_; }  // false once the kernel refused it, or by ARDUS_NO_GSO
 
  private:

@@ -24,9 +24,11 @@ enum ExitCode : int {
 int ExitCodeFor(const Status& status);
 
 // "500M", "2G", "750k", "1000000" (bits per second, SI multipliers).
+// Errors: kInvalidArgument naming --rate, also outside 10k..400G.
 Result<std::uint64_t> ParseRate(const std::string& text);
 
 // --rate: a fixed rate, or "auto[:min=R,max=R]" to adapt to loss.
+// Errors: kInvalidArgument naming --rate.
 struct RateSetting {
   bool adaptive = false;
   std::uint64_t start_bps = 0;  // the fixed rate, or where adaptation starts

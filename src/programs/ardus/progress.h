@@ -1,5 +1,6 @@
 // A one-line progress display on stderr, redrawn at most 5 times a second.
 // Disabled (every call a no-op) unless stderr is a terminal and enabled.
+// Thread-safety: none.
 #pragma once
 
 #include <cstdint>
