@@ -1,7 +1,8 @@
 // Fuzzes everything a REX client can send to rexd short of the disk: the
 // frame parser, the handshake, MessagePack bodies and every Trader and Notify
-// method, with watch events and Notify
-// deliveries pushed back as rexd does. The input's first byte picks the
+// method, through the services' one interface (services/service.h), with
+// their pushes (watch events, deliveries, gaps, type changes) sent back as
+// rexd does. The input's first byte picks the
 // service (odd: Notify); the rest is what the client sends after its HELLO,
 // split into TCP segments at points its own bytes choose; time moves on between them (so timeouts
 // fire), and the client reads its output only after some of them (so the output bounds and the
@@ -16,7 +17,23 @@
 #include "rex/server_connection.h"
 #include "services/notify_service.h"
 #include "services/trader_service.h"
-#include "trader/trader_wire.h"
+
+namespace {
+
+// Every push goes to the one connection (owner 1).
+class ToConnection final : public ardus::services::PushSink {
+ public:
+  explicit ToConnection(ardus::rex::ServerConnection& conn) : conn_(conn) {}
+  void Push(std::uint64_t, std::uint16_t method, std::uint32_t id,
+            std::span<const std::uint8_t> body) override {
+    conn_.Push(method, id, body);
+  }
+
+ private:
+  ardus::rex::ServerConnection& conn_;
+};
+
+}  // namespace
 
 using namespace ardus;
 
@@ -52,8 +69,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   w.Map(1).Key("version").Uint(1);
   rex::AppendFrame(rex::Kind::kHello, 0, 0, w.bytes(), hello);
   conn.OnBytes(now, hello);
-  rexd::TraderService service(*t);
-  rexd::NotifyService notify_service(*broker);
+  services::TraderService trader_service(*t);
+  services::NotifyService notify_service(*broker);
+  services::Service& service =
+      notify_side ? static_cast<services::Service&>(notify_service) : trader_service;
+  ToConnection sink(conn);
   std::size_t pos = 1;  // data[0] chose the service
   while (pos < size) {
     std::uint8_t control = data[pos];
@@ -66,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t held_bytes = 0;
     rex::Frame r;
     while (conn.NextRequest(&r, held_bytes)) {
-      auto reply = notify_side ? notify_service.Handle(now, 1, r) : service.Handle(now, 1, r);
+      auto reply = service.Handle(now, 1, r).reply;
       held_bytes += reply.ok() ? reply.value().size() : 64;
       held.emplace_back(std::move(r), std::move(reply));
     }
@@ -77,26 +97,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         conn.ReplyError(request, reply.error());
       }
     }
-    for (const auto& d : broker->TakeDeliveries()) {
-      conn.Push(static_cast<std::uint16_t>(notify::Method::kEvent),
-                static_cast<std::uint32_t>(d.subscription), d.event->wire);
-    }
-    for (const auto& ev : t->TakeWatchEvents()) {
-      conn.Push(static_cast<std::uint16_t>(trader::Method::kWatchEvent),
-                static_cast<std::uint32_t>(ev.watch), rexd::TraderService::EncodeEvent(ev));
-    }
+    (void)service.Commit();  // drops the turn's mutations: no store here
+    service.TakePushes(sink);
     now += 250;
-    t->Tick(now);
-    broker->Tick(now);
+    service.Tick(now);
     conn.Tick(now);
     if (control & 0x80) conn.Consumed(conn.pending().size() / (1 + (control & 3)), now);
     if (conn.finished()) break;
   }
-  t->TakeMutations();
-  broker->TakeMutations();
-  broker->TakeDeliveries();
-  broker->DropOwner(1);
-  t->TakeWatchEvents();
-  t->DropOwner(1);
+  // The engines outlive the input: leave them as a new connection finds them.
+  for (services::Service* s : {static_cast<services::Service*>(&trader_service),
+                               static_cast<services::Service*>(&notify_service)}) {
+    (void)s->Commit();
+    s->TakePushes(sink);
+    s->DropOwner(1);
+  }
   return 0;
 }

@@ -27,10 +27,14 @@ LAYERS = {
     "rex_services": (["services"], REX_ENGINES, None),
     "ardus_io": (["io/fs_store", "io/fs_source", "io/udp", "io/driver"], ["common", "ardus_core"], None),
     "rex_client": (["io/rex_client"], ["common", "rex_wire"], None),
-    "rexd_server": (["rexd"], REX_ENGINES + ["rex_services"], None),
+    # rexd's event loop runs any set of services through services/service.h:
+    # it may not see an engine or its wire (the rest of rexd_server may).
+    "rexd_loop": (["rexd/server", "rexd/clock"], ["common", "rex_wire", "rex_services"], None),
+    "rexd_server": (["rexd"], REX_ENGINES + ["rex_services", "rexd_loop"], None),
     "ardus_program": (["programs/ardus"], ["common", "ardus_core", "ardus_io"], None),
     "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client"], None),
-    "rexd_program": (["programs/rexd"], REX_ENGINES + ["rex_services", "rexd_server"], None),
+    "rexd_program": (["programs/rexd"],
+                     REX_ENGINES + ["rex_services", "rexd_server", "rexd_loop"], None),
 }
 
 # What a sans-IO core must never reach for: sockets, files, threads, clocks

@@ -48,6 +48,11 @@ class BodyReader {
   Result<std::uint64_t, Error> Uint(std::string_view key) const;
   std::string StringOr(std::string_view key, std::string fallback) const;
   std::uint64_t UintOr(std::string_view key, std::uint64_t fallback) const;
+  // As UintOr, saturated at UINT32_MAX (counts and limits held in 32 bits;
+  // the engines bound them further).
+  std::uint32_t Uint32Or(std::string_view key, std::uint32_t fallback) const {
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(UintOr(key, fallback), UINT32_MAX));
+  }
   bool BoolOr(std::string_view key, bool fallback) const;
   Result<std::vector<std::string>, Error> Strings(std::string_view key) const;  // absent: empty
 
@@ -57,6 +62,11 @@ class BodyReader {
   std::shared_ptr<msgpack::object_handle> handle_;
   const msgpack::object_map* map_ = nullptr;
 };
+
+// Encodes `x` as a whole body: each protocol's codecs define
+// `void Encode(BodyWriter&, const T&)` beside their types (found by ADL).
+template <class T>
+std::vector<std::uint8_t> EncodeBody(const T& x);
 
 // Reads a msgpack string object; false if `o` is not a string.
 bool AsString(const msgpack::object& o, std::string* out);
@@ -138,6 +148,13 @@ class BodyWriter {
   msgpack::packer<ByteSink> P() { return msgpack::packer<ByteSink>(sink_); }
   ByteSink sink_;
 };
+
+template <class T>
+std::vector<std::uint8_t> EncodeBody(const T& x) {
+  BodyWriter w;
+  Encode(w, x);
+  return w.Take();
+}
 
 // The body of an ERROR frame: {code, name, message}.
 std::vector<std::uint8_t> ErrorBody(const Error& e);

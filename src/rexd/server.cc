@@ -11,33 +11,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <limits>
 
-#include "notify/notify_wire.h"
-#include "rex/body.h"
-#include "services/notify_service.h"
-#include "services/trader_service.h"
-#include "trader/trader_wire.h"
+#include "rex/body.h"  // ErrorBody: refusing a client before its HELLO
+#include "rexd/clock.h"
 
 namespace ardus::rexd {
 
 namespace {
-
-// Engines take wall-clock time (lease deadlines are Unix ms); connections
-// take a monotonic clock, so that a clock step does not expire them.
-std::int64_t WallMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-std::int64_t MonoMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
-constexpr const char* kPortFlag[] = {"--trader-port", "--notify-port"};
-constexpr const char* kServiceName[] = {"trader", "notify"};
 
 // Fair serving. A request costs kRequestWork, plus one per evaluation step
 // its engine spent, plus one per kReplyBytesPerWork bytes of its reply; a
@@ -52,29 +34,49 @@ constexpr int kAcceptsPerTurn = 256;
 
 }  // namespace
 
-Server::Conn::Conn(std::uint64_t id, int fd, Service service, const rex::ConnectionLimits& limits,
-                   std::int64_t now_ms, rex::OutputMeter* meter)
-    : id(id),
-      fd(fd),
-      service(service),
-      rex("rexd 0.1.0", {kServiceName[service]}, limits, now_ms, meter) {}
+// Hands a service's pushes to its connections, skipping those gone.
+class Server::Pusher final : public services::PushSink {
+ public:
+  explicit Pusher(Server& s) : s_(s) {}
+  void Push(std::uint64_t owner, std::uint16_t method, std::uint32_t id,
+            std::span<const std::uint8_t> body) override {
+    auto it = s_.conns_.find(owner);
+    if (it != s_.conns_.end()) it->second->rex.Push(method, id, body);
+  }
 
-Server::Server(Engines engines, const ServerConfig& config)
-    : e_(engines),
-      limits_(config.limits),
-      max_connections_(config.max_connections),
-      meter_{config.max_output} {}
+ private:
+  Server& s_;
+};
 
-Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Engines engines) {
-  std::unique_ptr<Server> s(new Server(engines, config));
+Server::Conn::Conn(std::uint64_t id, int fd, std::size_t listener, const std::string& service,
+                   const rex::ConnectionLimits& limits, std::int64_t now_ms,
+                   rex::OutputMeter* meter)
+    : id(id), fd(fd), listener(listener), rex("rexd 0.1.0", {service}, limits, now_ms, meter) {}
+
+Server::Server(std::vector<Endpoint> endpoints, const ServerConfig& config)
+    : limits_(config.limits), max_connections_(config.max_connections), meter_{config.max_output} {
+  for (auto& e : endpoints) listeners_.push_back(Listener{std::move(e)});
+}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
+                                              std::vector<Endpoint> endpoints) {
+  if (endpoints.empty() || endpoints.size() > kMaxEndpoints) {
+    return Status::Error(
+        ErrorKind::kInvalidArgument,
+        fmt::format("rexd serves 1 to {} services, not {}", kMaxEndpoints, endpoints.size()));
+  }
+  std::unique_ptr<Server> s(new Server(std::move(endpoints), config));
   s->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   s->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (auto st = s->Listen(config, kTrader, config.trader_port); !st.ok()) return st;
-  if (auto st = s->Listen(config, kNotify, config.notify_port); !st.ok()) return st;
+  for (auto& l : s->listeners_) {
+    if (auto st = s->Listen(config, l); !st.ok()) return st;
+  }
   return s;
 }
 
-Status Server::Listen(const ServerConfig& config, Service service, std::uint16_t port) {
+Status Server::Listen(const ServerConfig& config, Listener& l) {
+  const std::uint16_t port = l.endpoint.port;
+  const std::string& flag = l.endpoint.port_flag;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -83,62 +85,60 @@ Status Server::Listen(const ServerConfig& config, Service service, std::uint16_t
                          fmt::format("--listen {}: not an IPv4 address", config.listen));
   }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  listen_fd_[service] = fd;
+  l.fd = fd;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
-    std::string where = fmt::format("{}:{} ({})", config.listen, port, kServiceName[service]);
+    std::string where = fmt::format("{}:{} ({})", config.listen, port, l.endpoint.name);
     if (err == EACCES && port < 1024) {
-      return Status::Error(
-          ErrorKind::kLocalIo,
-          fmt::format("cannot listen on {}: port {} is privileged and this "
-                      "process may not bind it (run as root, grant "
-                      "CAP_NET_BIND_SERVICE, or pick another port with {}, "
-                      "e.g. {} {})",
-                      where, port, kPortFlag[service], kPortFlag[service], port + 1000));
+      return Status::Error(ErrorKind::kLocalIo,
+                           fmt::format("cannot listen on {}: port {} is privileged and this "
+                                       "process may not bind it (run as root, grant "
+                                       "CAP_NET_BIND_SERVICE, or pick another port with {}, "
+                                       "e.g. {} {})",
+                                       where, port, flag, flag, port + 1000));
     }
     return Status::Error(
         ErrorKind::kLocalIo,
-        fmt::format(
-            "cannot listen on {}: {}{}", where, std::strerror(err),
-            err == EADDRINUSE ? fmt::format(" (choose another {})", kPortFlag[service]) : ""));
+        fmt::format("cannot listen on {}: {}{}", where, std::strerror(err),
+                    err == EADDRINUSE ? fmt::format(" (choose another {})", flag) : ""));
   }
   listen(fd, 1024);
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ports_[service] = ntohs(addr.sin_port);
-  epoll_event ev{EPOLLIN, {.u64 = static_cast<std::uint64_t>(service)}};
+  l.port = ntohs(addr.sin_port);
+  epoll_event ev{EPOLLIN, {.u64 = static_cast<std::uint64_t>(&l - listeners_.data())}};
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   return Status::Ok();
 }
 
 Server::~Server() {
   for (auto& [id, c] : conns_) close(c->fd);
-  for (int fd : listen_fd_) {
-    if (fd >= 0) close(fd);
+  for (const auto& l : listeners_) {
+    if (l.fd >= 0) close(l.fd);
   }
   if (spare_fd_ >= 0) close(spare_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
-void Server::Accept(Service service, std::int64_t now_ms) {
+void Server::Accept(std::size_t listener, std::int64_t now_ms) {
   // A bounded number per turn: a flood of connections (each refused, say)
   // must not keep the loop from the clients already served. The listener is
   // level-triggered, so the rest are accepted next turn.
   for (int i = 0; i < kAcceptsPerTurn; ++i) {
-    int fd = accept4(listen_fd_[service], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listeners_[listener].fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EMFILE || errno == ENFILE) {
-        Spare spare = RefuseWithSpareFd(service);
+        Spare spare = RefuseWithSpareFd(listener);
         if (spare == Spare::kRefused) continue;  // more may wait
         if (spare == Spare::kNoneWaiting) return;
       }
       // No descriptor to refuse with (or another failure): the listener is
       // level-triggered, so stop watching it for a moment instead of spinning.
-      PauseAccepting(service, now_ms);
+      PauseAccepting(listener, now_ms);
       return;
     }
     if (conns_.size() >= max_connections_) {
@@ -149,7 +149,8 @@ void Server::Accept(Service service, std::int64_t now_ms) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::uint64_t id = next_conn_++;
-    auto c = std::make_unique<Conn>(id, fd, service, limits_, now_ms, &meter_);
+    auto c = std::make_unique<Conn>(id, fd, listener, listeners_[listener].endpoint.name, limits_,
+                                    now_ms, &meter_);
     UpdateInterest(*c);
     conns_.emplace(id, std::move(c));
   }
@@ -157,10 +158,10 @@ void Server::Accept(Service service, std::int64_t now_ms) {
 
 // Out of descriptors: the spare one makes room to accept a client and tell
 // it why, instead of leaving it in the backlog to time out.
-Server::Spare Server::RefuseWithSpareFd(Service service) {
+Server::Spare Server::RefuseWithSpareFd(std::size_t listener) {
   if (spare_fd_ < 0) return Spare::kUnavailable;
   close(spare_fd_);
-  int fd = accept4(listen_fd_[service], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int fd = accept4(listeners_[listener].fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   int err = errno;
   if (fd >= 0) Refuse(fd, "rexd is out of file descriptors; try later");
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -181,18 +182,20 @@ void Server::Refuse(int fd, const std::string& why) {
   close(fd);
 }
 
-void Server::PauseAccepting(Service service, std::int64_t now_ms) {
-  if (paused_until_[service]) return;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_[service], nullptr);
-  paused_until_[service] = now_ms + kAcceptPauseMs;
+void Server::PauseAccepting(std::size_t listener, std::int64_t now_ms) {
+  Listener& l = listeners_[listener];
+  if (l.paused_until) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l.fd, nullptr);
+  l.paused_until = now_ms + kAcceptPauseMs;
 }
 
 void Server::ResumeAccepting(std::int64_t now_ms, bool room) {
-  for (Service s : {kTrader, kNotify}) {
-    if (!paused_until_[s] || (!room && now_ms < paused_until_[s])) continue;
-    paused_until_[s] = 0;
-    epoll_event ev{EPOLLIN, {.u64 = static_cast<std::uint64_t>(s)}};
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_[s], &ev);
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    Listener& l = listeners_[i];
+    if (!l.paused_until || (!room && now_ms < l.paused_until)) continue;
+    l.paused_until = 0;
+    epoll_event ev{EPOLLIN, {.u64 = static_cast<std::uint64_t>(i)}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, l.fd, &ev);
   }
 }
 
@@ -231,8 +234,6 @@ void Server::Serve(std::int64_t wall_ms) {
   }
   auto later = [](const Conn* a, const Conn* b) { return a->vtime > b->vtime; };
   std::make_heap(ready.begin(), ready.end(), later);
-  TraderService trader(e_.trader);
-  NotifyService notify(e_.broker);
   std::uint64_t spent = 0;
   while (!ready.empty() && spent < kTurnWork) {
     std::pop_heap(ready.begin(), ready.end(), later);
@@ -241,9 +242,7 @@ void Server::Serve(std::int64_t wall_ms) {
     vclock_ = c.vtime;
     rex::Frame r;
     if (!c.rex.NextRequest(&r, c.held)) continue;
-    std::uint64_t steps = e_.trader.work() + e_.broker.work();
-    auto reply =
-        c.service == kTrader ? trader.Handle(wall_ms, c.id, r) : notify.Handle(wall_ms, c.id, r);
+    auto [reply, steps] = listeners_[c.listener].endpoint.service.Handle(wall_ms, c.id, r);
     if (reply.ok() && reply.value().size() > limits_.max_pending) {
       reply = rex::Fail(rex::Code::kLimitExceeded,
                         fmt::format("the reply would be {} bytes, over the limit of {}; ask for "
@@ -252,8 +251,7 @@ void Server::Serve(std::int64_t wall_ms) {
     }
     std::size_t bytes =
         rex::kHeaderBytes + (reply.ok() ? reply.value().size() : reply.error().message.size() + 64);
-    std::uint64_t cost =
-        kRequestWork + (e_.trader.work() + e_.broker.work() - steps) + bytes / kReplyBytesPerWork;
+    std::uint64_t cost = kRequestWork + steps + bytes / kReplyBytesPerWork;
     c.vtime += cost;
     spent += cost;
     c.held += bytes;
@@ -280,9 +278,10 @@ void Server::WriteTo(Conn& c, std::int64_t now_ms) {
 }
 
 Status Server::Commit() {
-  Status s = e_.trader_journal.Commit(e_.trader.TakeMutations(), e_.trader.next_offer_id());
-  if (!s.ok()) return s;
-  return e_.notify_journal.Commit(e_.broker.TakeMutations(), e_.broker);
+  for (auto& l : listeners_) {
+    if (Status s = l.endpoint.service.Commit(); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 void Server::Release(const Status& committed) {
@@ -302,33 +301,8 @@ void Server::Release(const Status& committed) {
   }
   held_.clear();
   if (!committed.ok()) return;  // nothing uncommitted may reach a client
-  for (const auto& ev : e_.trader.TakeWatchEvents()) {
-    auto it = conns_.find(ev.owner);
-    if (it == conns_.end()) continue;
-    it->second->rex.Push(static_cast<std::uint16_t>(trader::Method::kWatchEvent),
-                         static_cast<std::uint32_t>(ev.watch), TraderService::EncodeEvent(ev));
-  }
-  for (const auto& d : e_.broker.TakeDeliveries()) {
-    auto it = conns_.find(d.owner);
-    if (it == conns_.end()) continue;
-    rex::ServerConnection& rex = it->second->rex;
-    auto id = static_cast<std::uint32_t>(d.subscription);
-    if (d.missed) {
-      rex::BodyWriter w;
-      w.Map(1).Key("missed").Uint(d.missed);
-      rex.Push(static_cast<std::uint16_t>(notify::Method::kGap), id, w.bytes());
-    }
-    rex.Push(static_cast<std::uint16_t>(notify::Method::kEvent), id, d.event->wire);
-  }
-  for (const auto& c : e_.broker.TakeTypeChanges()) {
-    auto it = conns_.find(c.owner);
-    if (it == conns_.end()) continue;
-    static constexpr const char* kChange[] = {"offered", "subscribed", "unsubscribed"};
-    rex::BodyWriter w;
-    w.Map(3).Key("channel").Str(c.channel).Key("change").Str(kChange[c.kind]);
-    w.Key("type").Str(c.type);
-    it->second->rex.Push(static_cast<std::uint16_t>(notify::Method::kTypeChange), 0, w.bytes());
-  }
+  Pusher pusher(*this);
+  for (auto& l : listeners_) l.endpoint.service.TakePushes(pusher);
 }
 
 void Server::EnforceOutputCap() {
@@ -357,8 +331,7 @@ void Server::EnforceOutputCap() {
 void Server::Forget(Conn& c) {
   if (c.dropped) return;
   c.dropped = true;
-  e_.trader.DropOwner(c.id);
-  e_.broker.DropOwner(c.id);
+  listeners_[c.listener].endpoint.service.DropOwner(c.id);
 }
 
 std::int64_t Server::Finish(std::int64_t now_ms) {
@@ -384,8 +357,8 @@ std::int64_t Server::Finish(std::int64_t now_ms) {
     ++it;
   }
   ResumeAccepting(now_ms, closed);
-  for (std::int64_t until : paused_until_) {
-    if (until) next = std::min(next, until);
+  for (const auto& l : listeners_) {
+    if (l.paused_until) next = std::min(next, l.paused_until);
   }
   return next;
 }
@@ -395,16 +368,19 @@ Status Server::Run(const volatile std::sig_atomic_t* stop) {
   std::int64_t conn_deadline = std::numeric_limits<std::int64_t>::max();
   while (!*stop) {
     std::int64_t wall = WallMs(), mono = MonoMs();
-    std::int64_t wait = std::min(
-        std::min(e_.trader.NextDeadline(), e_.broker.NextDeadline()) - wall, conn_deadline - mono);
+    std::int64_t service_deadline = std::numeric_limits<std::int64_t>::max();
+    for (const auto& l : listeners_) {
+      service_deadline = std::min(service_deadline, l.endpoint.service.NextDeadline());
+    }
+    std::int64_t wait = std::min(service_deadline - wall, conn_deadline - mono);
     wait = backlog_ ? 0 : std::clamp<std::int64_t>(wait, 0, 500);
     int n = epoll_wait(epoll_fd_, events, 256, static_cast<int>(wait));
     wall = WallMs();
     mono = MonoMs();
     for (int i = 0; i < n; ++i) {
       std::uint64_t id = events[i].data.u64;
-      if (id == kTrader || id == kNotify) {
-        Accept(static_cast<Service>(id), mono);
+      if (id < listeners_.size()) {
+        Accept(id, mono);
         continue;
       }
       auto it = conns_.find(id);
@@ -413,8 +389,7 @@ Status Server::Run(const volatile std::sig_atomic_t* stop) {
       if (events[i].events & EPOLLIN) ReadFrom(*it->second, mono);
     }
     Serve(wall);
-    e_.trader.Tick(wall);
-    e_.broker.Tick(wall);
+    for (auto& l : listeners_) l.endpoint.service.Tick(wall);
     Status committed = Commit();
     Release(committed);
     EnforceOutputCap();

@@ -1,11 +1,12 @@
 // rexd's event loop: a single-threaded epoll server that drives the sans-IO
-// pieces: rex::ServerConnection per client, the Trader (TCP 124) through
-// TraderService and the Notify broker (TCP 116) through NotifyService.
+// pieces: rex::ServerConnection per client, and any set of services
+// (services/service.h), each on its own port. rexd runs the Trader (TCP 124)
+// and Notify (TCP 116); the server knows neither.
 //
-// One loop turn: read what the ready connections sent, serve requests, expire
-// leases and retention, commit the turn's mutations (one transaction per
-// store: group commit), then release the replies, watch pushes and event
-// deliveries, and write. Nothing a client learns was left uncommitted.
+// One loop turn: read what the ready connections sent, serve requests, Tick
+// every service (leases, retention), Commit every service in order (one
+// transaction per store: group commit), then release the replies and the
+// services' pushes, and write. Nothing a client learns was left uncommitted.
 //
 // Serving is fair between connections: the connection that has had the least
 // work so far goes next, one request at a time, until the turn's work budget
@@ -32,55 +33,60 @@
 #include <vector>
 
 #include "common/status.h"
-#include "notify/broker.h"
 #include "rex/server_connection.h"
-#include "rexd/notify_journal.h"
-#include "rexd/trader_journal.h"
-#include "trader/trader.h"
+#include "services/service.h"
 
 namespace ardus::rexd {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1";
-  std::uint16_t trader_port = 124;
-  std::uint16_t notify_port = 116;
   rex::ConnectionLimits limits;
-  std::size_t max_connections = 1024;  // both ports together
+  std::size_t max_connections = 1024;  // all ports together
   std::size_t max_output = 256 << 20;  // pending output of all connections together
 };
 
-// The engines and their stores; owned by the caller, outliving the Server.
-struct Engines {
-  trader::Trader& trader;
-  TraderJournal& trader_journal;
-  notify::Broker& broker;
-  NotifyJournal& notify_journal;
+// One service on one port. The service is the caller's and outlives the
+// Server.
+struct Endpoint {
+  std::string name;        // the service name the HELLO announces, e.g. "trader"
+  std::string port_flag;   // the flag that sets `port`, named in errors
+  std::uint16_t port = 0;  // 0: any free port
+  services::Service& service;
 };
+inline constexpr std::size_t kMaxEndpoints = 16;
 
 class Server {
  public:
-  // Binds and listens on both ports. Errors: kInvalidArgument (bad address),
-  // kLocalIo (a port in use, or privileged without the right to bind it: the
-  // message names --trader-port or --notify-port).
-  static Result<std::unique_ptr<Server>> Start(const ServerConfig& config, Engines engines);
+  // Binds and listens on every endpoint's port. Errors: kInvalidArgument (a
+  // bad address, no endpoints or more than kMaxEndpoints), kLocalIo (a port in
+  // use, or privileged without the right to bind it: the message names the
+  // endpoint's port flag).
+  static Result<std::unique_ptr<Server>> Start(const ServerConfig& config,
+                                               std::vector<Endpoint> endpoints);
   ~Server();
 
   // Serves until *stop becomes non-zero (a signal handler sets it). Returns
-  // an error only if a store failed: rexd must then exit, and restart from
-  // the durable state, because the turn in memory was not committed.
+  // an error only if a service's Commit failed: rexd must then exit, and
+  // restart from the durable state, because the turn in memory was not
+  // committed.
   Status Run(const volatile std::sig_atomic_t* stop);
 
-  std::uint16_t trader_port() const { return ports_[0]; }
-  std::uint16_t notify_port() const { return ports_[1]; }
+  // The port endpoint `i` (in Start's order) listens on.
+  std::uint16_t port(std::size_t i) const { return listeners_[i].port; }
 
  private:
-  enum Service : std::uint8_t { kTrader = 0, kNotify = 1 };
+  struct Listener {
+    Endpoint endpoint;
+    int fd = -1;
+    std::uint16_t port = 0;
+    std::int64_t paused_until = 0;  // accepting paused (0: listening)
+  };
   struct Conn {
-    Conn(std::uint64_t id, int fd, Service service, const rex::ConnectionLimits& limits,
-         std::int64_t now_ms, rex::OutputMeter* meter);
+    Conn(std::uint64_t id, int fd, std::size_t listener, const std::string& service,
+         const rex::ConnectionLimits& limits, std::int64_t now_ms, rex::OutputMeter* meter);
     std::uint64_t id;
     int fd;
-    Service service;
+    std::size_t listener;  // index into listeners_: the service it talks to
     rex::ServerConnection rex;
     std::uint32_t interest = 0;  // epoll events registered (0: not yet)
     bool dead = false;           // the socket failed or the peer went away
@@ -96,13 +102,14 @@ class Server {
     std::size_t bytes;  // counted in Conn::held and the output meter
   };
 
-  Server(Engines engines, const ServerConfig& config);
-  Status Listen(const ServerConfig& config, Service service, std::uint16_t port);
-  void Accept(Service service, std::int64_t now_ms);
+  class Pusher;
+  Server(std::vector<Endpoint> endpoints, const ServerConfig& config);
+  Status Listen(const ServerConfig& config, Listener& l);
+  void Accept(std::size_t listener, std::int64_t now_ms);
   enum class Spare : std::uint8_t { kRefused, kNoneWaiting, kUnavailable };
-  Spare RefuseWithSpareFd(Service service);
+  Spare RefuseWithSpareFd(std::size_t listener);
   void Refuse(int fd, const std::string& why);
-  void PauseAccepting(Service service, std::int64_t now_ms);
+  void PauseAccepting(std::size_t listener, std::int64_t now_ms);
   void ResumeAccepting(std::int64_t now_ms, bool room);
   void ReadFrom(Conn& c, std::int64_t now_ms);
   void Serve(std::int64_t wall_ms);
@@ -116,18 +123,15 @@ class Server {
   std::int64_t Finish(std::int64_t now_ms);
   void Forget(Conn& c);
 
-  Engines e_;
+  std::vector<Listener> listeners_;  // epoll ids 0..kMaxEndpoints-1
   rex::ConnectionLimits limits_;
   std::size_t max_connections_;
   rex::OutputMeter meter_;
   int epoll_fd_ = -1;
-  int listen_fd_[2] = {-1, -1};
-  std::uint16_t ports_[2] = {0, 0};
-  std::int64_t paused_until_[2] = {0, 0};  // accepting paused (0: listening)
-  int spare_fd_ = -1;                      // given up to refuse a client politely when out of fds
-  std::uint64_t next_conn_ = 16;           // ids below are the listeners
-  std::uint64_t vclock_ = 0;               // fair queueing: the work of the last served
-  bool backlog_ = false;                   // some connection has a request it can be served
+  int spare_fd_ = -1;                        // given up to refuse a client politely when out of fds
+  std::uint64_t next_conn_ = kMaxEndpoints;  // ids below are the listeners
+  std::uint64_t vclock_ = 0;                 // fair queueing: the work of the last served
+  bool backlog_ = false;                     // some connection has a request it can be served
   std::vector<Held> held_;
   std::vector<Conn*> ready_;  // Serve's heap of connections with requests to serve
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns_;

@@ -2,236 +2,184 @@
 
 #include <fmt/core.h>
 
-#include "notify/notify_wire.h"
+#include "notify/notify_requests.h"
 #include "rex/body.h"
 
-namespace ardus::rexd {
+namespace ardus::services {
 
 using notify::Method;
-using rex::BodyReader;
-using rex::BodyWriter;
-using rex::Code;
 
 namespace {
 
-using Reply = Result<std::vector<std::uint8_t>, rex::Error>;
+// What a method handler sees of one request.
+struct Call {
+  notify::Broker& broker;
+  std::int64_t now_ms;
+  std::uint64_t owner;
+  const rex::BodyReader& body;
+};
 
-std::vector<std::uint8_t> Bytes(const BodyWriter& w) {
-  auto b = w.bytes();
-  return {b.begin(), b.end()};
+// Decodes the request with `decode`, then answers it with `serve`.
+template <class Decode, class Serve>
+Reply With(const Call& c, Decode decode, Serve serve) {
+  auto r = decode(c.body);
+  if (!r.ok()) return r.error();
+  return serve(std::move(r).value());
 }
 
-Reply Acknowledge(const rex::Ack& a) {
-  if (!a.ok()) return a.error();
-  BodyWriter w;
-  w.Map(0);
-  return Bytes(w);
+// Encodes an engine result as the reply, or passes its error on.
+template <class T>
+Reply Answer(const Result<T, rex::Error>& r) {
+  if (!r.ok()) return r.error();
+  return rex::EncodeBody(r.value());
 }
 
-std::uint32_t Clamp32(std::uint64_t v) {
-  return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, UINT32_MAX));
-}
-
-// Decodes one event as a publisher describes it (the fields of a publish
-// request) into `e`, in one pass over the map: this runs once per event.
-// Header strings that are absent or not strings read as empty.
-rex::Ack DecodePublished(std::int64_t now_ms, const msgpack::object& map, notify::Event& e) {
-  if (map.type != msgpack::type::MAP) return rex::Fail(Code::kBadRequest, "an event is a map");
-  const msgpack::object* fields = nullptr;
-  for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
-    const msgpack::object& k = map.via.map.ptr[i].key;
-    const msgpack::object& v = map.via.map.ptr[i].val;
-    if (k.type != msgpack::type::STR) continue;
-    std::string_view key(k.via.str.ptr, k.via.str.size);
-    if (key == "domain") {
-      rex::AsString(v, &e.domain);
-    } else if (key == "type") {
-      rex::AsString(v, &e.type);
-    } else if (key == "name") {
-      rex::AsString(v, &e.name);
-    } else if (key == "fields") {
-      fields = &v;
-    } else if (key == "body") {
-      if (v.type == msgpack::type::BIN) {
-        e.body.assign(v.via.bin.ptr, v.via.bin.size);
-      } else if (!rex::AsString(v, &e.body)) {
-        return rex::Fail(Code::kBadRequest, "'body' must be bytes or a string");
-      }
-    } else if (key == "priority") {
-      if (v.type == msgpack::type::POSITIVE_INTEGER && v.via.u64 <= 32767) {
-        e.priority = static_cast<std::int32_t>(v.via.u64);
-      } else if (v.type == msgpack::type::NEGATIVE_INTEGER && v.via.i64 >= -32767) {
-        e.priority = static_cast<std::int32_t>(v.via.i64);
-      } else {
-        return rex::Fail(Code::kBadRequest, "'priority' must be an integer from -32767 to 32767");
-      }
-    } else if (key == "timeout_ms" && v.type == msgpack::type::POSITIVE_INTEGER && v.via.u64) {
-      e.expires_ms =
-          now_ms + static_cast<std::int64_t>(std::min<std::uint64_t>(v.via.u64, 1ull << 40));
-    }
+// An event's relative timeout as the broker's absolute deadline.
+void SetExpiry(std::int64_t now_ms, notify::PublishedEvent& p) {
+  if (p.timeout_ms) {
+    p.event->expires_ms =
+        now_ms + static_cast<std::int64_t>(std::min<std::uint64_t>(p.timeout_ms, 1ull << 40));
   }
-  return notify::DecodeFields(fields, e.fields, e.unions);
 }
 
-Reply Publish(notify::Broker& broker, std::int64_t now_ms, const BodyReader& b) {
-  auto channel = b.String("channel");
-  if (!channel.ok()) return channel.error();
-  auto e = std::make_shared<notify::Event>();
-  if (auto ok = DecodePublished(now_ms, b.AsObject(), *e); !ok.ok()) return ok.error();
-  auto seq = broker.Publish(now_ms, channel.value(), std::move(e));
-  if (!seq.ok()) return seq.error();
-  BodyWriter w;
-  w.Map(1).Key("seq").Uint(seq.value());
-  return Bytes(w);
+Reply CreateChannel(const Call& c) {
+  return With(c, notify::DecodeCreateChannelRequest, [&](const notify::CreateChannelRequest& r) {
+    return Acknowledge(c.broker.CreateChannel(r.channel, r.config()));
+  });
 }
 
-// Many events in one request: decoded first, so a bad one publishes none.
-Reply PublishBatch(notify::Broker& broker, std::int64_t now_ms, const BodyReader& b) {
-  auto channel = b.String("channel");
-  if (!channel.ok()) return channel.error();
-  const msgpack::object* list = b.Find("events");
-  if (!list || list->type != msgpack::type::ARRAY) {
-    return rex::Fail(Code::kBadRequest, "'events' must be an array of event maps");
-  }
-  std::vector<std::shared_ptr<notify::Event>> events;
-  events.reserve(list->via.array.size);
-  for (std::uint32_t i = 0; i < list->via.array.size; ++i) {
-    events.push_back(std::make_shared<notify::Event>());
-    if (auto ok = DecodePublished(now_ms, list->via.array.ptr[i], *events.back()); !ok.ok()) {
-      return ok.error();
-    }
-  }
-  std::uint64_t first = 0;
-  for (auto& e : events) {
-    auto seq = broker.Publish(now_ms, channel.value(), std::move(e));
+Reply DescribeChannel(const Call& c) {
+  return With(c, notify::DecodeChannelRequest, [&](const notify::ChannelRequest& r) -> Reply {
+    auto config = c.broker.DescribeChannel(r.channel);
+    if (!config.ok()) return config.error();
+    return rex::EncodeBody(
+        notify::ChannelDescription{config.value(), c.broker.next_seq(r.channel)});
+  });
+}
+
+Reply Publish(const Call& c) {
+  return With(c, notify::DecodePublishRequest, [&](notify::PublishRequest r) -> Reply {
+    SetExpiry(c.now_ms, r.event);
+    auto seq = c.broker.Publish(c.now_ms, r.channel, std::move(r.event.event));
     if (!seq.ok()) return seq.error();
-    if (!first) first = seq.value();
-  }
-  BodyWriter w;
-  w.Map(2).Key("first_seq").Uint(first).Key("count").Uint(events.size());
-  return Bytes(w);
+    return rex::EncodeBody(notify::PublishReply{seq.value()});
+  });
 }
 
-Reply Subscribe(notify::Broker& broker, std::int64_t now_ms, std::uint64_t owner,
-                const BodyReader& b) {
-  notify::SubscribeRequest r;
-  auto channel = b.String("channel");
-  if (!channel.ok()) return channel.error();
-  r.channel = std::move(channel).value();
-  r.filter = b.StringOr("filter", "");
-  r.durable = b.StringOr("durable", "");
-  std::string from = b.StringOr("from", "first");
-  if (from != "first" && from != "new") {
-    return rex::Fail(Code::kBadRequest, "'from' must be \"first\" or \"new\"");
-  }
-  r.from_first = from == "first";
-  r.credit = Clamp32(b.UintOr("credit", 1000));
-  r.max_queue = Clamp32(b.UintOr("max_queue", 1000));
-  auto discard = notify::ParseDiscard(b.StringOr("discard", "oldest"));
-  if (!discard) {
-    return rex::Fail(Code::kBadRequest, "'discard' must be oldest, newest, priority or deadline");
-  }
-  r.discard = *discard;
-  auto s = broker.Subscribe(now_ms, owner, r);
-  if (!s.ok()) return s.error();
-  BodyWriter w;
-  w.Map(2);
-  w.Key("subscription").Uint(s.value().subscription);
-  w.Key("resume_after").Uint(s.value().resume_after);
-  return Bytes(w);
+// Many events in one request, all decoded before any is published.
+Reply PublishBatch(const Call& c) {
+  return With(c, notify::DecodePublishBatchRequest, [&](notify::PublishBatchRequest r) -> Reply {
+    std::uint64_t first = 0;
+    for (auto& e : r.events) {
+      SetExpiry(c.now_ms, e);
+      auto seq = c.broker.Publish(c.now_ms, r.channel, std::move(e.event));
+      if (!seq.ok()) return seq.error();
+      if (!first) first = seq.value();
+    }
+    return rex::EncodeBody(notify::PublishBatchReply{first, r.events.size()});
+  });
 }
+
+Reply Subscribe(const Call& c) {
+  return With(c, notify::DecodeSubscribeRequest, [&](const notify::SubscribeRequest& r) {
+    return Answer(c.broker.Subscribe(c.now_ms, c.owner, r));
+  });
+}
+
+Reply Ack(const Call& c) {
+  return With(c, notify::DecodeAckRequest, [&](const notify::AckRequest& r) {
+    return Acknowledge(c.broker.AckUpTo(c.owner, r.subscription, r.seq));
+  });
+}
+
+Reply Credit(const Call& c) {
+  return With(c, notify::DecodeCreditRequest, [&](const notify::CreditRequest& r) {
+    return Acknowledge(c.broker.GrantCredit(c.now_ms, c.owner, r.subscription, r.n));
+  });
+}
+
+Reply Pull(const Call& c) {
+  return With(c, notify::DecodePullRequest, [&](const notify::PullRequest& r) -> Reply {
+    auto deliveries = c.broker.Pull(c.now_ms, c.owner, r.subscription, r.max);
+    if (!deliveries.ok()) return deliveries.error();
+    rex::BodyWriter w;
+    notify::EncodePullReply(w, deliveries.value());
+    return w.Take();
+  });
+}
+
+Reply Unsubscribe(const Call& c) {
+  return With(c, notify::DecodeUnsubscribeRequest, [&](const notify::UnsubscribeRequest& r) {
+    return Acknowledge(c.broker.Unsubscribe(c.owner, r.subscription));
+  });
+}
+
+Reply Types(const Call& c) {
+  return With(c, notify::DecodeChannelRequest,
+              [&](const notify::ChannelRequest& r) { return Answer(c.broker.Types(r.channel)); });
+}
+
+Reply WatchTypes(const Call& c) {
+  return With(c, notify::DecodeChannelRequest, [&](const notify::ChannelRequest& r) {
+    return Answer(c.broker.WatchTypes(c.owner, r.channel));
+  });
+}
+
+struct MethodEntry {
+  Method method;
+  Reply (*serve)(const Call&);
+};
+
+constexpr MethodEntry kMethods[] = {
+    {Method::kCreateChannel, CreateChannel},
+    {Method::kDescribeChannel, DescribeChannel},
+    {Method::kPublish, Publish},
+    {Method::kPublishBatch, PublishBatch},
+    {Method::kSubscribe, Subscribe},
+    {Method::kAck, Ack},
+    {Method::kCredit, Credit},
+    {Method::kPull, Pull},
+    {Method::kUnsubscribe, Unsubscribe},
+    {Method::kTypes, Types},
+    {Method::kWatchTypes, WatchTypes},
+};
 
 }  // namespace
 
-Reply NotifyService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& req) {
-  auto parsed = BodyReader::ParseInPlace(req.body);  // req outlives every use
-  if (!parsed.ok()) return parsed.error();
-  const BodyReader& b = parsed.value();
-  auto sub = [&] { return b.Uint("subscription"); };
-  switch (static_cast<Method>(req.method)) {
-    case Method::kCreateChannel: {
-      auto name = b.String("channel");
-      if (!name.ok()) return name.error();
-      notify::ChannelConfig c;
-      c.persistent = b.BoolOr("persistent", false);
-      c.retain_count = b.UintOr("retain_count", c.retain_count);
-      c.retain_age_ms = static_cast<std::int64_t>(
-          std::min<std::uint64_t>(b.UintOr("retain_age_s", 0), 1ull << 32) * 1000);
-      c.retain_bytes = b.UintOr("retain_bytes", c.retain_bytes);
-      return Acknowledge(broker_.CreateChannel(name.value(), c));
+Handled NotifyService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& req) {
+  std::uint64_t before = broker_.work();
+  auto parsed = rex::BodyReader::ParseInPlace(req.body);  // req outlives every use
+  if (!parsed.ok()) return {parsed.error(), 0};
+  for (const auto& m : kMethods) {
+    if (static_cast<std::uint16_t>(m.method) != req.method) continue;
+    Reply reply = m.serve(Call{broker_, now_ms, owner, parsed.value()});
+    return {std::move(reply), broker_.work() - before};
+  }
+  return {rex::Fail(rex::Code::kUnknownMethod,
+                    fmt::format("method {} is not a Notify method", req.method)),
+          0};
+}
+
+Status NotifyService::Commit() {
+  (void)broker_.TakeMutations();
+  return Status::Ok();
+}
+
+void NotifyService::TakePushes(PushSink& sink) {
+  for (const auto& d : broker_.TakeDeliveries()) {
+    auto id = static_cast<std::uint32_t>(d.subscription);
+    if (d.missed) {
+      rex::BodyWriter w;
+      notify::Encode(w, notify::GapPush{d.missed});
+      sink.Push(d.owner, static_cast<std::uint16_t>(Method::kGap), id, w.bytes());
     }
-    case Method::kDescribeChannel: {
-      auto name = b.String("channel");
-      if (!name.ok()) return name.error();
-      auto c = broker_.DescribeChannel(name.value());
-      if (!c.ok()) return c.error();
-      BodyWriter w;
-      w.Map(5);
-      w.Key("persistent").Bool(c.value().persistent);
-      w.Key("retain_count").Uint(c.value().retain_count);
-      w.Key("retain_age_s").Uint(static_cast<std::uint64_t>(c.value().retain_age_ms / 1000));
-      w.Key("retain_bytes").Uint(c.value().retain_bytes);
-      w.Key("next_seq").Uint(broker_.next_seq(name.value()));
-      return Bytes(w);
-    }
-    case Method::kPublish:
-      return Publish(broker_, now_ms, b);
-    case Method::kPublishBatch:
-      return PublishBatch(broker_, now_ms, b);
-    case Method::kSubscribe:
-      return Subscribe(broker_, now_ms, owner, b);
-    case Method::kAck: {
-      auto id = sub();
-      auto seq = b.Uint("seq");
-      if (!id.ok()) return id.error();
-      if (!seq.ok()) return seq.error();
-      return Acknowledge(broker_.AckUpTo(owner, id.value(), seq.value()));
-    }
-    case Method::kCredit: {
-      auto id = sub();
-      if (!id.ok()) return id.error();
-      return Acknowledge(broker_.GrantCredit(now_ms, owner, id.value(), Clamp32(b.UintOr("n", 0))));
-    }
-    case Method::kPull: {
-      auto id = sub();
-      if (!id.ok()) return id.error();
-      auto events = broker_.Pull(now_ms, owner, id.value(), Clamp32(b.UintOr("max", 100)));
-      if (!events.ok()) return events.error();
-      std::uint64_t missed = 0;
-      BodyWriter w;
-      w.Map(2).Key("events").Array(static_cast<std::uint32_t>(events.value().size()));
-      for (const auto& d : events.value()) {
-        missed += d.missed;
-        w.Raw(d.event->wire);
-      }
-      w.Key("missed").Uint(missed);
-      return Bytes(w);
-    }
-    case Method::kUnsubscribe: {
-      auto id = sub();
-      if (!id.ok()) return id.error();
-      return Acknowledge(broker_.Unsubscribe(owner, id.value()));
-    }
-    case Method::kTypes:
-    case Method::kWatchTypes: {
-      auto name = b.String("channel");
-      if (!name.ok()) return name.error();
-      auto t = static_cast<Method>(req.method) == Method::kTypes
-                   ? broker_.Types(name.value())
-                   : broker_.WatchTypes(owner, name.value());
-      if (!t.ok()) return t.error();
-      BodyWriter w;
-      w.Map(2);
-      w.Key("offered").Array(static_cast<std::uint32_t>(t.value().offered.size()));
-      for (const auto& s : t.value().offered) w.Str(s);
-      w.Key("subscribed").Array(static_cast<std::uint32_t>(t.value().subscribed.size()));
-      for (const auto& s : t.value().subscribed) w.Str(s);
-      return Bytes(w);
-    }
-    default:
-      return rex::Fail(Code::kUnknownMethod,
-                       fmt::format("method {} is not a Notify method", req.method));
+    sink.Push(d.owner, static_cast<std::uint16_t>(Method::kEvent), id, d.event->wire);
+  }
+  for (const auto& c : broker_.TakeTypeChanges()) {
+    rex::BodyWriter w;
+    notify::Encode(w, c);
+    sink.Push(c.owner, static_cast<std::uint16_t>(Method::kTypeChange), 0, w.bytes());
   }
 }
 
-}  // namespace ardus::rexd
+}  // namespace ardus::services

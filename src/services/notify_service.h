@@ -1,27 +1,38 @@
-// Maps REX requests on the Notify port onto the Broker, and deliveries onto
-// PUSH frames. Sans-IO like the Broker.
+// Notify as a REX service (TCP 116): each request's body decoded by its codec
+// (notify/notify_requests.h), the Broker called, the reply encoded. Its
+// pushes are the broker's deliveries (kEvent, preceded by kGap when events
+// were lost) and type changes (kTypeChange). Sans-IO like the Broker.
+//
+// Commit stores nothing: it drops the turn's mutations. rexd's
+// JournaledNotify (src/rexd/journaled_services.h) overrides it to write them
+// to the NotifyJournal.
 //
 // Thread-safety: none; used by rexd's single event-loop thread.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "notify/broker.h"
-#include "rex/frame.h"
+#include "services/service.h"
 
-namespace ardus::rexd {
+namespace ardus::services {
 
-class NotifyService {
+class NotifyService : public Service {
  public:
   explicit NotifyService(notify::Broker& broker) : broker_(broker) {}
 
-  // Serves one request from connection `owner`: the reply body or the error.
-  Result<std::vector<std::uint8_t>, rex::Error> Handle(std::int64_t now_ms, std::uint64_t owner,
-                                                       const rex::Frame& request);
+  Handled Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& request) override;
+  void Tick(std::int64_t now_ms) override { broker_.Tick(now_ms); }
+  std::int64_t NextDeadline() const override { return broker_.NextDeadline(); }
+  void DropOwner(std::uint64_t owner) override { broker_.DropOwner(owner); }
+  Status Commit() override;
+  void TakePushes(PushSink& sink) override;
+
+ protected:
+  notify::Broker& broker() { return broker_; }
 
  private:
   notify::Broker& broker_;
 };
 
-}  // namespace ardus::rexd
+}  // namespace ardus::services

@@ -1,31 +1,37 @@
-// Maps REX requests onto the Trader: decodes the body, calls the engine,
-// encodes the reply. Watch events are encoded here too, for the server to
-// push. Sans-IO like the Trader itself.
+// The Trader as a REX service (TCP 124): each request's body decoded by its
+// codec (trader/trader_requests.h), the engine called, the reply encoded;
+// watch events become kWatchEvent pushes. Sans-IO like the Trader itself.
+//
+// Commit stores nothing: it drops the turn's mutations. rexd's
+// JournaledTrader (src/rexd/journaled_services.h) overrides it to write them
+// to the TraderJournal.
 //
 // Thread-safety: none; used by rexd's single event-loop thread.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
-#include "rex/frame.h"
+#include "services/service.h"
 #include "trader/trader.h"
 
-namespace ardus::rexd {
+namespace ardus::services {
 
-class TraderService {
+class TraderService : public Service {
  public:
   explicit TraderService(trader::Trader& trader) : trader_(trader) {}
 
-  // Serves one request from connection `owner`. The reply body, or the error
-  // to send back.
-  Result<std::vector<std::uint8_t>, rex::Error> Handle(std::int64_t now_ms, std::uint64_t owner,
-                                                       const rex::Frame& request);
-  // Body of a kWatchEvent push.
-  static std::vector<std::uint8_t> EncodeEvent(const trader::WatchEvent& e);
+  Handled Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& request) override;
+  void Tick(std::int64_t now_ms) override { trader_.Tick(now_ms); }
+  std::int64_t NextDeadline() const override { return trader_.NextDeadline(); }
+  void DropOwner(std::uint64_t owner) override { trader_.DropOwner(owner); }
+  Status Commit() override;
+  void TakePushes(PushSink& sink) override;
+
+ protected:
+  trader::Trader& trader() { return trader_; }
 
  private:
   trader::Trader& trader_;
 };
 
-}  // namespace ardus::rexd
+}  // namespace ardus::services

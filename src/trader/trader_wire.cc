@@ -22,23 +22,32 @@ Result<ServiceType, rex::Error> DecodeServiceType(const rex::BodyReader& body) {
   auto supers = body.Strings("supers");
   if (!supers.ok()) return supers.error();
   t.supers = std::move(supers).value();
-  const msgpack::object* props = body.Find("properties");
-  if (!props || props->type == msgpack::type::NIL) return t;
-  if (props->type != msgpack::type::ARRAY) return Bad("'properties' must be an array of maps");
+  auto props = DecodePropertyDefs(body.Find("properties"), "properties");
+  if (!props.ok()) return props.error();
+  t.properties = std::move(props).value();
+  return t;
+}
+
+Result<std::vector<PropertyDef>, rex::Error> DecodePropertyDefs(const msgpack::object* props,
+                                                                std::string_view key) {
+  std::vector<PropertyDef> defs;
+  if (!props || props->type == msgpack::type::NIL) return defs;
+  auto bad = [&] { return Bad(fmt::format("'{}' must be an array of maps", key)); };
+  if (props->type != msgpack::type::ARRAY) return bad();
   for (std::uint32_t k = 0; k < props->via.array.size; ++k) {
     const msgpack::object& p = props->via.array.ptr[k];
-    if (p.type != msgpack::type::MAP) return Bad("'properties' must be an array of maps");
+    if (p.type != msgpack::type::MAP) return bad();
     PropertyDef def;
     std::string type_name;
     for (std::uint32_t f = 0; f < p.via.map.size; ++f) {
-      std::string key;
+      std::string field;
       const auto& kv = p.via.map.ptr[f];
-      if (!rex::AsString(kv.key, &key)) continue;
-      if (key == "name") rex::AsString(kv.val, &def.name);
-      if (key == "type") rex::AsString(kv.val, &type_name);
-      if (key == "mandatory" && kv.val.type == msgpack::type::BOOLEAN)
+      if (!rex::AsString(kv.key, &field)) continue;
+      if (field == "name") rex::AsString(kv.val, &def.name);
+      if (field == "type") rex::AsString(kv.val, &type_name);
+      if (field == "mandatory" && kv.val.type == msgpack::type::BOOLEAN)
         def.mandatory = kv.val.via.boolean;
-      if (key == "readonly" && kv.val.type == msgpack::type::BOOLEAN)
+      if (field == "readonly" && kv.val.type == msgpack::type::BOOLEAN)
         def.readonly = kv.val.via.boolean;
     }
     auto type = tcl::ParseTypeName(type_name);
@@ -49,9 +58,20 @@ Result<ServiceType, rex::Error> DecodeServiceType(const rex::BodyReader& body) {
                                    def.name, type_name));
     }
     def.type = *type;
-    t.properties.push_back(std::move(def));
+    defs.push_back(std::move(def));
   }
-  return t;
+  return defs;
+}
+
+void EncodePropertyDefs(rex::BodyWriter& w, const std::vector<PropertyDef>& defs) {
+  w.Array(static_cast<std::uint32_t>(defs.size()));
+  for (const auto& p : defs) {
+    w.Map(4);
+    w.Key("name").Str(p.name);
+    w.Key("type").Str(tcl::TypeName(p.type));
+    w.Key("mandatory").Bool(p.mandatory);
+    w.Key("readonly").Bool(p.readonly);
+  }
 }
 
 Result<Offer, rex::Error> DecodeOffer(const msgpack::object& o) {
@@ -83,14 +103,8 @@ void EncodeServiceType(rex::BodyWriter& w, const ServiceType& t) {
   w.Key("name").Str(t.name);
   w.Key("supers").Array(static_cast<std::uint32_t>(t.supers.size()));
   for (const auto& s : t.supers) w.Str(s);
-  w.Key("properties").Array(static_cast<std::uint32_t>(t.properties.size()));
-  for (const auto& p : t.properties) {
-    w.Map(4);
-    w.Key("name").Str(p.name);
-    w.Key("type").Str(tcl::TypeName(p.type));
-    w.Key("mandatory").Bool(p.mandatory);
-    w.Key("readonly").Bool(p.readonly);
-  }
+  w.Key("properties");
+  EncodePropertyDefs(w, t.properties);
 }
 
 void EncodeOffer(rex::BodyWriter& w, const Offer& o) {

@@ -39,6 +39,13 @@ enum class Method : std::uint16_t {
 Result<ServiceType, rex::Error> DecodeServiceType(const rex::BodyReader& body);
 Result<Offer, rex::Error> DecodeOffer(const msgpack::object& o);
 
+// Property definitions: [{name, type, mandatory, readonly}]. `o` nullptr or
+// nil is none; `key` names the field in errors (kBadRequest, or
+// kInvalidType for an unknown value type).
+Result<std::vector<PropertyDef>, rex::Error> DecodePropertyDefs(const msgpack::object* o,
+                                                                std::string_view key);
+void EncodePropertyDefs(rex::BodyWriter& w, const std::vector<PropertyDef>& defs);
+
 // The map: {name, supers, properties: [{name, type, mandatory, readonly}]}.
 void EncodeServiceType(rex::BodyWriter& w, const ServiceType& t);
 // The map: {id, type, props, lease, deadline_ms}.

@@ -8,13 +8,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <limits>
 #include <random>
 
+#include "common/exit_code.h"
 #include "notify/notify_wire.h"
+#include "rexd/clock.h"
+#include "rexd/journaled_services.h"
 #include "rexd/notify_journal.h"
 #include "rexd/server.h"
 #include "rexd/trader_journal.h"
@@ -35,11 +37,6 @@ constexpr const char* kExitCodes =
     "listen, or open or lock "
     "--data (another rexd uses it); "
     "5 the store failed while serving (state on disk is intact; restart rexd).";
-
-std::int64_t WallMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // Every connection is a descriptor: take all that the hard limit allows.
 void RaiseFileLimit() {
@@ -89,6 +86,7 @@ int main(int argc, char** argv) {
   app.footer(kExitCodes);
   app.set_version_flag("--version", "rexd 0.1.0 (REX version 1)");
   ardus::rexd::ServerConfig config;
+  std::uint16_t trader_port = 124, notify_port = 116;
   // Room for a 1 MiB event body plus its header and fields.
   config.limits.max_body = ardus::notify::kMaxBodyBytes + (64 << 10);
   std::string data_dir = "/var/lib/rexd";
@@ -98,11 +96,9 @@ int main(int argc, char** argv) {
                  "IPv4 address to listen on; 0.0.0.0 for every interface (anyone who can reach "
                  "it may change offers and events)")
       ->capture_default_str();
-  app.add_option("--trader-port", config.trader_port,
-                 "Trader TCP port (ansatrader; 0 picks a free port)")
+  app.add_option("--trader-port", trader_port, "Trader TCP port (ansatrader; 0 picks a free port)")
       ->capture_default_str();
-  app.add_option("--notify-port", config.notify_port,
-                 "Notify TCP port (ansanotify; 0 picks a free port)")
+  app.add_option("--notify-port", notify_port, "Notify TCP port (ansanotify; 0 picks a free port)")
       ->capture_default_str();
   app.add_option("--data", data_dir,
                  "Directory for the SQLite stores (created if missing; one rexd at a time)")
@@ -142,7 +138,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+    return app.exit(e) == 0 ? ardus::exit_code::kOk
+                            : ardus::exit_code::kUsage;  // --help, --version: 0
   }
   auto ms = [](double s) { return static_cast<std::int64_t>(s * 1000); };
   config.limits.handshake_timeout_ms = ms(handshake_s);
@@ -152,34 +149,37 @@ int main(int argc, char** argv) {
 
   if (mkdir(data_dir.c_str(), 0750) != 0 && errno != EEXIST) {
     fmt::print(stderr, "rexd: cannot create --data {}: {}\n", data_dir, std::strerror(errno));
-    return 4;
+    return ardus::exit_code::kCannotStart;
   }
-  if (!LockData(data_dir)) return 4;
+  if (!LockData(data_dir)) return ardus::exit_code::kCannotStart;
   auto journal = ardus::rexd::TraderJournal::Open(data_dir);
   if (!journal.ok()) {
     fmt::print(stderr, "rexd: {}\n", journal.status().message());
-    return 4;
+    return ardus::exit_code::kCannotStart;
   }
   ardus::trader::Trader trader(std::random_device{}());
-  if (auto s = journal.value()->Load(trader, WallMs()); !s.ok()) {
+  if (auto s = journal.value()->Load(trader, ardus::rexd::WallMs()); !s.ok()) {
     fmt::print(stderr, "rexd: loading {}: {}\n", data_dir, s.message());
-    return 4;
+    return ardus::exit_code::kCannotStart;
   }
   auto notify_journal = ardus::rexd::NotifyJournal::Open(data_dir);
   if (!notify_journal.ok()) {
     fmt::print(stderr, "rexd: {}\n", notify_journal.status().message());
-    return 4;
+    return ardus::exit_code::kCannotStart;
   }
   ardus::notify::Broker broker(ardus::notify::EncodeEvent);
   if (auto s = notify_journal.value()->Load(broker); !s.ok()) {
     fmt::print(stderr, "rexd: loading {}: {}\n", data_dir, s.message());
-    return 4;
+    return ardus::exit_code::kCannotStart;
   }
+  ardus::rexd::JournaledTrader trader_service(trader, *journal.value());
+  ardus::rexd::JournaledNotify notify_service(broker, *notify_journal.value());
   auto server = ardus::rexd::Server::Start(
-      config, {trader, *journal.value(), broker, *notify_journal.value()});
+      config, {{"trader", "--trader-port", trader_port, trader_service},
+               {"notify", "--notify-port", notify_port, notify_service}});
   if (!server.ok()) {
     fmt::print(stderr, "rexd: {}\n", server.status().message());
-    return 4;
+    return ardus::exit_code::kCannotStart;
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -189,14 +189,13 @@ int main(int argc, char** argv) {
     fmt::print(stderr,
                "rexd: trader on {}:{}, notify on {}:{}, data in {} ({} offers, {} types "
                "loaded)\n",
-               config.listen, server.value()->trader_port(), config.listen,
-               server.value()->notify_port(), data_dir, trader.OfferCount(),
-               trader.ListTypes().size());
+               config.listen, server.value()->port(0), config.listen, server.value()->port(1),
+               data_dir, trader.OfferCount(), trader.ListTypes().size());
   }
   auto s = server.value()->Run(&g_stop);
   if (!s.ok()) {
     fmt::print(stderr, "rexd: the store failed, stopping: {}\n", s.message());
-    return 5;
+    return ardus::exit_code::kStoreFailed;
   }
-  return 0;
+  return ardus::exit_code::kOk;
 }
