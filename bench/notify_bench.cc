@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "io/rex_client.h"
-#include "notify/notify_wire.h"
+#include "notify/notify_requests.h"
 #include "rex/body.h"
 
 namespace {
@@ -81,12 +81,15 @@ void Pace(std::int64_t start_ns, std::uint64_t i, double rate) {
 void RexSubscriber(const std::string& addr, int index, Sink& sink, std::atomic<int>& ready,
                    std::atomic<bool>& stop) {
   auto c = rex::Client::Connect(addr, 5000, "notify_bench").value();
+  notify::SubscribeRequest request;
+  request.channel = "bench";
+  request.credit = 20000;
+  request.max_queue = 100000;
   rex::BodyWriter w;
-  w.Map(5).Key("channel").Str("bench").Key("filter").Str("").Key("credit").Uint(20000);
-  w.Key("max_queue").Uint(100000).Key("discard").Str("oldest");
+  notify::Encode(w, request);
   auto r = c->Call(static_cast<std::uint16_t>(notify::Method::kSubscribe), w.bytes());
   auto body = rex::BodyReader::Parse(r.value().value());
-  std::uint64_t sub = body.value().UintOr("subscription", 0);
+  std::uint64_t sub = notify::DecodeSubscribed(body.value()).value().subscription;
   ready++;
   std::uint64_t since_credit = 0;
   msgpack::zone zone;
@@ -99,7 +102,9 @@ void RexSubscriber(const std::string& addr, int index, Sink& sink, std::atomic<i
     }
     zone.clear();  // one zone for all events: no allocation per message
     std::size_t offset = 0;
-    // Strings and the body referenced in the frame, not copied into the zone.
+    // Strings and the body referenced in the frame, not copied into the zone:
+    // notify::DecodeEvent would allocate per event, which NATS and mosquitto
+    // clients do not, so this reads the event map's "body" in place.
     auto reference = [](msgpack::type::object_type, std::size_t, void*) { return true; };
     msgpack::object o = msgpack::unpack(zone, reinterpret_cast<const char*>(f.value().body.data()),
                                         f.value().body.size(), offset, reference);
@@ -112,7 +117,7 @@ void RexSubscriber(const std::string& addr, int index, Sink& sink, std::atomic<i
     if (++since_credit == 10000) {
       since_credit = 0;
       rex::BodyWriter credit;
-      credit.Map(2).Key("subscription").Uint(sub).Key("n").Uint(10000);
+      notify::Encode(credit, notify::CreditRequest{sub, 10000});
       (void)c->Send(static_cast<std::uint16_t>(notify::Method::kCredit), credit.bytes());
     }
   }
@@ -129,14 +134,17 @@ void RexPublish(const std::string& addr, const std::string& channel, std::uint64
   while (sent < n || replies < requests) {
     while (sent < n && requests - replies < window) {
       std::uint64_t k = std::min(batch, n - sent);
-      rex::BodyWriter w;
-      w.Map(2).Key("channel").Str(channel).Key("events").Array(static_cast<std::uint32_t>(k));
+      notify::PublishBatchRequest request{channel, std::vector<notify::PublishedEvent>(k)};
       for (std::uint64_t i = 0; i < k; ++i) {
         Pace(start, sent + i, rate);
-        std::string p = Payload();
-        w.Map(4).Key("domain").Str("bench").Key("type").Str("tick").Key("name").Str("e");
-        w.Key("body").Bin({reinterpret_cast<const std::uint8_t*>(p.data()), p.size()});
+        notify::Event& e = *request.events[i].event;
+        e.domain = "bench";
+        e.type = "tick";
+        e.name = "e";
+        e.body = Payload();
       }
+      rex::BodyWriter w;
+      notify::Encode(w, request);
       (void)c->Send(static_cast<std::uint16_t>(notify::Method::kPublishBatch), w.bytes());
       sent += k;
       ++requests;
@@ -154,9 +162,9 @@ void RexPublish(const std::string& addr, const std::string& channel, std::uint64
 // acknowledged only after rexd committed it.
 int DurablePublish(const std::string& addr, std::uint64_t n) {
   auto c = rex::Client::Connect(addr, 5000, "notify_bench").value();
+  notify::CreateChannelRequest request{"durable", true, 100'000'000};
   rex::BodyWriter w;
-  w.Map(3).Key("channel").Str("durable").Key("persistent").Bool(true);
-  w.Key("retain_count").Uint(100'000'000);
+  notify::Encode(w, request);
   (void)c->Call(static_cast<std::uint16_t>(notify::Method::kCreateChannel), w.bytes());
   std::int64_t start = NowNs();
   RexPublish(addr, "durable", n, 0);

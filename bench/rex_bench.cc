@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "io/rex_client.h"
-#include "notify/notify_wire.h"
+#include "notify/notify_requests.h"
 #include "rex/body.h"
-#include "trader/trader_wire.h"
+#include "trader/trader_requests.h"
 
 namespace {
 
@@ -56,34 +56,34 @@ bool Check(const Result<rex::Reply>& r) {
 }
 
 // One offer of the benchmark's type, with a lease as providers would use.
-rex::BodyWriter ExportBody(std::uint64_t n) {
-  static const char* kZones[] = {"cam-1", "cam-2", "lon-1", "lon-2", "man-1", "edi-1"};
+template <class T>
+rex::BodyWriter Body(const T& request) {
   rex::BodyWriter w;
-  w.Map(3);
-  w.Key("type").Str("bench_printer");
-  w.Key("props").Map(4);
-  w.Key("ppm").Int(static_cast<std::int64_t>(n % 100));
-  w.Key("serial").Int(static_cast<std::int64_t>(n));
-  w.Key("location").Str(fmt::format("{} room {}", kZones[n % 6], n % 997));
-  w.Key("colour").Bool(n % 3 == 0);
-  w.Key("lease").Uint(3600);
+  Encode(w, request);  // the protocol's codec, found by argument-dependent lookup
   return w;
 }
 
+rex::BodyWriter ExportBody(std::uint64_t n) {
+  static const char* kZones[] = {"cam-1", "cam-2", "lon-1", "lon-2", "man-1", "edi-1"};
+  return Body(
+      trader::ExportRequest{"bench_printer",
+                            {{"ppm", std::int64_t(n % 100)},
+                             {"serial", std::int64_t(n)},
+                             {"location", fmt::format("{} room {}", kZones[n % 6], n % 997)},
+                             {"colour", n % 3 == 0}},
+                            3600});
+}
+
 void EnsureType(rex::Client& c) {
+  using tcl::BaseType;
+  trader::ServiceType type{"bench_printer",
+                           {},
+                           {{"ppm", {BaseType::kInt, false}},
+                            {"serial", {BaseType::kInt, false}},
+                            {"location", {BaseType::kString, false}},
+                            {"colour", {BaseType::kBool, false}}}};
   rex::BodyWriter w;
-  w.Map(3);
-  w.Key("name").Str("bench_printer");
-  w.Key("supers").Array(0);
-  w.Key("properties").Array(4);
-  for (auto [name, type] :
-       {std::pair{"ppm", "int"}, {"serial", "int"}, {"location", "string"}, {"colour", "bool"}}) {
-    w.Map(4);
-    w.Key("name").Str(name);
-    w.Key("type").Str(type);
-    w.Key("mandatory").Bool(false);
-    w.Key("readonly").Bool(false);
-  }
+  trader::EncodeServiceType(w, type);
   auto r = c.Call(static_cast<std::uint16_t>(Method::kAddType), w.bytes());
   if (r.ok() && !r.value().ok() && r.value().error().code == rex::Code::kDuplicateType) return;
   Check(r);
@@ -155,17 +155,13 @@ int Query(const std::string& addr, int count, const std::string& constraint,
   auto c = Connect(addr);
   {
     // Not timed: the first query on a property builds that property's index.
-    rex::BodyWriter w;
-    w.Map(2).Key("type").Str("bench_printer").Key("constraint").Str("serial == 0 and ppm == 0");
-    Check(c->Call(static_cast<std::uint16_t>(Method::kQuery), w.bytes()));
+    trader::QueryRequest q{"bench_printer", "serial == 0 and ppm == 0"};
+    Check(c->Call(static_cast<std::uint16_t>(Method::kQuery), Body(q).bytes()));
   }
   std::vector<double> lat;
   std::uint64_t results = 0;
   auto start = Clock::now();
   for (int i = 0; i < count; ++i) {
-    rex::BodyWriter w;
-    w.Map(4);
-    w.Key("type").Str("bench_printer");
     // Vary the selective value so each query touches different offers:
     // %d is a serial number, %e the same plus 20.
     std::string text = constraint;
@@ -175,16 +171,16 @@ int Query(const std::string& addr, int count, const std::string& constraint,
         text.replace(at, 2, std::to_string(value));
       }
     }
-    w.Key("constraint").Str(text);
-    w.Key("preference").Str(pref);
-    w.Key("page_size").Uint(10);
+    trader::QueryRequest q{"bench_printer", text, pref};
+    q.page_size = 10;
+    auto w = Body(q);
     auto t0 = Clock::now();
     auto r = c->Call(static_cast<std::uint16_t>(Method::kQuery), w.bytes());
     lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     Check(r);
     auto body = rex::BodyReader::Parse(r.value().value());
-    const msgpack::object* offers = body.ok() ? body.value().Find("offers") : nullptr;
-    if (offers && offers->type == msgpack::type::ARRAY) results += offers->via.array.size;
+    auto page = body.ok() ? trader::DecodePage(body.value()) : body.error();
+    if (page.ok()) results += page.value().offers.size();
   }
   fmt::print(stderr, "rex_bench: {} queries returned {} offers\n", count, results);
   std::uint64_t ops = lat.size();
@@ -208,15 +204,14 @@ void Subscriber(rex::Client& c, std::uint64_t sub, std::uint64_t want,
     if (f.value().kind != rex::Kind::kPush) continue;
     if (f.value().method == static_cast<std::uint16_t>(notify::Method::kGap)) {
       auto gap = rex::BodyReader::Parse(f.value().body);
-      if (gap.ok()) lost += gap.value().UintOr("missed", 0);
+      if (gap.ok()) lost += notify::DecodeGapPush(gap.value()).value().missed;
       continue;
     }
     ++got;
     if (++since_credit == kCredit / 2) {
       since_credit = 0;
-      rex::BodyWriter w;
-      w.Map(2).Key("subscription").Uint(sub).Key("n").Uint(kCredit / 2);
-      (void)c.Send(static_cast<std::uint16_t>(notify::Method::kCredit), w.bytes());
+      (void)c.Send(static_cast<std::uint16_t>(notify::Method::kCredit),
+                   Body(notify::CreditRequest{sub, kCredit / 2}).bytes());
     }
   }
   delivered += got;
@@ -230,13 +225,17 @@ int Fanout(const std::string& addr, int subscribers, std::uint64_t events,
   std::vector<std::uint64_t> ids;
   for (int i = 0; i < subscribers; ++i) {
     subs.push_back(Connect(addr));
-    rex::BodyWriter w;
-    w.Map(4).Key("channel").Str("bench").Key("filter").Str(filter).Key("credit").Uint(1024);
-    w.Key("max_queue").Uint(100'000);
-    auto r = subs.back()->Call(static_cast<std::uint16_t>(Method::kSubscribe), w.bytes());
+    notify::SubscribeRequest request;
+    request.channel = "bench";
+    request.filter = filter;
+    request.credit = 1024;
+    request.max_queue = 100'000;
+    auto r =
+        subs.back()->Call(static_cast<std::uint16_t>(Method::kSubscribe), Body(request).bytes());
     Check(r);
     auto body = rex::BodyReader::Parse(r.value().value());
-    ids.push_back(body.ok() ? body.value().UintOr("subscription", 0) : 0);
+    auto subscribed = body.ok() ? notify::DecodeSubscribed(body.value()) : body.error();
+    ids.push_back(subscribed.ok() ? subscribed.value().subscription : 0);
   }
   std::atomic<std::uint64_t> delivered{0}, missed{0};
   std::vector<std::thread> threads;
@@ -252,10 +251,14 @@ int Fanout(const std::string& addr, int subscribers, std::uint64_t events,
   auto start = Clock::now();
   while (acked < events) {
     while (sent < events && sent - acked < kWindow) {
-      rex::BodyWriter w;
-      w.Map(6).Key("channel").Str("bench").Key("domain").Str("bench").Key("type").Str("tick");
-      w.Key("name").Str("e").Key("fields").Map(1).Key("n").Int(static_cast<std::int64_t>(sent));
-      w.Key("body").Str(body);
+      notify::PublishRequest request{"bench", {}};
+      notify::Event& e = *request.event.event;
+      e.domain = "bench";
+      e.type = "tick";
+      e.name = "e";
+      e.fields = {{"n", static_cast<std::int64_t>(sent)}};
+      e.body = body;
+      auto w = Body(request);
       sent_at.push_back(Clock::now());
       if (!pub->Send(static_cast<std::uint16_t>(Method::kPublish), w.bytes()).ok()) return 4;
       ++sent;

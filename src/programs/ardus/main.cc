@@ -44,7 +44,7 @@ std::optional<int> RefuseUnknownCommand(const CLI::App& app, int argc, char** ar
     fmt::print(
         stderr, "ardus: unknown command '{}'{}; the commands are {}\n", ardus::Printable(word),
         nearest ? fmt::format(" (did you mean '{}'?)", *nearest) : "", fmt::join(names, ", "));
-    return ardus::cli::kExitUsage;
+    return ardus::exit_code::kUsage;
   }
   return std::nullopt;
 }
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
-    return ardus::cli::kExitUsage;
+    return ardus::exit_code::kUsage;
   }
   return s->parsed() ? ardus::cli::RunSend(send) : ardus::cli::RunReceive(recv);
 }

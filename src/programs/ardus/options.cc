@@ -11,19 +11,19 @@ namespace ardus::cli {
 int ExitCodeFor(const Status& status) {
   switch (status.kind()) {
     case ErrorKind::kOk:
-      return kExitOk;
+      return exit_code::kOk;
     case ErrorKind::kInvalidArgument:
-      return kExitUsage;
+      return exit_code::kUsage;
     case ErrorKind::kTimeout:
-      return kExitNoPeer;
+      return exit_code::kNoPeer;
     case ErrorKind::kCancelled:
-      return kExitInterrupted;
+      return exit_code::kInterrupted;
     case ErrorKind::kLocalIo:
     case ErrorKind::kNoSpace:
     case ErrorKind::kUnsafePath:
-      return kExitLocalError;
+      return exit_code::kLocalError;
     default:
-      return kExitFailed;
+      return exit_code::kFailed;
   }
 }
 

@@ -7,20 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "common/exit_code.h"
 #include "common/status.h"
 
 namespace ardus::cli {
 
-// Exit codes (documented in README and `--help`).
-enum ExitCode : int {
-  kExitOk = 0,          // every receiver verified every file / the session succeeded
-  kExitFailed = 1,      // a receiver failed or timed out / this session failed
-  kExitUsage = 2,       // bad command line
-  kExitNoPeer = 3,      // no receiver joined / no session seen within --timeout
-  kExitLocalError = 4,  // local I/O: unreadable source, socket, destination directory
-  kExitInterrupted = 130,
-};
-
+// The exit code (common/exit_code.h) for how a command ended.
 int ExitCodeFor(const Status& status);
 
 // "500M", "2G", "750k", "1000000" (bits per second, SI multipliers).

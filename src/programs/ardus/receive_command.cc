@@ -143,7 +143,7 @@ int StoppedExitCode(const ReceiveOptions& o, const Status& run, const Receiver& 
       fmt::print(stderr, "ardus receive: stopped; session {:08x} abandoned\n",
                  receiver.session_id());
     }
-    return g_signal == SIGINT ? kExitInterrupted : kExitOk;
+    return g_signal == SIGINT ? exit_code::kInterrupted : exit_code::kOk;
   }
   fmt::print(stderr, "ardus receive: {}\n", run.message());
   return ExitCodeFor(run);
@@ -193,7 +193,7 @@ std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& 
   double seconds = double((net::MonotonicNow() - started).count()) / 1e9;
   Report(o, receiver, receiver.sender(), seconds);
   finished.Add(receiver.session_id());
-  if (o.once) return receiver.result().ok() ? kExitOk : kExitFailed;
+  if (o.once) return receiver.result().ok() ? exit_code::kOk : exit_code::kFailed;
   return std::nullopt;
 }
 
@@ -204,7 +204,7 @@ int RunReceive(const ReceiveOptions& o) {
   auto group = net::ParseIpv4(o.common.group.empty() ? wire::kDefaultControlGroup : o.common.group);
   if (!group.ok()) {
     fmt::print(stderr, "ardus receive: --group: {}\n", group.status().message());
-    return kExitUsage;
+    return exit_code::kUsage;
   }
   const std::uint16_t port = o.common.port ? o.common.port : wire::kControlPort;
   const FsStoreOptions store_options{o.keep_special_bits};
@@ -224,7 +224,7 @@ int RunReceive(const ReceiveOptions& o) {
     return std::move(store).value();
   };
   std::unique_ptr<FsStore> store = open_store();
-  if (!store) return kExitLocalError;
+  if (!store) return exit_code::kLocalError;
   Sockets sockets;
   if (Status s = OpenSockets(o, group.value(), port, &sockets); !s.ok()) {
     fmt::print(stderr, "ardus receive: {}\n", s.message());
@@ -241,7 +241,7 @@ int RunReceive(const ReceiveOptions& o) {
   while (true) {
     if (std::optional<int> code = ServeOne(o, sockets, *store, finished)) return *code;
     store = open_store();
-    if (!store) return kExitLocalError;
+    if (!store) return exit_code::kLocalError;
   }
 }
 

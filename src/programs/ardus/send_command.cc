@@ -265,9 +265,9 @@ int SessionExitCode(const SendOptions& o, const Status& run, const Sender& sende
     fmt::print(stderr, "ardus send: {}\n", sender.status().message());
     return ExitCodeFor(sender.status());
   }
-  int code = kExitOk;
+  int code = exit_code::kOk;
   const std::size_t ok = Succeeded(sender.Reports());
-  if (ok < sender.receivers_joined() || ok < o.receivers) code = kExitFailed;
+  if (ok < sender.receivers_joined() || ok < o.receivers) code = exit_code::kFailed;
   if (ok < o.receivers && !o.common.json) {
     fmt::print(stderr, "ardus send: expected {} receivers, {} verified\n", o.receivers, ok);
   }
@@ -291,7 +291,7 @@ int RunSend(const SendOptions& o) {
   Result<net::UdpSocket> sock = OpenSendSocket(o, plan);
   if (!sock.ok()) {
     fmt::print(stderr, "ardus send: {}\n", sock.status().message());
-    return kExitLocalError;
+    return exit_code::kLocalError;
   }
 
   const SenderConfig config = SenderConfigFrom(o, plan, RandomId());

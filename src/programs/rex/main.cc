@@ -1,4 +1,7 @@
-// rex: command-line client for the ANSA REX Trader served by rexd.
+// rex: the command-line client of rexd's ANSA REX services, the Trader and
+// Notify. This file parses the command line; the subcommands live in
+// trader_commands.cc and notify_commands.cc, the exit codes in
+// common/exit_code.h.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
@@ -197,7 +200,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+    return app.exit(e) == 0 ? ardus::exit_code::kOk
+                            : ardus::exit_code::kUsage;  // --help, --version: 0
   }
   for (RexTarget* t : {&target, &notify_target}) {
     t->json = json;
@@ -218,5 +222,5 @@ int main(int argc, char** argv) {
   if (publish->parsed()) return Publish(notify_target, pub);
   if (subscribe->parsed()) return Subscribe(notify_target, sa);
   if (types->parsed()) return Types(notify_target, types_channel, types_watch, types_count);
-  return 2;
+  return ardus::exit_code::kUsage;
 }

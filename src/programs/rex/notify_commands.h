@@ -1,5 +1,7 @@
-// The `rex notify ...` subcommands (argument parsing is in rex_main.cc).
-// Each returns the process exit code (kRexExitCodes).
+// The `rex notify ...` subcommands (argument parsing is in main.cc): each
+// talks to Notify through the request codecs (notify/notify_requests.h) and
+// returns the process exit code (common/exit_code.h; kRexExitCodes says it
+// in words).
 #pragma once
 
 #include <cstdint>

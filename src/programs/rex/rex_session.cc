@@ -14,19 +14,19 @@ void CatchInterrupts() {
   std::signal(SIGTERM, on);
 }
 
-int InterruptedExit() { return g_interrupted == SIGTERM ? 0 : kExitInterrupted; }
+int InterruptedExit() { return g_interrupted == SIGTERM ? 0 : exit_code::kInterrupted; }
 
 Session::Session(const RexTarget& t) : target_(t) {
   auto c = rex::Client::Connect(t.address, t.timeout_ms, "rex-cli 0.1.0");
   if (!c.ok()) {
     if (c.status().kind() == ErrorKind::kInvalidArgument) {  // e.g. $REX_TRADER without a port
       Report("usage", c.status().message());
-      exit = kExitUsage;
+      exit_ = exit_code::kUsage;
       return;
     }
     bool unreachable = c.status().kind() != ErrorKind::kPeerProtocol;
     Report("cannot_connect", c.status().message());
-    exit = unreachable ? kExitUnreachable : kExitProtocol;
+    exit_ = unreachable ? exit_code::kUnreachable : exit_code::kProtocol;
     return;
   }
   client_ = std::move(c).value();
@@ -36,20 +36,20 @@ std::optional<rex::BodyReader> Session::Call(std::uint16_t method, const rex::Bo
   auto r = client_->Call(method, body.bytes());
   if (!r.ok()) {
     Report("protocol", r.status().message());
-    exit = kExitProtocol;
+    exit_ = exit_code::kProtocol;
     return std::nullopt;
   }
   if (!r.value().ok()) {
     const rex::Error& e = r.value().error();
     Report(rex::CodeName(e.code), e.message);
-    exit = kExitRefused;
+    exit_ = exit_code::kRefused;
     return std::nullopt;
   }
   raw_ = std::move(r.value()).value();
   auto parsed = rex::BodyReader::Parse(raw_);
   if (!parsed.ok()) {
     Report("protocol", "the reply body does not decode: " + parsed.error().message);
-    exit = kExitProtocol;
+    exit_ = exit_code::kProtocol;
     return std::nullopt;
   }
   return std::move(parsed).value();
@@ -72,13 +72,13 @@ int Session::ForEachPush(
       if (f.status().kind() == ErrorKind::kTimeout) continue;
       if (f.status().kind() == ErrorKind::kCancelled) break;
       Report("protocol", f.status().message());
-      return kExitProtocol;
+      return exit_code::kProtocol;
     }
     const rex::Frame& frame = f.value();
     if (frame.kind == rex::Kind::kError) {
       rex::Error e = rex::ParseErrorBody(frame.body);
       Report(rex::CodeName(e.code), e.message);
-      return kExitRefused;
+      return exit_code::kRefused;
     }
     if (frame.kind != rex::Kind::kPush) continue;
     auto body = rex::BodyReader::Parse(frame.body);

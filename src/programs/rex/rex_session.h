@@ -1,5 +1,6 @@
 // What every `rex` subcommand shares: the server it talks to, one REX
-// connection with uniform error reporting, and the exit codes.
+// connection with uniform error reporting, and the exit codes' help text (the
+// values are common/exit_code.h's).
 #pragma once
 
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/exit_code.h"
 #include "io/rex_client.h"
 #include "rex/body.h"
 #include "tcl/value.h"
@@ -22,8 +24,6 @@ inline constexpr const char* kRexExitCodes =
     "--keepalive); 1 the server refused the request (the error name is printed, e.g. "
     "unknown_type); 2 bad usage (the request was not sent); 3 cannot reach the server; 4 the "
     "server broke the protocol or closed the connection; 130 interrupted by SIGINT (Ctrl-C).";
-inline constexpr int kExitRefused = 1, kExitUsage = 2, kExitUnreachable = 3, kExitProtocol = 4,
-                     kExitInterrupted = 130;
 
 struct RexTarget {
   std::string address;  // HOST:PORT
@@ -40,7 +40,7 @@ void CatchInterrupts();
 int InterruptedExit();
 
 // One connection plus uniform error reporting: a failed step prints the
-// error (JSON with --json), records the exit code in `exit`, returns nullopt.
+// error (JSON with --json), records its exit code (exit()), returns nullopt.
 class Session {
  public:
   explicit Session(const RexTarget& t);
@@ -48,6 +48,21 @@ class Session {
 
   // Calls and parses the reply body.
   std::optional<rex::BodyReader> Call(std::uint16_t method, const rex::BodyWriter& body);
+  // Decodes a reply from Call with its typed codec (e.g.
+  // trader::DecodePage); a reply that does not decode is reported as a
+  // protocol error (exit 4). nullopt if `reply` is.
+  template <class Decoder>
+  auto Decode(const std::optional<rex::BodyReader>& reply, Decoder decode)
+      -> std::optional<std::decay_t<decltype(decode(*reply).value())>> {
+    if (!reply) return std::nullopt;
+    auto r = decode(*reply);
+    if (!r.ok()) {
+      Report("protocol", "the reply does not decode: " + r.error().message);
+      exit_ = exit_code::kProtocol;
+      return std::nullopt;
+    }
+    return std::move(r).value();
+  }
   rex::Client& client() { return *client_; }
   void Report(const std::string& name, const std::string& message);
   // Hands every PUSH to `on_push` until it returns true (then 0), SIGINT
@@ -58,9 +73,13 @@ class Session {
   // Prints success: `human` as text, or `j` plus "ok": true with --json.
   int PrintOk(const std::string& human, nlohmann::json j = nlohmann::json::object());
 
-  int exit = 0;
+  // The exit code of the step that failed (0 while none has).
+  int exit() const { return exit_; }
+  // Records a failure found outside the session (a bad argument, say).
+  void set_exit(int code) { exit_ = code; }
 
  private:
+  int exit_ = 0;
   const RexTarget& target_;
   std::unique_ptr<rex::Client> client_;
   std::vector<std::uint8_t> raw_;

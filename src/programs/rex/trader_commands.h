@@ -1,6 +1,8 @@
-// The `rex trader ...` subcommands: argument parsing is in rex_main.cc; each
-// function here talks to the Trader through rex::Client and prints a human or
-// JSON (--json) result. Each returns the process exit code (see kRexExitCodes).
+// The `rex trader ...` subcommands: argument parsing is in main.cc; each
+// function here talks to the Trader through rex::Client and the request
+// codecs (trader/trader_requests.h) and prints a human or JSON (--json)
+// result. Each returns the process exit code (common/exit_code.h;
+// kRexExitCodes says it in words).
 #pragma once
 
 #include <cstdint>
