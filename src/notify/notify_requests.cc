@@ -157,13 +157,14 @@ Decoded<CreateChannelRequest> DecodeCreateChannelRequest(const rex::BodyReader& 
   return r;
 }
 
+// Runs once per publish: the result is built in the return statement, as a
+// named local would be moved twice on its way into the Result.
 Decoded<PublishRequest> DecodePublishRequest(const rex::BodyReader& b) {
-  PublishRequest r;
   auto channel = b.String("channel");
   if (!channel.ok()) return channel.error();
-  r.channel = std::move(channel).value();
-  if (auto ok = DecodePublished(b.AsObject(), r.event); !ok.ok()) return ok.error();
-  return r;
+  PublishedEvent event;
+  if (auto ok = DecodePublished(b.AsObject(), event); !ok.ok()) return ok.error();
+  return PublishRequest{std::move(channel).value(), std::move(event)};
 }
 
 Decoded<PublishBatchRequest> DecodePublishBatchRequest(const rex::BodyReader& b) {

@@ -63,8 +63,9 @@ class BodyReader {
   const msgpack::object_map* map_ = nullptr;
 };
 
-// Encodes `x` as a whole body: each protocol's codecs define
-// `void Encode(BodyWriter&, const T&)` beside their types (found by ADL).
+// Encodes `x` as a whole body (BodyWriter::Copy): each protocol's codecs
+// define `void Encode(BodyWriter&, const T&)` beside their types (found by
+// ADL).
 template <class T>
 std::vector<std::uint8_t> EncodeBody(const T& x);
 
@@ -136,6 +137,10 @@ class BodyWriter {
     return *this;
   }
   std::span<const std::uint8_t> bytes() const { return {sink_.bytes.data(), sink_.used}; }
+  // A copy of the encoded body, sized to fit. Replies wait in rexd for the
+  // turn's commit: a copy keeps the writer's spare capacity out of them and
+  // lets the allocator reuse the writer's buffer (Take is slower there).
+  std::vector<std::uint8_t> Copy() const { return {bytes().begin(), bytes().end()}; }
   // Moves the encoded body out; the writer is empty afterwards.
   std::vector<std::uint8_t> Take() {
     sink_.bytes.resize(sink_.used);
@@ -153,7 +158,7 @@ template <class T>
 std::vector<std::uint8_t> EncodeBody(const T& x) {
   BodyWriter w;
   Encode(w, x);
-  return w.Take();
+  return w.Copy();
 }
 
 // The body of an ERROR frame: {code, name, message}.

@@ -19,12 +19,13 @@ struct Call {
   const rex::BodyReader& body;
 };
 
-// Decodes the request with `decode`, then answers it with `serve`.
+// Decodes the request with `decode`, then answers it with `serve`, which
+// may move fields out of the request it is handed.
 template <class Decode, class Serve>
 Reply With(const Call& c, Decode decode, Serve serve) {
   auto r = decode(c.body);
   if (!r.ok()) return r.error();
-  return serve(std::move(r).value());
+  return serve(r.value());
 }
 
 // Encodes an engine result as the reply, or passes its error on.
@@ -58,7 +59,7 @@ Reply DescribeChannel(const Call& c) {
 }
 
 Reply Publish(const Call& c) {
-  return With(c, notify::DecodePublishRequest, [&](notify::PublishRequest r) -> Reply {
+  return With(c, notify::DecodePublishRequest, [&](notify::PublishRequest& r) -> Reply {
     SetExpiry(c.now_ms, r.event);
     auto seq = c.broker.Publish(c.now_ms, r.channel, std::move(r.event.event));
     if (!seq.ok()) return seq.error();
@@ -68,7 +69,7 @@ Reply Publish(const Call& c) {
 
 // Many events in one request, all decoded before any is published.
 Reply PublishBatch(const Call& c) {
-  return With(c, notify::DecodePublishBatchRequest, [&](notify::PublishBatchRequest r) -> Reply {
+  return With(c, notify::DecodePublishBatchRequest, [&](notify::PublishBatchRequest& r) -> Reply {
     std::uint64_t first = 0;
     for (auto& e : r.events) {
       SetExpiry(c.now_ms, e);
@@ -104,7 +105,7 @@ Reply Pull(const Call& c) {
     if (!deliveries.ok()) return deliveries.error();
     rex::BodyWriter w;
     notify::EncodePullReply(w, deliveries.value());
-    return w.Take();
+    return w.Copy();
   });
 }
 
@@ -144,20 +145,24 @@ constexpr MethodEntry kMethods[] = {
     {Method::kWatchTypes, WatchTypes},
 };
 
+Reply Dispatch(std::uint16_t method, const Call& c) {
+  for (const auto& m : kMethods) {
+    if (static_cast<std::uint16_t>(m.method) == method) return m.serve(c);
+  }
+  return rex::Fail(rex::Code::kUnknownMethod,
+                   fmt::format("method {} is not a Notify method", method));
+}
+
 }  // namespace
 
 Handled NotifyService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& req) {
   std::uint64_t before = broker_.work();
   auto parsed = rex::BodyReader::ParseInPlace(req.body);  // req outlives every use
-  if (!parsed.ok()) return {parsed.error(), 0};
-  for (const auto& m : kMethods) {
-    if (static_cast<std::uint16_t>(m.method) != req.method) continue;
-    Reply reply = m.serve(Call{broker_, now_ms, owner, parsed.value()});
-    return {std::move(reply), broker_.work() - before};
-  }
-  return {rex::Fail(rex::Code::kUnknownMethod,
-                    fmt::format("method {} is not a Notify method", req.method)),
-          0};
+  // One named result, built in place: the reply is not moved on its way out.
+  Handled out{parsed.ok() ? Dispatch(req.method, Call{broker_, now_ms, owner, parsed.value()})
+                          : Reply(parsed.error())};
+  out.work = broker_.work() - before;
+  return out;
 }
 
 Status NotifyService::Commit() {

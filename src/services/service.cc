@@ -8,7 +8,7 @@ Reply Acknowledge(const rex::Ack& a) {
   if (!a.ok()) return a.error();
   rex::BodyWriter w;
   w.Map(0);
-  return w.Take();
+  return w.Copy();
 }
 
 }  // namespace ardus::services

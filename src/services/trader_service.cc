@@ -21,12 +21,13 @@ struct Call {
   const rex::BodyReader& body;
 };
 
-// Decodes the request with `decode`, then answers it with `serve`.
+// Decodes the request with `decode`, then answers it with `serve`, which
+// may move fields out of the request it is handed.
 template <class Decode, class Serve>
 Reply With(const Call& c, Decode decode, Serve serve) {
   auto r = decode(c.body);
   if (!r.ok()) return r.error();
-  return serve(std::move(r).value());
+  return serve(r.value());
 }
 
 // Encodes an engine result as the reply, or passes its error on.
@@ -38,7 +39,7 @@ Reply Answer(const Result<T, rex::Error>& r) {
 
 Reply AddType(const Call& c) {
   return With(c, trader::DecodeServiceType,
-              [&](trader::ServiceType t) { return Acknowledge(c.trader.AddType(std::move(t))); });
+              [&](trader::ServiceType& t) { return Acknowledge(c.trader.AddType(std::move(t))); });
 }
 
 Reply DescribeType(const Call& c) {
@@ -59,7 +60,7 @@ Reply RemoveType(const Call& c) {
 }
 
 Reply Export(const Call& c) {
-  return With(c, trader::DecodeExportRequest, [&](trader::ExportRequest r) -> Reply {
+  return With(c, trader::DecodeExportRequest, [&](trader::ExportRequest& r) -> Reply {
     auto id = c.trader.Export(c.now_ms, std::move(r.type), std::move(r.props), r.lease);
     if (!id.ok()) return id.error();
     return rex::EncodeBody(trader::ExportReply{id.value()});
@@ -84,7 +85,7 @@ Reply Describe(const Call& c) {
     if (!o.ok()) return o.error();
     rex::BodyWriter w;
     trader::EncodeOffer(w, o.value());
-    return w.Take();
+    return w.Copy();
   });
 }
 
@@ -141,20 +142,24 @@ constexpr MethodEntry kMethods[] = {
     {Method::kWatch, Watch},         {Method::kUnwatch, Unwatch},
 };
 
+Reply Dispatch(std::uint16_t method, const Call& c) {
+  for (const auto& m : kMethods) {
+    if (static_cast<std::uint16_t>(m.method) == method) return m.serve(c);
+  }
+  return rex::Fail(rex::Code::kUnknownMethod,
+                   fmt::format("method {} is not a Trader method", method));
+}
+
 }  // namespace
 
 Handled TraderService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& req) {
   std::uint64_t before = trader_.work();
   auto parsed = rex::BodyReader::Parse(req.body);
-  if (!parsed.ok()) return {parsed.error(), 0};
-  for (const auto& m : kMethods) {
-    if (static_cast<std::uint16_t>(m.method) != req.method) continue;
-    Reply reply = m.serve(Call{trader_, now_ms, owner, parsed.value()});
-    return {std::move(reply), trader_.work() - before};
-  }
-  return {rex::Fail(rex::Code::kUnknownMethod,
-                    fmt::format("method {} is not a Trader method", req.method)),
-          0};
+  // One named result, built in place: the reply is not moved on its way out.
+  Handled out{parsed.ok() ? Dispatch(req.method, Call{trader_, now_ms, owner, parsed.value()})
+                          : Reply(parsed.error())};
+  out.work = trader_.work() - before;
+  return out;
 }
 
 Status TraderService::Commit() {
