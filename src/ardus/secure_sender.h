@@ -62,6 +62,7 @@ class SecureSender {
 
   const SecurityStats& stats() const { return stats_; }
   Encryption encryption() const { return config_.encryption; }
+  const seal::Identity& identity() const { return identity_; }
   // The identity a joined receiver proved; nullopt for an unknown id.
   std::optional<seal::Fingerprint> ReceiverFingerprint(std::uint32_t receiver_id) const;
   // Identities refused by --allow, each once, in order (at most 64 kept).

@@ -7,10 +7,13 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "ardus/secure_sender.h"
 #include "ardus/sender.h"
 #include "common/utf8.h"
 #include "io/driver.h"
 #include "io/fs_source.h"
+#include "io/system_random.h"
+#include "programs/ardus/identity_options.h"
 #include "programs/ardus/options.h"
 #include "programs/ardus/progress.h"
 
@@ -25,6 +28,8 @@ struct SendPlan {
   Endpoint control, data;
   std::uint16_t feedback_port = 0;
   RateSetting rate;
+  Encryption encryption = Encryption::kAes256Gcm;
+  std::optional<std::set<seal::Fingerprint>> allow;
 };
 
 Result<SendPlan> Plan(const SendOptions& o) {
@@ -47,7 +52,35 @@ Result<SendPlan> Plan(const SendOptions& o) {
   Result<RateSetting> rate = ParseRateSetting(o.rate);
   if (!rate.ok()) return rate.status();
   plan.rate = rate.value();
+  plan.encryption = ParseEncryption(o.encrypt).value_or(Encryption::kAes256Gcm);  // CLI checked it
+  auto allow = FingerprintsFrom(o.allow);
+  if (!allow.ok())
+    return Status::Error(allow.status().kind(), "--allow: " + allow.status().message());
+  plan.allow = allow.value();
+  if (plan.allow && plan.encryption == Encryption::kNone) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "--allow needs authenticated receivers: not with --encrypt none");
+  }
   return plan;
+}
+
+// The security part of the report.
+nlohmann::json SecurityJson(const SecureSender* secure) {
+  if (!secure) return nullptr;
+  const SecurityStats& s = secure->stats();
+  nlohmann::json refused = nlohmann::json::array();
+  for (const auto& f : secure->refused_receivers()) refused.push_back(seal::FingerprintText(f));
+  return {
+      {"tampered", s.tampered},       {"replayed", s.replayed},       {"plaintext", s.plaintext},
+      {"unkeyed", s.unkeyed},         {"malformed", s.malformed},     {"foreign", s.foreign},
+      {"not_allowed", s.not_allowed}, {"conflicting", s.conflicting}, {"over_limit", s.over_limit},
+      {"key_infos", s.key_infos},     {"refused_receivers", refused}};
+}
+
+std::string FingerprintOf(const SecureSender* secure, std::uint32_t receiver_id) {
+  if (!secure) return "";
+  auto f = secure->ReceiverFingerprint(receiver_id);
+  return f ? seal::FingerprintText(*f) : "";
 }
 
 std::size_t Succeeded(const std::vector<ReceiverReport>& reports) {
@@ -63,16 +96,18 @@ struct Timing {
   double total() const { return wait + transfer; }
 };
 
-void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
-                 std::uint32_t session, const Timing& timing, int exit_code) {
+void PrintReport(const SendOptions& o, const Sender& sender, const SecureSender* secure,
+                 const SendPlan& plan, std::uint32_t session, const Timing& timing, int exit_code) {
   const auto reports = sender.Reports();
   const SenderStats& st = sender.stats();
   const std::uint64_t payload = sender.manifest().total_bytes();
-  const double wire_ratio = payload ? double(st.link_bytes()) / double(payload) : 0;
+  const double overhead = secure ? double(secure->stats().overhead_bytes) : 0;
+  const double wire_ratio = payload ? (double(st.link_bytes()) + overhead) / double(payload) : 0;
   const std::size_t ok = Succeeded(reports);
   if (o.common.json) {
     nlohmann::json j;
     j["session"] = fmt::format("{:08x}", session);
+    if (secure) j["sender_fingerprint"] = seal::FingerprintText(secure->identity().fingerprint());
     j["files"] = sender.manifest().entries.size();
     j["bytes"] = payload;
     j["digest"] = DigestName(sender.manifest().digest);
@@ -86,6 +121,8 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
     j["final_rate_bps"] = sender.rate_bps();
     j["rate_decreases"] = st.rate_decreases;
     j["wire_ratio"] = wire_ratio;
+    j["encryption"] = EncryptionName(plan.encryption);
+    j["security"] = SecurityJson(secure);
     j["stats"] = {{"source_symbols", st.source_symbols},
                   {"repair_symbols", st.repair_symbols},
                   {"control_packets", st.control_packets},
@@ -103,6 +140,7 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
                                 {"bytes", r.bytes},
                                 {"seconds", double(r.elapsed.count()) / 1e9},
                                 {"loss", r.loss ? nlohmann::json(*r.loss) : nlohmann::json()},
+                                {"fingerprint", FingerprintOf(secure, r.receiver_id)},
                                 {"reason", Printable(r.reason)}});
     }
     j["exit_code"] = exit_code;
@@ -110,21 +148,33 @@ void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& pla
     fmt::print("{}\n", j.dump());
     return;
   }
-  fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {}\n", "RECEIVER", "STATUS", "BYTES", "TIME",
-             "LOSS", "REASON");
+  fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {:<16}  {}\n", "RECEIVER", "STATUS", "BYTES",
+             "TIME", "LOSS", "KEY", "REASON");
   for (const auto& r : reports) {
     // A receiver's reason is peer text: printed escaped, never raw.
-    fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>7}  {}\n", r.address.ToString(),
+    const std::string key = FingerprintOf(secure, r.receiver_id);
+    fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>7}  {:<16}  {}\n", r.address.ToString(),
                ReceiverOutcomeName(r.outcome), r.bytes, double(r.elapsed.count()) / 1e9,
-               r.loss ? fmt::format("{:.2f}%", 100 * *r.loss) : "-", Printable(r.reason));
+               r.loss ? fmt::format("{:.2f}%", 100 * *r.loss) : "-",
+               key.empty() ? "-" : key.substr(0, 16), Printable(r.reason));
+  }
+  if (secure) {
+    const SecurityStats& s = secure->stats();
+    if (s.refused() > 0) {
+      fmt::print(
+          "refused datagrams: {} tampered, {} replayed, {} plaintext, {} without a key, "
+          "{} malformed, {} foreign, {} not allowed, {} conflicting\n",
+          s.tampered, s.replayed, s.plaintext, s.unkeyed, s.malformed, s.foreign, s.not_allowed,
+          s.conflicting);
+    }
   }
   fmt::print(
       "{}/{} receivers verified {} ({} files) in {:.2f}s, {}, after {:.2f}s waiting for "
-      "receivers; wire {:.3f}x payload ({} source, {} repair symbols, {} NAKs)\n",
+      "receivers; wire {:.3f}x payload ({} source, {} repair symbols, {} NAKs); encryption {}\n",
       ok, std::max<std::size_t>(reports.size(), o.receivers), FormatBytes(payload),
       sender.manifest().entries.size(), timing.transfer,
       FormatRate(timing.transfer > 0 ? 8.0 * double(payload) / timing.transfer : 0), timing.wait,
-      wire_ratio, st.source_symbols, st.repair_symbols, st.naks);
+      wire_ratio, st.source_symbols, st.repair_symbols, st.naks, EncryptionName(plan.encryption));
 }
 
 }  // namespace
@@ -136,6 +186,12 @@ int RunSend(const SendOptions& o) {
     return ExitCodeFor(planned.status());
   }
   const SendPlan& plan = planned.value();
+  net::SystemRandom random;
+  Result<seal::Identity> identity = IdentityFrom(o.key, random);
+  if (!identity.ok()) {
+    fmt::print(stderr, "ardus send: --key: {}\n", identity.status().message());
+    return ExitCodeFor(identity.status());
+  }
 
   Progress hashing(o.common.progress && !o.common.json, "hashing");
   const DigestAlgorithm digest =
@@ -180,12 +236,28 @@ int RunSend(const SendOptions& o) {
   config.receiver_timeout = Duration(static_cast<std::int64_t>(o.receiver_timeout * 1e9));
   config.progress_timeout = Duration(static_cast<std::int64_t>(o.progress_timeout * 1e9));
   config.seed = config.session_id;
+  if (plan.encryption != Encryption::kNone) config.symbol_size = wire::kSealedSymbolSize;
 
   std::vector<std::uint64_t> sizes;
   for (const auto& e : tree.value().manifest.entries) sizes.push_back(e.size);
   FsSource source(tree.value().files, sizes);
   Sender sender(config, tree.value().manifest, source);
+  std::optional<SecureSender> secure;
+  if (plan.encryption != Encryption::kNone) {
+    secure.emplace(sender, config.session_id, identity.value(), random,
+                   SecureSenderConfig{plan.encryption, plan.allow});
+  }
   if (!o.common.json) {
+    if (plan.encryption == Encryption::kNone) {
+      fmt::print(stderr, "ardus send: --encrypt none: version 1 plaintext, unauthenticated\n");
+    } else {
+      fmt::print(stderr, "ardus send: identity {}{}; encryption {}; {}\n",
+                 seal::FingerprintText(identity.value().fingerprint()),
+                 o.key.empty() ? " (fresh for this session; --key FILE keeps one)" : "",
+                 EncryptionName(plan.encryption),
+                 plan.allow ? fmt::format("{} receiver(s) allowed", plan.allow->size())
+                            : std::string("any receiver may join"));
+    }
     fmt::print(stderr,
                "ardus send: session {:08x}: {} in {} entries; announcing on {}, data on {}, "
                "feedback on port {}; waiting {}receivers\n",
@@ -215,13 +287,20 @@ int RunSend(const SendOptions& o) {
   hooks.on_send_error = [&](const Status&, const Endpoint& to) {
     return to != plan.control && to != plan.data;
   };
-  Status run = net::Drive(sender, {plan.control, plan.data}, fd, hooks);
+  Status run = secure ? net::Drive(*secure, {plan.control, plan.data}, fd, hooks)
+                      : net::Drive(sender, {plan.control, plan.data}, fd, hooks);
   progress.Clear();
   const Time end = net::MonotonicNow();
   const Time transfer_start = sender.transfer_start().value_or(end);
   const auto secs = [](Duration d) { return double(d.count()) / 1e9; };
   const Timing timing{secs(transfer_start - start), secs(end - transfer_start)};
 
+  if (secure) {  // a log line, in --json mode too
+    for (const auto& f : secure->refused_receivers()) {
+      fmt::print(stderr, "ardus send: receiver not allowed (not in --allow): {}\n",
+                 seal::FingerprintText(f));
+    }
+  }
   int code = kExitOk;
   if (!run.ok()) {
     fmt::print(stderr, "ardus send: {}\n", run.message());
@@ -237,7 +316,7 @@ int RunSend(const SendOptions& o) {
     }
   }
   if (sender.receivers_joined() > 0 || o.common.json) {
-    PrintReport(o, sender, plan, config.session_id, timing, code);
+    PrintReport(o, sender, secure ? &*secure : nullptr, plan, config.session_id, timing, code);
   }
   return code;
 }
