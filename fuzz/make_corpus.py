@@ -3,7 +3,11 @@
   - fuzz_packet: one datagram of every message type of docs/ardus-protocol.md
     (the JOIN, NAK and ADVERT of its worked examples among them); each must
     decode and re-encode to itself, which the target asserts;
-  - fuzz_manifest: a few manifests, the worked example's `a.txt` among them.
+  - fuzz_manifest: a few manifests, the worked example's `a.txt` among them;
+  - fuzz_secure: record streams (kind u8, length u16, bytes; see
+    fuzz/fuzz_secure.cc): version 2 envelopes with forged tags (kinds 0, 1)
+    and version 1 bodies the harness seals (kinds 2, 3): DATA, POLL, ADVERT,
+    END to the receiver, NAK, STATUS, DONE to the sender (receiver id 7).
 
 fuzz_receiver's seeds come from fuzz/make_receiver_corpus.py; those of
 fuzz_tcl and fuzz_rex_server are written by hand (constraint texts, REX
@@ -84,5 +88,35 @@ def write(target, items):
             f.write(data)
 
 
+def record(kind, data):
+    return struct.pack(">BH", kind, len(data)) + data
+
+
+def sealed_header(kind, key_id, pn):
+    return struct.pack(">HBBIIQ", 0xAD05, 2, kind, 1, key_id, pn)
+
+
+def secure_streams():
+    forged_data = sealed_header(3, 0, 5) + bytes(72 + 16)
+    forged_nak = sealed_header(5, 7, 5) + struct.pack(">II", 7, 1) + ranges([(1, 2, 3)]) \
+        + windows([]) + bytes(16)
+    forged_join = sealed_header(2, 7, 9) + bytes(128) + struct.pack(">IQ", 7, 0) + bytes(16)
+    v1_end = header(10)
+    yield "forged", record(0, forged_data) + record(1, forged_nak) + record(1, forged_join) \
+        + record(0, v1_end) + record(0, b"")
+    data = struct.pack(">IHH", 1, 0, 1) + bytes(range(64))
+    poll = struct.pack(">IIIII", 1, 0, 30, 2000, 1)
+    advert = struct.pack(">I", 1) + ranges([(1, 4, 1)]) + windows([(0, 2)])
+    nak = struct.pack(">II", 7, 1) + ranges([(1, 3, 2)]) + windows([])
+    status = struct.pack(">IQQI", 7, 100, 10, 50000)
+    done = struct.pack(">IBQQH", 7, 0, 5000, 90, 0)
+    yield "sealed", record(2, b"\x03" + data) + record(2, b"\x04" + poll) \
+        + record(2, b"\x06" + advert) + record(3, b"\x05" + nak) + record(3, b"\x07" + status) \
+        + record(3, b"\x08" + done) + record(2, b"\x0a")
+    yield "sealed-other-receiver", record(3, b"\x05" + struct.pack(">II", 8, 1) + ranges([(1, 1, 1)])
+                                          + windows([]))
+
+
 write("fuzz_packet", packets())
+write("fuzz_secure", secure_streams())
 write("fuzz_manifest", manifests())

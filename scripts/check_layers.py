@@ -11,13 +11,14 @@ import pathlib
 import re
 import sys
 
-CORE = ["common", "ardus_core", "rex_wire", "tcl", "trader_core", "notify_core", "rex_services"]
+CORE = ["common", "seal", "ardus_core", "rex_wire", "tcl", "trader_core", "notify_core", "rex_services"]
 REX_ENGINES = ["common", "rex_wire", "tcl", "trader_core", "notify_core"]
 
 # layer: (owned paths, layers it may include, public headers or None for all)
 LAYERS = {
     "common": (["common"], [], None),
-    "ardus_core": (["ardus"], ["common"], None),
+    "seal": (["seal"], ["common"], None),
+    "ardus_core": (["ardus"], ["common", "seal"], None),
     "rex_wire": (["rex"], ["common"], None),
     "tcl": (["tcl"], ["common", "rex_wire"],
             ["value.h", "name.h", "value_codec.h", "ast.h", "program.h", "checker.h", "parser.h",
@@ -25,13 +26,14 @@ LAYERS = {
     "trader_core": (["trader"], ["common", "rex_wire", "tcl"], None),
     "notify_core": (["notify"], ["common", "rex_wire", "tcl"], None),
     "rex_services": (["services"], REX_ENGINES, None),
-    "ardus_io": (["io/fs_store", "io/fs_source", "io/udp", "io/driver"], ["common", "ardus_core"], None),
+    "ardus_io": (["io/fs_store", "io/fs_source", "io/udp", "io/driver", "io/key_file",
+                  "io/system_random"], ["common", "seal", "ardus_core"], None),
     "rex_client": (["io/rex_client"], ["common", "rex_wire"], None),
     # rexd's event loop runs any set of services through services/service.h:
     # it may not see an engine or its wire (the rest of rexd_server may).
     "rexd_loop": (["rexd/server", "rexd/clock"], ["common", "rex_wire", "rex_services"], None),
     "rexd_server": (["rexd"], REX_ENGINES + ["rex_services", "rexd_loop"], None),
-    "ardus_program": (["programs/ardus"], ["common", "ardus_core", "ardus_io"], None),
+    "ardus_program": (["programs/ardus"], ["common", "seal", "ardus_core", "ardus_io"], None),
     "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client"], None),
     "rexd_program": (["programs/rexd"],
                      REX_ENGINES + ["rex_services", "rexd_server", "rexd_loop"], None),
@@ -45,7 +47,8 @@ IO_HEADERS = re.compile(
     r"sqlite3\.h|ctime|time\.h|signal\.h|csignal)$")
 
 # Seeded generators are fine; these read the machine's clock or entropy.
-IO_CALLS = re.compile(r"std::random_device|_clock::now\(|\bgettimeofday\(|\bclock_gettime\(")
+IO_CALLS = re.compile(r"std::random_device|_clock::now\(|\bgettimeofday\(|\bclock_gettime\(|"
+                      r"\bRAND_(?:priv_)?bytes\(|\bgetrandom\(")
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 

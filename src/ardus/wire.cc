@@ -262,7 +262,78 @@ double NakBackoffFraction(double x, std::uint32_t group_size) {
 }
 
 std::size_t MaxRangesPerDatagram() {
-  return (kMaxDatagram - std::max(kNakFixed, kAdvertFixed)) / kNeedRangeSize;
+  return (kMaxDatagram - kSealOverhead - std::max(kNakFixed, kAdvertFixed)) / kNeedRangeSize;
+}
+
+std::uint8_t VersionOf(std::span<const std::uint8_t> datagram) {
+  if (datagram.size() < 3 || ((datagram[0] << 8) | datagram[1]) != kMagic) return 0;
+  return datagram[2];
+}
+
+Result<SealedHeader> DecodeSealedHeader(std::span<const std::uint8_t> datagram) {
+  if (datagram.size() > kMaxDatagram) return Malformed("oversized datagram");
+  if (datagram.size() < kSealedHeaderSize + kTagSize) return Malformed("short sealed datagram");
+  ByteReader r(datagram);
+  std::uint16_t magic;
+  std::uint8_t version;
+  SealedHeader h;
+  r.u16(&magic);
+  r.u8(&version);
+  r.u8(&h.type);
+  r.u32(&h.session_id);
+  r.u32(&h.key_id);
+  r.u64(&h.packet_number);
+  if (magic != kMagic) return Malformed("bad magic");
+  if (version != kSealedVersion) {
+    return Status::Error(ErrorKind::kPeerProtocol,
+                         "unsupported protocol version " + std::to_string(version));
+  }
+  if (h.type == 0 || h.type > kTypeKeyInfo) return Malformed("unknown type");
+  if (h.packet_number == 0) return Malformed("packet number 0");
+  return h;
+}
+
+void EncodeSealedHeader(const SealedHeader& h, std::span<std::uint8_t> out) {
+  ByteWriter w(out.first(kSealedHeaderSize));
+  w.u16(kMagic);
+  w.u8(kSealedVersion);
+  w.u8(h.type);
+  w.u32(h.session_id);
+  w.u32(h.key_id);
+  w.u64(h.packet_number);
+}
+
+Result<AnnounceTrailer> DecodeAnnounceTrailer(std::span<const std::uint8_t> trailer) {
+  if (trailer.size() != kAnnounceTrailerSize) return Malformed("announce trailer size");
+  AnnounceTrailer t;
+  if (trailer[0] != std::uint8_t(Suite::kAes256Gcm) && trailer[0] != std::uint8_t(Suite::kAuth))
+    return Malformed("unknown suite");
+  t.suite = static_cast<Suite>(trailer[0]);
+  std::copy_n(trailer.begin() + 1, 32, t.exchange_key.begin());
+  std::copy_n(trailer.begin() + 33, 32, t.identity.begin());
+  std::copy_n(trailer.begin() + 65, 64, t.signature.begin());
+  return t;
+}
+
+void EncodeAnnounceTrailer(const AnnounceTrailer& t, std::span<std::uint8_t> out) {
+  out[0] = static_cast<std::uint8_t>(t.suite);
+  std::copy(t.exchange_key.begin(), t.exchange_key.end(), out.begin() + 1);
+  std::copy(t.identity.begin(), t.identity.end(), out.begin() + 33);
+  std::copy(t.signature.begin(), t.signature.end(), out.begin() + 65);
+}
+
+JoinCredentials DecodeJoinCredentials(std::span<const std::uint8_t, kJoinCredentialsSize> b) {
+  JoinCredentials c;
+  std::copy_n(b.begin(), 32, c.identity.begin());
+  std::copy_n(b.begin() + 32, 32, c.exchange_key.begin());
+  std::copy_n(b.begin() + 64, 64, c.proof.begin());
+  return c;
+}
+
+void EncodeJoinCredentials(const JoinCredentials& c, std::span<std::uint8_t> out) {
+  std::copy(c.identity.begin(), c.identity.end(), out.begin());
+  std::copy(c.exchange_key.begin(), c.exchange_key.end(), out.begin() + 32);
+  std::copy(c.proof.begin(), c.proof.end(), out.begin() + 64);
 }
 
 }  // namespace ardus::wire

@@ -199,7 +199,84 @@ Result<Packet> Decode(std::span<const std::uint8_t> datagram);
 std::size_t Encode(const Packet& packet, std::span<std::uint8_t> out);
 
 // Most entries, NeedRange and WindowNeed together, that a NAK or ADVERT can
-// carry in one datagram.
+// carry in one datagram: 142 in either version, so that a version 2 envelope
+// (kSealOverhead) still fits kMaxDatagram.
 std::size_t MaxRangesPerDatagram();
+
+// ---- Version 2: the protected envelope (docs/ardus-protocol.md, "Version 2")
+//
+// A version 2 datagram is a 20-byte clear header, the message body (the same
+// body as version 1, protected), and a 16-byte AES-256-GCM tag:
+//   magic u16, version u8 (2), type u8, session_id u32, key_id u32,
+//   packet_number u64
+// key_id is 0 for the sender's group traffic (DATA, POLL, ADVERT, END,
+// ANNOUNCE) and the receiver's id for everything between the sender and one
+// receiver (JOIN, NAK, STATUS, DONE, DONE_ACK, KEYINFO). The header is the
+// associated data; the nonce is the key's IV XOR packet_number.
+// ANNOUNCE is signed instead (AnnounceTrailer); JOIN carries JoinCredentials
+// in clear between header and body; KEYINFO carries the wrapped group secret.
+inline constexpr std::uint8_t kSealedVersion = 2;
+inline constexpr std::size_t kSealedHeaderSize = 20;
+inline constexpr std::size_t kTagSize = 16;
+// Where a version 1 packet (its 8-byte header) lies inside a version 2 one,
+// so that engines encode and decode bodies in place.
+inline constexpr std::size_t kSealedPlainOffset = kSealedHeaderSize - kHeaderSize;  // 12
+inline constexpr std::size_t kSealOverhead = kSealedPlainOffset + kTagSize;         // 28
+// The largest symbol a version 2 DATA carries: 1472 - 20 - 8 - 16.
+inline constexpr std::uint16_t kSealedSymbolSize = kDefaultSymbolSize - kSealOverhead;  // 1428
+inline constexpr std::uint8_t kTypeKeyInfo = 11;  // version 2 only: S -> R unicast
+// Offset of sent_at_ns in an ANNOUNCE body (the one field that changes
+// between a session's ANNOUNCEs; keys bind to the others).
+inline constexpr std::size_t kAnnounceBodySize = 72;
+inline constexpr std::size_t kAnnounceSentAtOffset = 60;
+
+struct SealedHeader {
+  std::uint8_t type = 0;
+  std::uint32_t session_id = 0;
+  std::uint32_t key_id = 0;
+  std::uint64_t packet_number = 0;
+};
+// Errors (kPeerProtocol): shorter than a header and a tag, oversized, bad
+// magic, version not 2, type outside 1..11, packet_number 0.
+Result<SealedHeader> DecodeSealedHeader(std::span<const std::uint8_t> datagram);
+// Writes the 20 header bytes at out[0..20). Precondition: out.size() >= 20.
+void EncodeSealedHeader(const SealedHeader& header, std::span<std::uint8_t> out);
+
+// The version of a datagram (its third byte), 0 if it is shorter than that or
+// its magic is wrong.
+std::uint8_t VersionOf(std::span<const std::uint8_t> datagram);
+
+// Protection suite, in a version 2 ANNOUNCE.
+enum class Suite : std::uint8_t { kAes256Gcm = 1, kAuth = 2 };
+
+// After a version 2 ANNOUNCE's body: the suite, the sender's X25519 key for
+// this session, its Ed25519 identity, and its signature over
+// "ardus2 announce" 0x00 || every byte of the datagram before the signature.
+struct AnnounceTrailer {
+  Suite suite = Suite::kAes256Gcm;
+  std::array<std::uint8_t, 32> exchange_key{};
+  std::array<std::uint8_t, 32> identity{};
+  std::array<std::uint8_t, 64> signature{};
+};
+inline constexpr std::size_t kAnnounceTrailerSize = 1 + 32 + 32 + 64;
+inline constexpr std::size_t kSealedAnnounceSize =
+    kSealedHeaderSize + kAnnounceBodySize + kAnnounceTrailerSize;  // 221
+// Errors (kPeerProtocol): wrong size, unknown suite.
+Result<AnnounceTrailer> DecodeAnnounceTrailer(std::span<const std::uint8_t> trailer);
+void EncodeAnnounceTrailer(const AnnounceTrailer& trailer, std::span<std::uint8_t> out);
+
+// Between a version 2 JOIN's header and its protected body: the receiver's
+// Ed25519 identity, its X25519 key for this session, and its signature
+// proving both (docs/ardus-protocol.md, "Handshake").
+struct JoinCredentials {
+  std::array<std::uint8_t, 32> identity{};
+  std::array<std::uint8_t, 32> exchange_key{};
+  std::array<std::uint8_t, 64> proof{};
+};
+inline constexpr std::size_t kJoinCredentialsSize = 32 + 32 + 64;
+JoinCredentials DecodeJoinCredentials(std::span<const std::uint8_t, kJoinCredentialsSize> bytes);
+void EncodeJoinCredentials(const JoinCredentials& c, std::span<std::uint8_t> out);
+// A KEYINFO's body: the 32-byte group secret, always encrypted.
+inline constexpr std::size_t kKeyInfoBodySize = 32;
 
 }  // namespace ardus::wire

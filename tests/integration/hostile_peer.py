@@ -294,8 +294,10 @@ class Receiver:
 
     def __init__(self, base, directory, extra=(), user=None):
         self.dir = directory
+        # This peer speaks version 1 (plaintext), which receivers take only
+        # when told to; security_cli.sh and secure_sim_test cover version 2.
         cmd = [ARDUS, "receive", "--interface", "lo", "--dir", directory, "--json",
-               "--group", group(base, 35), "--port", str(base + 35), *extra]
+               "--accept-plaintext", "--group", group(base, 35), "--port", str(base + 35), *extra]
         if user:
             cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -504,7 +506,7 @@ def listen_control(base):
 def real_sender(base, paths, extra=()):
     cmd = [ARDUS, "send", "--interface", "lo", "--json", "--group", group(base, 35), "--port",
            str(base + 35), "--data-group", group(base, 17), "--data-port", str(base + 17),
-           "--feedback-port", str(base + 34), *extra, *paths]
+           "--feedback-port", str(base + 34), "--encrypt", "none", *extra, *paths]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -102,11 +102,16 @@ print(st)
 assert [s for s, _ in st] == ["failed", "failed", "ok"], st
 reasons = " ".join(x for _, x in st)
 assert "no-space" in reasons and "Read-only" in reasons, reasons
-# A receiver that failed at the start stopped counting DATA there: its loss
-# is unknown, not the 98-100% of everything sent after it failed.
+# A receiver that failed stopped counting DATA there: its loss is unknown,
+# not the 98-100% of everything sent after it failed. The read-only one fails
+# at its first write to disk; under encryption it enters the session only
+# once its key arrives, after DATA began, so blocks may complete in memory
+# (and count) while the first block waits for repair: never the whole file.
 for x in r["receivers"]:
     if x["status"] == "failed":
-        assert x["bytes"] == 0 and x["loss"] is None, x
+        assert x["bytes"] < 4000000 and x["loss"] is None, x
+        if "no-space" in x["reason"]:
+            assert x["bytes"] == 0, x
 PY
 cmp "$work/src/four-mb.bin" "$work/ok/four-mb.bin" || fail "healthy receiver differs"
 [[ -z $(ls -A "$work/full") ]] || fail "full disk left files: $(ls -A "$work/full")"

@@ -193,11 +193,37 @@ TEST(Wire, NakBackoffIsATruncatedExponential) {
 }
 
 TEST(Wire, MaxRangesFitOneDatagram) {
+  // The most a NAK carries fits a datagram even inside the version 2
+  // envelope (what the engines encode into: kSealOverhead bytes less), and
+  // one more entry does not.
+  EXPECT_EQ(MaxRangesPerDatagram(), 142u);
   Nak n{1, 1, std::vector<NeedRange>(MaxRangesPerDatagram(), NeedRange{1, 1, 1})};
-  std::vector<std::uint8_t> buf(kMaxDatagram);
+  std::vector<std::uint8_t> buf(kMaxDatagram - kSealOverhead);
   EXPECT_GT(Encode(Packet{1, n}, buf), 0u);
   n.needs.push_back({1, 1, 1});
   EXPECT_EQ(Encode(Packet{1, n}, buf), 0u);
+}
+
+TEST(Wire, SealedHeaderRoundTripAndRefusals) {
+  std::vector<std::uint8_t> d(kSealedHeaderSize + kTagSize, 0);
+  EncodeSealedHeader({5, 0x5EED0001, 0xBEEF, 42}, d);
+  EXPECT_EQ(VersionOf(d), kSealedVersion);
+  Result<SealedHeader> h = DecodeSealedHeader(d);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h.value().type, 5);
+  EXPECT_EQ(h.value().session_id, 0x5EED0001u);
+  EXPECT_EQ(h.value().key_id, 0xBEEFu);
+  EXPECT_EQ(h.value().packet_number, 42u);
+  EXPECT_FALSE(DecodeSealedHeader(std::span(d).first(d.size() - 1)).ok());  // no room for a tag
+  std::vector<std::uint8_t> zero = d;
+  EncodeSealedHeader({5, 1, 1, 0}, zero);
+  EXPECT_FALSE(DecodeSealedHeader(zero).ok());  // packet number 0
+  std::vector<std::uint8_t> bad = d;
+  bad[3] = 12;
+  EXPECT_FALSE(DecodeSealedHeader(bad).ok());  // unknown type
+  bad = d;
+  bad[2] = 1;
+  EXPECT_FALSE(DecodeSealedHeader(bad).ok());  // version 1 is not an envelope
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   CLI::App app{"ardus: send files and directory trees once to many receivers over multicast"};
   app.footer(kExitCodes);
   app.require_subcommand(1);
-  app.set_version_flag("--version", "ardus 0.1.0 (protocol version 1)");
+  app.set_version_flag("--version", "ardus 0.1.0 (protocol versions 1 and 2)");
 
   ardus::cli::SendOptions send;
   CLI::App* s = app.add_subcommand("send", "Multicast files and directories to receivers");
@@ -87,6 +87,16 @@ int main(int argc, char** argv) {
                 "(default 60)");
   s->add_option("--receiver-timeout", send.receiver_timeout,
                 "Seconds of silence after which a receiver is declared failed (default 15)");
+  s->add_option("--key", send.key,
+                "Identity key file (from ardus keygen); default: a fresh key for this session, "
+                "its fingerprint printed");
+  s->add_option("--allow", send.allow,
+                "Only these receivers may join: a key fingerprint, or @FILE of fingerprints or a "
+                "FILE.pub (repeatable)");
+  s->add_option("--encrypt", send.encrypt,
+                "aes256-gcm (default: every datagram encrypted and authenticated), auth "
+                "(authenticated, not encrypted) or none (version 1 plaintext, for trusted labs)")
+      ->check(CLI::IsMember({"aes256-gcm", "auth", "none"}));
   AddCommon(s, send.common);
 
   ardus::cli::ReceiveOptions recv;
@@ -98,8 +108,23 @@ int main(int argc, char** argv) {
                 "Give up if no session is announced within this many seconds (default: wait)");
   r->add_flag("--keep-special-bits", recv.keep_special_bits,
               "Apply setuid, setgid and sticky bits from the sender's manifest (default: strip "
-              "them; the sender is not authenticated)");
+              "them)");
+  r->add_option("--key", recv.key,
+                "Identity key file (from ardus keygen); default: a fresh key for this run, its "
+                "fingerprint printed");
+  r->add_option("--trust", recv.trust,
+                "Take sessions only from these senders: a key fingerprint, or @FILE of "
+                "fingerprints or a FILE.pub (repeatable); default: any sender, still encrypted");
+  r->add_flag("--accept-plaintext", recv.accept_plaintext,
+              "Also take version 1 sessions (a sender's --encrypt none): anyone on the link can "
+              "forge those; refused with --trust");
   AddCommon(r, recv.common);
+
+  ardus::cli::KeygenOptions keygen;
+  CLI::App* k = app.add_subcommand(
+      "keygen", "Write an Ed25519 identity to FILE (0600) and FILE.pub; print its fingerprint");
+  k->footer(kExitCodes);
+  k->add_option("file", keygen.path, "Private key file to create (never overwritten)")->required();
 
   if (std::optional<int> code = RefuseUnknownCommand(app, argc, argv)) return *code;
   try {
@@ -114,5 +139,6 @@ int main(int argc, char** argv) {
     app.exit(e);
     return ardus::exit_code::kUsage;
   }
+  if (k->parsed()) return ardus::cli::RunKeygen(keygen);
   return s->parsed() ? ardus::cli::RunSend(send) : ardus::cli::RunReceive(recv);
 }

@@ -59,6 +59,9 @@ struct SendOptions {
   bool multicast_loop = false;  // deliver to receivers on this host too
   double receiver_timeout = 15;
   double progress_timeout = 60;
+  std::string key;                 // identity key file; empty: a fresh key per session
+  std::vector<std::string> allow;  // receivers (FPR or @FILE); empty: any receiver
+  std::string encrypt = "aes256-gcm";
 };
 
 struct ReceiveOptions {
@@ -67,9 +70,17 @@ struct ReceiveOptions {
   bool once = false;
   double timeout_seconds = 0;      // 0: wait for a session forever
   bool keep_special_bits = false;  // apply setuid/setgid/sticky from the manifest
+  std::string key;                 // identity key file; empty: a fresh key per run
+  std::vector<std::string> trust;  // senders (FPR or @FILE); empty: any sender
+  bool accept_plaintext = false;   // take version 1 (--encrypt none) sessions too
+};
+
+struct KeygenOptions {
+  std::string path;
 };
 
 int RunSend(const SendOptions& options);
+int RunKeygen(const KeygenOptions& options);
 int RunReceive(const ReceiveOptions& options);
 
 }  // namespace ardus::cli

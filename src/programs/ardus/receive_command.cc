@@ -16,9 +16,12 @@
 #include <optional>
 
 #include "ardus/receiver.h"
+#include "ardus/secure_receiver.h"
 #include "common/utf8.h"
 #include "io/driver.h"
 #include "io/fs_store.h"
+#include "io/system_random.h"
+#include "programs/ardus/identity_options.h"
 #include "programs/ardus/options.h"
 #include "programs/ardus/progress.h"
 
@@ -90,9 +93,39 @@ Status OpenDataSocket(const Endpoint& data, Sockets* s) {
   return Status::Ok();
 }
 
-void Report(const ReceiveOptions& o, const Receiver& r, const Endpoint& sender, double seconds) {
+// Who this receiver is and whom it takes sessions from (made once per run).
+struct Security {
+  seal::Identity identity;
+  std::optional<std::set<seal::Fingerprint>> trust;
+  net::SystemRandom random;
+  std::set<seal::Fingerprint> untrusted_logged;  // each untrusted sender is logged once
+};
+
+nlohmann::json SecurityJson(const SecureReceiver& s) {
+  const SecurityStats& st = s.stats();
+  nlohmann::json untrusted = nlohmann::json::array();
+  for (const auto& f : s.untrusted_senders()) untrusted.push_back(seal::FingerprintText(f));
+  return {{"tampered", st.tampered},   {"replayed", st.replayed},       {"plaintext", st.plaintext},
+          {"unkeyed", st.unkeyed},     {"malformed", st.malformed},     {"foreign", st.foreign},
+          {"untrusted", st.untrusted}, {"untrusted_senders", untrusted}};
+}
+
+// Logs, once per run, each untrusted sender whose ANNOUNCE was ignored.
+void LogUntrusted(const SecureReceiver& secure, Security& security) {
+  for (const auto& f : secure.untrusted_senders()) {
+    if (!security.untrusted_logged.insert(f).second) continue;
+    fmt::print(stderr, "ardus receive: ignoring sessions of untrusted sender {} (not in --trust)\n",
+               seal::FingerprintText(f));
+  }
+}
+
+void Report(const ReceiveOptions& o, const Receiver& r, const SecureReceiver& secure,
+            const Endpoint& sender, double seconds) {
   const Status& result = r.result();
   std::uint64_t bytes = r.bytes_done();
+  const std::string encryption = EncryptionName(secure.encryption().value_or(Encryption::kNone));
+  const std::string key =
+      secure.sender_fingerprint() ? seal::FingerprintText(*secure.sender_fingerprint()) : "";
   if (o.common.json) {
     nlohmann::json j = {{"session", fmt::format("{:08x}", r.session_id())},
                         {"sender", sender.ToString()},
@@ -103,13 +136,17 @@ void Report(const ReceiveOptions& o, const Receiver& r, const Endpoint& sender, 
                         {"data_packets", r.data_received()},
                         {"duplicates", r.duplicates()},
                         {"malformed", r.malformed()},
-                        {"foreign", r.foreign()}};
+                        {"foreign", r.foreign()},
+                        {"encryption", encryption},
+                        {"sender_fingerprint", key},
+                        {"security", SecurityJson(secure)}};
     if (!result.ok()) j["reason"] = Printable(result.ToString());
     fmt::print("{}\n", j.dump());
   } else if (result.ok()) {
-    fmt::print("session {:08x} from {}: ok, {} entries, {} verified in {:.2f}s ({})\n",
+    fmt::print("session {:08x} from {}: ok, {} entries, {} verified in {:.2f}s ({}); {}{}\n",
                r.session_id(), sender.ToString(), r.manifest().entries.size(), FormatBytes(bytes),
-               seconds, FormatRate(seconds > 0 ? 8.0 * double(bytes) / seconds : 0));
+               seconds, FormatRate(seconds > 0 ? 8.0 * double(bytes) / seconds : 0), encryption,
+               key.empty() ? "" : ", sender key " + key);
   } else {
     fmt::print("session {:08x} from {}: FAILED after {}: {}\n", r.session_id(), sender.ToString(),
                FormatBytes(bytes), Printable(result.ToString()));
@@ -137,6 +174,17 @@ Status IdleLimit(const ReceiveOptions& o, Duration idle) {
 
 // The exit code for a loop that ended before its session did: by a signal,
 // --timeout or a socket error.
+// A sender whose session this receiver saw but never got a key for has most
+// likely left it out of its --allow.
+void HintUnanswered(const SecureReceiver& secure, const Security& security) {
+  if (auto f = secure.unanswered_sender()) {
+    fmt::print(stderr,
+               "ardus receive: sender {} announced a session but sent no key: this receiver "
+               "({}) is probably not in its --allow\n",
+               seal::FingerprintText(*f), seal::FingerprintText(security.identity.fingerprint()));
+  }
+}
+
 int StoppedExitCode(const ReceiveOptions& o, const Status& run, const Receiver& receiver) {
   if (run.kind() == ErrorKind::kCancelled) {
     if (receiver.state() != Receiver::State::kIdle && !o.common.json) {
@@ -152,12 +200,14 @@ int StoppedExitCode(const ReceiveOptions& o, const Status& run, const Receiver& 
 // Receives one session into `store`. Returns the exit code to end with, or
 // nullopt to serve the next session.
 std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& store,
-                            FinishedSessions& finished) {
+                            FinishedSessions& finished, Security& security) {
   ReceiverConfig config;
   config.receiver_id = RandomId();
   config.seed = config.receiver_id;
   config.ignore_sessions = finished.set();
   Receiver receiver(config, store);
+  SecureReceiver secure(receiver, config.receiver_id, security.identity, security.random,
+                        SecureReceiverConfig{security.trust, o.accept_plaintext});
 
   Progress progress(o.common.progress && !o.common.json, "receiving");
   const Time idle_since = net::MonotonicNow();
@@ -178,6 +228,10 @@ std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& 
     progress.Update(now, receiver.bytes_done(), receiver.announce().total_bytes, "");
     return Status::Ok();
   };
+  hooks.on_turn = [&, turn = std::move(hooks.on_turn)](Time now) {
+    LogUntrusted(secure, security);
+    return turn(now);
+  };
   // Every send goes to the session's sender, at the address its ANNOUNCE
   // came from: one that cannot be reached (a spoofed source) fails that
   // session, not the receiver.
@@ -187,11 +241,15 @@ std::optional<int> ServeOne(const ReceiveOptions& o, Sockets& sockets, FsStore& 
         Status::Error(ErrorKind::kLocalIo, "cannot reach the sender: " + error.message()));
     return true;
   };
-  Status run = net::Drive(receiver, {}, sockets.unicast.fd(), hooks);
+  Status run = net::Drive(secure, {}, sockets.unicast.fd(), hooks);
   progress.Clear();
-  if (!run.ok()) return StoppedExitCode(o, run, receiver);
+  if (!run.ok()) {
+    int code = StoppedExitCode(o, run, receiver);
+    if (run.kind() == ErrorKind::kTimeout) HintUnanswered(secure, security);
+    return code;
+  }
   double seconds = double((net::MonotonicNow() - started).count()) / 1e9;
-  Report(o, receiver, receiver.sender(), seconds);
+  Report(o, receiver, secure, receiver.sender(), seconds);
   finished.Add(receiver.session_id());
   if (o.once) return receiver.result().ok() ? exit_code::kOk : exit_code::kFailed;
   return std::nullopt;
@@ -223,6 +281,18 @@ int RunReceive(const ReceiveOptions& o) {
     }
     return std::move(store).value();
   };
+  net::SystemRandom random;
+  Result<seal::Identity> identity = IdentityFrom(o.key, random);
+  if (!identity.ok()) {
+    fmt::print(stderr, "ardus receive: --key: {}\n", identity.status().message());
+    return ExitCodeFor(identity.status());
+  }
+  auto trust = FingerprintsFrom(o.trust);
+  if (!trust.ok()) {
+    fmt::print(stderr, "ardus receive: --trust: {}\n", trust.status().message());
+    return ExitCodeFor(trust.status());
+  }
+  Security security{std::move(identity).value(), trust.value(), {}, {}};
   std::unique_ptr<FsStore> store = open_store();
   if (!store) return exit_code::kLocalError;
   Sockets sockets;
@@ -236,10 +306,21 @@ int RunReceive(const ReceiveOptions& o) {
   if (!o.common.json) {
     fmt::print(stderr, "ardus receive: listening on {} for sessions into {}\n",
                Endpoint{group.value(), port}.ToString(), o.dir);
+    fmt::print(stderr, "ardus receive: identity {}{}\n",
+               seal::FingerprintText(security.identity.fingerprint()),
+               o.key.empty() ? " (fresh for this run; --key FILE keeps one)" : "");
+    if (!security.trust) {
+      fmt::print(stderr,
+                 "ardus receive: no --trust: accepting sessions from any sender (still "
+                 "encrypted and authenticated per session{})\n",
+                 o.accept_plaintext ? "; --accept-plaintext also takes unprotected ones" : "");
+    } else if (o.accept_plaintext) {
+      fmt::print(stderr, "ardus receive: --accept-plaintext has no effect with --trust\n");
+    }
   }
   FinishedSessions finished;
   while (true) {
-    if (std::optional<int> code = ServeOne(o, sockets, *store, finished)) return *code;
+    if (std::optional<int> code = ServeOne(o, sockets, *store, finished, security)) return *code;
     store = open_store();
     if (!store) return exit_code::kLocalError;
   }

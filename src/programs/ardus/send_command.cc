@@ -7,10 +7,13 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "ardus/secure_sender.h"
 #include "ardus/sender.h"
 #include "common/utf8.h"
 #include "io/driver.h"
 #include "io/fs_source.h"
+#include "io/system_random.h"
+#include "programs/ardus/identity_options.h"
 #include "programs/ardus/options.h"
 #include "programs/ardus/progress.h"
 
@@ -25,6 +28,8 @@ struct SendPlan {
   Endpoint control, data;
   std::uint16_t feedback_port = 0;
   RateSetting rate;
+  Encryption encryption = Encryption::kAes256Gcm;
+  std::optional<std::set<seal::Fingerprint>> allow;
 };
 
 Result<SendPlan> Plan(const SendOptions& o) {
@@ -47,7 +52,35 @@ Result<SendPlan> Plan(const SendOptions& o) {
   Result<RateSetting> rate = ParseRateSetting(o.rate);
   if (!rate.ok()) return rate.status();
   plan.rate = rate.value();
+  plan.encryption = ParseEncryption(o.encrypt).value_or(Encryption::kAes256Gcm);  // CLI checked it
+  auto allow = FingerprintsFrom(o.allow);
+  if (!allow.ok())
+    return Status::Error(allow.status().kind(), "--allow: " + allow.status().message());
+  plan.allow = allow.value();
+  if (plan.allow && plan.encryption == Encryption::kNone) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "--allow needs authenticated receivers: not with --encrypt none");
+  }
   return plan;
+}
+
+// The security part of the report.
+nlohmann::json SecurityJson(const SecureSender* secure) {
+  if (!secure) return nullptr;
+  const SecurityStats& s = secure->stats();
+  nlohmann::json refused = nlohmann::json::array();
+  for (const auto& f : secure->refused_receivers()) refused.push_back(seal::FingerprintText(f));
+  return {
+      {"tampered", s.tampered},       {"replayed", s.replayed},       {"plaintext", s.plaintext},
+      {"unkeyed", s.unkeyed},         {"malformed", s.malformed},     {"foreign", s.foreign},
+      {"not_allowed", s.not_allowed}, {"conflicting", s.conflicting}, {"over_limit", s.over_limit},
+      {"key_infos", s.key_infos},     {"refused_receivers", refused}};
+}
+
+std::string FingerprintOf(const SecureSender* secure, std::uint32_t receiver_id) {
+  if (!secure) return "";
+  auto f = secure->ReceiverFingerprint(receiver_id);
+  return f ? seal::FingerprintText(*f) : "";
 }
 
 std::size_t Succeeded(const std::vector<ReceiverReport>& reports) {
@@ -71,11 +104,14 @@ struct ReportFigures {
   std::size_t ok = 0;
 };
 
-ReportFigures FiguresOf(const Sender& sender) {
+// The wire ratio counts version 2's envelopes too.
+ReportFigures FiguresOf(const Sender& sender, const SecureSender* secure) {
   ReportFigures f;
   f.reports = sender.Reports();
   f.payload = sender.manifest().total_bytes();
-  f.wire_ratio = f.payload ? double(sender.stats().link_bytes()) / double(f.payload) : 0;
+  const double overhead = secure ? double(secure->stats().overhead_bytes) : 0;
+  f.wire_ratio =
+      f.payload ? (double(sender.stats().link_bytes()) + overhead) / double(f.payload) : 0;
   f.ok = Succeeded(f.reports);
   return f;
 }
@@ -84,22 +120,25 @@ double Goodput(std::uint64_t payload, const Timing& timing) {
   return timing.transfer > 0 ? 8.0 * double(payload) / timing.transfer : 0;
 }
 
-nlohmann::json ReceiverJson(const ReceiverReport& r) {
+nlohmann::json ReceiverJson(const ReceiverReport& r, const SecureSender* secure) {
   return {{"address", r.address.ToString()},
           {"id", fmt::format("{:08x}", r.receiver_id)},
           {"status", ReceiverOutcomeName(r.outcome)},
           {"bytes", r.bytes},
           {"seconds", double(r.elapsed.count()) / 1e9},
           {"loss", r.loss ? nlohmann::json(*r.loss) : nlohmann::json()},
+          {"fingerprint", FingerprintOf(secure, r.receiver_id)},
           {"reason", Printable(r.reason)}};
 }
 
-void PrintJsonReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
-                     std::uint32_t session, const Timing& timing, int exit_code) {
-  const ReportFigures f = FiguresOf(sender);
+void PrintJsonReport(const SendOptions& o, const Sender& sender, const SecureSender* secure,
+                     const SendPlan& plan, std::uint32_t session, const Timing& timing,
+                     int exit_code) {
+  const ReportFigures f = FiguresOf(sender, secure);
   const SenderStats& st = sender.stats();
   nlohmann::json j;
   j["session"] = fmt::format("{:08x}", session);
+  if (secure) j["sender_fingerprint"] = seal::FingerprintText(secure->identity().fingerprint());
   j["files"] = sender.manifest().entries.size();
   j["bytes"] = f.payload;
   j["digest"] = DigestName(sender.manifest().digest);
@@ -113,6 +152,8 @@ void PrintJsonReport(const SendOptions& o, const Sender& sender, const SendPlan&
   j["final_rate_bps"] = sender.rate_bps();
   j["rate_decreases"] = st.rate_decreases;
   j["wire_ratio"] = f.wire_ratio;
+  j["encryption"] = EncryptionName(plan.encryption);
+  j["security"] = SecurityJson(secure);
   j["stats"] = {{"source_symbols", st.source_symbols},
                 {"repair_symbols", st.repair_symbols},
                 {"control_packets", st.control_packets},
@@ -123,37 +164,53 @@ void PrintJsonReport(const SendOptions& o, const Sender& sender, const SendPlan&
                 {"malformed", st.malformed},
                 {"foreign", st.foreign}};
   j["receivers"] = nlohmann::json::array();
-  for (const auto& r : f.reports) j["receivers"].push_back(ReceiverJson(r));
+  for (const auto& r : f.reports) j["receivers"].push_back(ReceiverJson(r, secure));
   j["exit_code"] = exit_code;
   if (!sender.status().ok()) j["error"] = Printable(sender.status().ToString());
   fmt::print("{}\n", j.dump());
 }
 
-void PrintTableReport(const SendOptions& o, const Sender& sender, const Timing& timing) {
-  const ReportFigures f = FiguresOf(sender);
-  const SenderStats& st = sender.stats();
-  fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {}\n", "RECEIVER", "STATUS", "BYTES", "TIME",
-             "LOSS", "REASON");
-  for (const auto& r : f.reports) {
-    // A receiver's reason is peer text: printed escaped, never raw.
-    fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>7}  {}\n", r.address.ToString(),
-               ReceiverOutcomeName(r.outcome), r.bytes, double(r.elapsed.count()) / 1e9,
-               r.loss ? fmt::format("{:.2f}%", 100 * *r.loss) : "-", Printable(r.reason));
-  }
+void PrintRefusedDatagrams(const SecureSender* secure) {
+  if (!secure || secure->stats().refused() == 0) return;
+  const SecurityStats& s = secure->stats();
   fmt::print(
-      "{}/{} receivers verified {} ({} files) in {:.2f}s, {}, after {:.2f}s waiting for "
-      "receivers; wire {:.3f}x payload ({} source, {} repair symbols, {} NAKs)\n",
-      f.ok, std::max<std::size_t>(f.reports.size(), o.receivers), FormatBytes(f.payload),
-      sender.manifest().entries.size(), timing.transfer, FormatRate(Goodput(f.payload, timing)),
-      timing.wait, f.wire_ratio, st.source_symbols, st.repair_symbols, st.naks);
+      "refused datagrams: {} tampered, {} replayed, {} plaintext, {} without a key, "
+      "{} malformed, {} foreign, {} not allowed, {} conflicting\n",
+      s.tampered, s.replayed, s.plaintext, s.unkeyed, s.malformed, s.foreign, s.not_allowed,
+      s.conflicting);
 }
 
-void PrintReport(const SendOptions& o, const Sender& sender, const SendPlan& plan,
-                 std::uint32_t session, const Timing& timing, int exit_code) {
+void PrintTableReport(const SendOptions& o, const Sender& sender, const SecureSender* secure,
+                      const SendPlan& plan, const Timing& timing) {
+  const ReportFigures f = FiguresOf(sender, secure);
+  const SenderStats& st = sender.stats();
+  fmt::print("{:<22} {:<10} {:>14} {:>9} {:>7}  {:<16}  {}\n", "RECEIVER", "STATUS", "BYTES",
+             "TIME", "LOSS", "KEY", "REASON");
+  for (const auto& r : f.reports) {
+    // A receiver's reason is peer text: printed escaped, never raw.
+    const std::string key = FingerprintOf(secure, r.receiver_id);
+    fmt::print("{:<22} {:<10} {:>14} {:>8.2f}s {:>7}  {:<16}  {}\n", r.address.ToString(),
+               ReceiverOutcomeName(r.outcome), r.bytes, double(r.elapsed.count()) / 1e9,
+               r.loss ? fmt::format("{:.2f}%", 100 * *r.loss) : "-",
+               key.empty() ? "-" : key.substr(0, 16), Printable(r.reason));
+  }
+  PrintRefusedDatagrams(secure);
+  fmt::print(
+      "{}/{} receivers verified {} ({} files) in {:.2f}s, {}, after {:.2f}s waiting for "
+      "receivers; wire {:.3f}x payload ({} source, {} repair symbols, {} NAKs); encryption {}\n",
+      f.ok, std::max<std::size_t>(f.reports.size(), o.receivers), FormatBytes(f.payload),
+      sender.manifest().entries.size(), timing.transfer, FormatRate(Goodput(f.payload, timing)),
+      timing.wait, f.wire_ratio, st.source_symbols, st.repair_symbols, st.naks,
+      EncryptionName(plan.encryption));
+}
+
+void PrintReport(const SendOptions& o, const Sender& sender, const SecureSender* secure,
+                 const SendPlan& plan, std::uint32_t session, const Timing& timing,
+                 int exit_code) {
   if (o.common.json) {
-    PrintJsonReport(o, sender, plan, session, timing, exit_code);
+    PrintJsonReport(o, sender, secure, plan, session, timing, exit_code);
   } else {
-    PrintTableReport(o, sender, timing);
+    PrintTableReport(o, sender, secure, plan, timing);
   }
 }
 
@@ -207,12 +264,23 @@ SenderConfig SenderConfigFrom(const SendOptions& o, const SendPlan& plan,
   config.receiver_timeout = Seconds(o.receiver_timeout);
   config.progress_timeout = Seconds(o.progress_timeout);
   config.seed = session_id;
+  if (plan.encryption != Encryption::kNone) config.symbol_size = wire::kSealedSymbolSize;
   return config;
 }
 
 void PrintAnnouncing(const SendOptions& o, const SendPlan& plan, const Sender& sender,
-                     std::uint32_t session) {
+                     const seal::Identity& identity, std::uint32_t session) {
   if (o.common.json) return;
+  if (plan.encryption == Encryption::kNone) {
+    fmt::print(stderr, "ardus send: --encrypt none: version 1 plaintext, unauthenticated\n");
+  } else {
+    fmt::print(stderr, "ardus send: identity {}{}; encryption {}; {}\n",
+               seal::FingerprintText(identity.fingerprint()),
+               o.key.empty() ? " (fresh for this session; --key FILE keeps one)" : "",
+               EncryptionName(plan.encryption),
+               plan.allow ? fmt::format("{} receiver(s) allowed", plan.allow->size())
+                          : std::string("any receiver may join"));
+  }
   fmt::print(stderr,
              "ardus send: session {:08x}: {} in {} entries; announcing on {}, data on {}, "
              "feedback on port {}; waiting {}receivers\n",
@@ -225,8 +293,8 @@ void PrintAnnouncing(const SendOptions& o, const SendPlan& plan, const Sender& s
 
 // Runs the session to its end (or a signal's) with a progress line, and
 // measures it. Errors: net::Drive's.
-Status DriveSession(const SendOptions& o, const SendPlan& plan, Sender& sender, int fd,
-                    Timing* timing) {
+Status DriveSession(const SendOptions& o, const SendPlan& plan, Sender& sender,
+                    SecureSender* secure, int fd, Timing* timing) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGHUP, OnSignal);  // a closed terminal: stop as on SIGINT
@@ -246,12 +314,19 @@ Status DriveSession(const SendOptions& o, const SendPlan& plan, Sender& sender, 
   hooks.on_send_error = [&](const Status&, const Endpoint& to) {
     return to != plan.control && to != plan.data;
   };
-  Status run = net::Drive(sender, {plan.control, plan.data}, fd, hooks);
+  Status run = secure ? net::Drive(*secure, {plan.control, plan.data}, fd, hooks)
+                      : net::Drive(sender, {plan.control, plan.data}, fd, hooks);
   progress.Clear();
   const Time end = net::MonotonicNow();
   const Time transfer_start = sender.transfer_start().value_or(end);
   const auto secs = [](Duration d) { return double(d.count()) / 1e9; };
   *timing = Timing{secs(transfer_start - start), secs(end - transfer_start)};
+  if (secure) {  // a log line, in --json mode too
+    for (const auto& f : secure->refused_receivers()) {
+      fmt::print(stderr, "ardus send: receiver not allowed (not in --allow): {}\n",
+                 seal::FingerprintText(f));
+    }
+  }
   return run;
 }
 
@@ -283,6 +358,12 @@ int RunSend(const SendOptions& o) {
     return ExitCodeFor(planned.status());
   }
   const SendPlan& plan = planned.value();
+  net::SystemRandom random;
+  Result<seal::Identity> identity = IdentityFrom(o.key, random);
+  if (!identity.ok()) {
+    fmt::print(stderr, "ardus send: --key: {}\n", identity.status().message());
+    return ExitCodeFor(identity.status());
+  }
   Result<SourceTree> tree = ScanWithProgress(o);
   if (!tree.ok()) {
     fmt::print(stderr, "ardus send: {}\n", tree.status().message());
@@ -299,13 +380,19 @@ int RunSend(const SendOptions& o) {
   for (const auto& e : tree.value().manifest.entries) sizes.push_back(e.size);
   FsSource source(tree.value().files, sizes);
   Sender sender(config, tree.value().manifest, source);
-  PrintAnnouncing(o, plan, sender, config.session_id);
+  std::optional<SecureSender> secure;
+  if (plan.encryption != Encryption::kNone) {
+    secure.emplace(sender, config.session_id, identity.value(), random,
+                   SecureSenderConfig{plan.encryption, plan.allow});
+  }
+  SecureSender* sealed = secure ? &*secure : nullptr;
+  PrintAnnouncing(o, plan, sender, identity.value(), config.session_id);
 
   Timing timing;
-  const Status run = DriveSession(o, plan, sender, sock.value().fd(), &timing);
+  const Status run = DriveSession(o, plan, sender, sealed, sock.value().fd(), &timing);
   const int code = SessionExitCode(o, run, sender);
   if (sender.receivers_joined() > 0 || o.common.json) {
-    PrintReport(o, sender, plan, config.session_id, timing, code);
+    PrintReport(o, sender, sealed, plan, config.session_id, timing, code);
   }
   return code;
 }

@@ -1,0 +1,108 @@
+#include "seal/packet_cipher.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+namespace ardus::seal {
+namespace {
+
+// One fetch for the process: fetching per context or per packet takes
+// OpenSSL 3's global locks (openssl#20286).
+EVP_CIPHER* Aes256Gcm() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  if (!cipher) std::abort();
+  return cipher;
+}
+
+EVP_CIPHER_CTX* NewContext(const Key32& key, bool encrypt) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  if (!ctx ||
+      EVP_CipherInit_ex2(ctx, Aes256Gcm(), key.data(), nullptr, encrypt ? 1 : 0, nullptr) != 1)
+    std::abort();
+  return ctx;
+}
+
+}  // namespace
+
+PacketCipher::PacketCipher(const TrafficKeys& keys, Protection protection)
+    : iv_(keys.iv),
+      protection_(protection),
+      seal_(NewContext(keys.key, true)),
+      open_(NewContext(keys.key, false)) {}
+
+PacketCipher::~PacketCipher() {
+  EVP_CIPHER_CTX_free(seal_);
+  EVP_CIPHER_CTX_free(open_);
+}
+
+PacketCipher::PacketCipher(PacketCipher&& o) noexcept
+    : iv_(o.iv_),
+      protection_(o.protection_),
+      seal_(std::exchange(o.seal_, nullptr)),
+      open_(std::exchange(o.open_, nullptr)) {}
+
+PacketCipher& PacketCipher::operator=(PacketCipher&& o) noexcept {
+  if (this != &o) {
+    EVP_CIPHER_CTX_free(seal_);
+    EVP_CIPHER_CTX_free(open_);
+    iv_ = o.iv_;
+    protection_ = o.protection_;
+    seal_ = std::exchange(o.seal_, nullptr);
+    open_ = std::exchange(o.open_, nullptr);
+  }
+  return *this;
+}
+
+void PacketCipher::Nonce(std::uint64_t packet_number, std::uint8_t* nonce) const {
+  std::memcpy(nonce, iv_.data(), iv_.size());
+  for (int i = 0; i < 8; ++i) nonce[4 + i] ^= std::uint8_t(packet_number >> (56 - 8 * i));
+}
+
+std::size_t PacketCipher::Seal(std::uint64_t packet_number, std::span<std::uint8_t> packet,
+                               std::size_t header, std::size_t body) {
+  std::uint8_t nonce[12];
+  Nonce(packet_number, nonce);
+  int len = 0;
+  std::uint8_t* p = packet.data();
+  const std::size_t aad = protection_ == Protection::kAuth ? header + body : header;
+  bool ok = EVP_CipherInit_ex2(seal_, nullptr, nullptr, nonce, 1, nullptr) == 1 &&
+            EVP_CipherUpdate(seal_, nullptr, &len, p, int(aad)) == 1;
+  if (ok && protection_ == Protection::kSeal && body > 0)
+    ok = EVP_CipherUpdate(seal_, p + header, &len, p + header, int(body)) == 1;
+  ok = ok && EVP_CipherFinal_ex(seal_, p + header + body, &len) == 1 &&
+       EVP_CIPHER_CTX_ctrl(seal_, EVP_CTRL_AEAD_GET_TAG, int(kTagSize), p + header + body) == 1;
+  if (!ok) std::abort();  // only on a broken library: never send an unprotected packet
+  return header + body + kTagSize;
+}
+
+bool PacketCipher::Open(std::uint64_t packet_number, std::span<const std::uint8_t> packet,
+                        std::size_t header, std::uint8_t* out) {
+  if (packet.size() < header + kTagSize) return false;
+  const std::size_t body = packet.size() - header - kTagSize;
+  const std::uint8_t* p = packet.data();
+  std::uint8_t nonce[12];
+  Nonce(packet_number, nonce);
+  // Exactly 16 tag bytes, always: a shorter tag would be accepted by GCM.
+  std::uint8_t tag[kTagSize];
+  std::memcpy(tag, p + header + body, kTagSize);
+  int len = 0;
+  const std::size_t aad = protection_ == Protection::kAuth ? header + body : header;
+  bool ok = EVP_CipherInit_ex2(open_, nullptr, nullptr, nonce, 0, nullptr) == 1 &&
+            EVP_CIPHER_CTX_ctrl(open_, EVP_CTRL_AEAD_SET_TAG, int(kTagSize), tag) == 1 &&
+            EVP_CipherUpdate(open_, nullptr, &len, p, int(aad)) == 1;
+  if (ok && body > 0) {
+    if (protection_ == Protection::kSeal) {
+      ok = EVP_CipherUpdate(open_, out, &len, p + header, int(body)) == 1;
+    } else if (out != p + header) {
+      std::memmove(out, p + header, body);
+    }
+  }
+  std::uint8_t final_block[16];
+  return ok && EVP_CipherFinal_ex(open_, final_block, &len) == 1;
+}
+
+}  // namespace ardus::seal
