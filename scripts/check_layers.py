@@ -11,7 +11,8 @@ import pathlib
 import re
 import sys
 
-CORE = ["common", "ardus_core", "rex_wire", "tcl", "trader_core", "notify_core", "rex_services"]
+CORE = ["common", "ardus_core", "rex_wire", "tcl", "trader_core", "notify_core", "rex_services", "rex_tls",
+        "rex_auth"]
 REX_ENGINES = ["common", "rex_wire", "tcl", "trader_core", "notify_core"]
 
 # layer: (owned paths, layers it may include, public headers or None for all)
@@ -24,13 +25,19 @@ LAYERS = {
              "lexer.h"]),
     "trader_core": (["trader"], ["common", "rex_wire", "tcl"], None),
     "notify_core": (["notify"], ["common", "rex_wire", "tcl"], None),
-    "rex_services": (["services"], REX_ENGINES, None),
+    "rex_services": (["services"], REX_ENGINES + ["rex_auth"], None),
+    # TLS over memory BIOs (no sockets; the caller passes the time) and the
+    # permission model with its auth-file parser: building blocks the client
+    # and rexd will use (issue 18).
+    "rex_tls": (["tls"], ["common"], ["tls_session.h"]),
+    "rex_auth": (["auth"], ["common", "tcl"], None),
     "ardus_io": (["io/fs_store", "io/fs_source", "io/udp", "io/driver"], ["common", "ardus_core"], None),
-    "rex_client": (["io/rex_client"], ["common", "rex_wire"], None),
-    "rexd_server": (["rexd"], REX_ENGINES + ["rex_services"], None),
+    "rex_client": (["io/rex_client"], ["common", "rex_wire", "rex_tls"], None),
+    "rexd_server": (["rexd"], REX_ENGINES + ["rex_services", "rex_tls", "rex_auth"], None),
     "ardus_program": (["programs/ardus"], ["common", "ardus_core", "ardus_io"], None),
-    "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client"], None),
-    "rexd_program": (["programs/rexd"], REX_ENGINES + ["rex_services", "rexd_server"], None),
+    "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client", "rex_tls"], None),
+    "rexd_program": (["programs/rexd"], REX_ENGINES + ["rex_services", "rexd_server", "rex_tls", "rex_auth"],
+                     None),
 }
 
 # What a sans-IO core must never reach for: sockets, files, threads, clocks
