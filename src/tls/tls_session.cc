@@ -90,6 +90,9 @@ Result<std::shared_ptr<SSL_CTX>, Error> NewContext(const SSL_METHOD* method) {
       SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION) != 1) {
     return MakeError(Failure::kInternal, "cannot restrict TLS to 1.3: " + DrainErrors());
   }
+  // Idle connections give back their record buffers (about 34 KiB each);
+  // keeping them made 200-byte records faster in tls_bench (2.1 against
+  // 2.3 to 2.9 us per write, noisy runs), not worth the memory per connection.
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   return ctx;
 }
@@ -365,13 +368,19 @@ Ack TlsSession::Advance(std::vector<std::uint8_t>& plaintext) {
     state_ = State::kEstablished;
     if (auto flushed = FlushPending(); !flushed.ok()) return flushed;
   }
+  // Plaintext is never longer than the ciphertext it came from, so size the
+  // output by what is buffered instead of zero-filling a whole record per call
+  // (which cost small writes more than the cipher did).
   constexpr std::size_t kRecord = 16 * 1024;
   for (;;) {
+    const std::size_t buffered =
+        BIO_ctrl_pending(SSL_get_rbio(ssl_)) + static_cast<std::size_t>(SSL_pending(ssl_));
+    if (buffered == 0) return Done{};
     const std::size_t had = plaintext.size();
-    plaintext.resize(had + kRecord);
+    plaintext.resize(had + std::min(buffered, kRecord));
     std::size_t got = 0;
     ERR_clear_error();
-    const int r = SSL_read_ex(ssl_, plaintext.data() + had, kRecord, &got);
+    const int r = SSL_read_ex(ssl_, plaintext.data() + had, plaintext.size() - had, &got);
     plaintext.resize(had + got);
     if (r != 1) return Classify(r, "read");
   }
