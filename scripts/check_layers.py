@@ -11,7 +11,10 @@ import pathlib
 import re
 import sys
 
-CORE = ["common", "seal", "ardus_core", "rex_wire", "tcl", "trader_core", "notify_core", "rex_services"]
+# rex_tls holds no socket or clock, but TLS draws OpenSSL's own randomness
+# (handshake secrets, certificate serials), so it is not a sans-IO core.
+CORE = ["common", "seal", "ardus_core", "rex_wire", "tcl", "trader_core", "notify_core", "rex_services",
+        "rex_auth"]
 REX_ENGINES = ["common", "rex_wire", "tcl", "trader_core", "notify_core"]
 
 # layer: (owned paths, layers it may include, public headers or None for all)
@@ -25,18 +28,24 @@ LAYERS = {
              "lexer.h"]),
     "trader_core": (["trader"], ["common", "rex_wire", "tcl"], None),
     "notify_core": (["notify"], ["common", "rex_wire", "tcl"], None),
-    "rex_services": (["services"], REX_ENGINES, None),
+    "rex_services": (["services"], REX_ENGINES + ["rex_auth"], None),
+    # TLS over memory BIOs (no sockets; the caller passes the time) and the
+    # permission model with its auth-file parser: building blocks the client
+    # and rexd will use (issue 18).
+    "rex_tls": (["tls"], ["common"], ["tls_session.h"]),
+    "rex_auth": (["auth"], ["common", "tcl"], None),
     "ardus_io": (["io/fs_store", "io/fs_source", "io/udp", "io/driver", "io/key_file",
                   "io/system_random"], ["common", "seal", "ardus_core"], None),
-    "rex_client": (["io/rex_client"], ["common", "rex_wire"], None),
+    "rex_client": (["io/rex_client"], ["common", "rex_wire", "rex_tls"], None),
     # rexd's event loop runs any set of services through services/service.h:
     # it may not see an engine or its wire (the rest of rexd_server may).
-    "rexd_loop": (["rexd/server", "rexd/clock"], ["common", "rex_wire", "rex_services"], None),
-    "rexd_server": (["rexd"], REX_ENGINES + ["rex_services", "rexd_loop"], None),
+    "rexd_loop": (["rexd/server", "rexd/clock"], ["common", "rex_wire", "rex_services", "rex_tls"], None),
+    "rexd_server": (["rexd"], REX_ENGINES + ["rex_services", "rexd_loop", "rex_tls", "rex_auth"], None),
     "ardus_program": (["programs/ardus"], ["common", "seal", "ardus_core", "ardus_io"], None),
-    "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client"], None),
+    "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client", "rex_tls"], None),
     "rexd_program": (["programs/rexd"],
-                     REX_ENGINES + ["rex_services", "rexd_server", "rexd_loop"], None),
+                     REX_ENGINES + ["rex_services", "rexd_server", "rexd_loop", "rex_tls", "rex_auth"],
+                     None),
 }
 
 # What a sans-IO core must never reach for: sockets, files, threads, clocks
