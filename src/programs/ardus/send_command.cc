@@ -205,8 +205,7 @@ void PrintTableReport(const SendOptions& o, const Sender& sender, const SecureSe
 }
 
 void PrintReport(const SendOptions& o, const Sender& sender, const SecureSender* secure,
-                 const SendPlan& plan, std::uint32_t session, const Timing& timing,
-                 int exit_code) {
+                 const SendPlan& plan, std::uint32_t session, const Timing& timing, int exit_code) {
   if (o.common.json) {
     PrintJsonReport(o, sender, secure, plan, session, timing, exit_code);
   } else {
