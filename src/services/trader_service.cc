@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "rex/body.h"
+#include "services/method_handler.h"
 #include "trader/trader_requests.h"
 
 namespace ardus::services {
@@ -20,22 +21,6 @@ struct Call {
   std::uint64_t owner;
   const rex::BodyReader& body;
 };
-
-// Decodes the request with `decode`, then answers it with `serve`, which
-// may move fields out of the request it is handed.
-template <class Decode, class Serve>
-Reply With(const Call& c, Decode decode, Serve serve) {
-  auto r = decode(c.body);
-  if (!r.ok()) return r.error();
-  return serve(r.value());
-}
-
-// Encodes an engine result as the reply, or passes its error on.
-template <class T>
-Reply Answer(const Result<T, rex::Error>& r) {
-  if (!r.ok()) return r.error();
-  return rex::EncodeBody(r.value());
-}
 
 Reply AddType(const Call& c) {
   return With(c, trader::DecodeServiceType,
