@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 nftables ethtool
   python3 time util-linux
-  openssl python3-cryptography
+  openssl python3-cryptography xxd
 )
 
 missing=()

@@ -144,6 +144,7 @@ void SecureReceiver::OnAnnounce(Time now, const Endpoint& from, const wire::Seal
   PutPlainHeader(it->announce.data(), h.type, h.session_id);
   std::memcpy(it->announce.data() + wire::kHeaderSize, body.data(), body.size());
   it->join_due = true;
+  it->retries_left = kJoinRetries;
 }
 
 void SecureReceiver::AddCandidate(const Endpoint& from, const SessionContext& context,
@@ -260,11 +261,26 @@ void SecureReceiver::ToEngine(Time now, const Endpoint& from, const wire::Sealed
 
 // ---- output ------------------------------------------------------------------
 
+Time SecureReceiver::NextDeadline() const {
+  Time t = engine_.NextDeadline();
+  if (bound_) return t;
+  for (const Session& s : candidates_) {
+    if (s.join_due) return Time(0);
+    if (s.retries_left > 0) t = std::min(t, s.retry_at);
+  }
+  return t;
+}
+
 std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::uint8_t> buf) {
   if (!bound_) {
     for (Session& s : candidates_) {
+      if (!s.join_due && s.retries_left > 0 && now >= s.retry_at) {
+        --s.retries_left;
+        s.join_due = true;
+      }
       if (!s.join_due) continue;
       s.join_due = false;
+      s.retry_at = now + kJoinRetry;
       const std::size_t size = EmitJoin(s, buf);
       stats_.overhead_bytes += size - (wire::kHeaderSize + 12);
       return Transmit{Destination::kPeer, s.feedback, size, false};

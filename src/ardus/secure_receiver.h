@@ -54,7 +54,7 @@ class SecureReceiver {
 
   void OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram);
   std::optional<Transmit> PollTransmit(Time now, std::span<std::uint8_t> buf);
-  Time NextDeadline() const { return engine_.NextDeadline(); }
+  Time NextDeadline() const;
   // The engine's join request and its answer (Receiver::TakeJoinRequest).
   std::optional<Endpoint> TakeJoinRequest() { return engine_.TakeJoinRequest(); }
   void OnJoined(Time now, Status status) { engine_.OnJoined(now, std::move(status)); }
@@ -92,7 +92,13 @@ class SecureReceiver {
     std::array<std::uint8_t, wire::kHeaderSize + wire::kAnnounceBodySize> announce{};  // v1 form
     std::uint64_t echo_ns = 0;  // the latest ANNOUNCE's sent_at_ns
     bool join_due = true;
+    // A JOIN or its KEYINFO may be lost: the JOIN is repeated every
+    // kJoinRetry, at most kJoinRetries times per ANNOUNCE, until KEYINFO opens.
+    Time retry_at{0};
+    int retries_left = 0;
   };
+  static constexpr Duration kJoinRetry = std::chrono::milliseconds(50);
+  static constexpr int kJoinRetries = 8;
   // Candidates kept at once: a real session's KEYINFO comes within a round
   // trip, so only a flood of distinct valid ANNOUNCEs can push it out.
   static constexpr std::size_t kMaxCandidates = 8;

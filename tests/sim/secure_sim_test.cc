@@ -128,6 +128,35 @@ TEST(SecureSimulation, LateJoinerDuplicatesAndReorderingUnderEncryption) {
   EXPECT_GT(replayed, 0u);  // the duplicated datagrams, refused once each
 }
 
+TEST(SecureSimulation, LostKeyInfoIsRecoveredWithinARetryNotAnAnnounce) {
+  // The sender counts a receiver from its first JOIN and starts at once; a
+  // receiver whose KEYINFO is lost repeats its JOIN within kJoinRetry, not at
+  // the next ANNOUNCE (a second later), so it misses a few blocks, not most.
+  auto run = std::make_unique<SimRun>();
+  run->manifest = PatternManifest({8000000});  // 1.3 s at 50 Mbit/s
+  static PatternSource source;
+  std::vector<SimReceiver> specs;
+  for (std::size_t i = 0; i < 2; ++i) {
+    run->stores.push_back(std::make_unique<MemoryStore>());
+    SimReceiver r;
+    r.store = run->stores.back().get();
+    if (i == 1) r.down.keyinfo_loss_until = milliseconds(20);
+    specs.push_back(r);
+  }
+  SenderConfig config;
+  config.session_id = 0x5EED0003;
+  config.expected_receivers = 2;
+  config.rate_bps = 50'000'000;
+  run->sim = std::make_unique<Simulator>(9, config, run->manifest, source, specs, ReceiverConfig{},
+                                         SimSecurity{});
+  Finish(*run);
+  ASSERT_TRUE(run->result.completed);
+  EXPECT_EQ(Succeeded(run->sim->sender()), 2u);
+  for (std::size_t i = 0; i < 2; ++i) ExpectIdentical(*run, i);
+  EXPECT_GE(run->sim->secure_sender().stats().key_infos, 3u);  // 1 + the lost one + its retry
+  EXPECT_LT(run->result.wire_ratio, 1.25);
+}
+
 TEST(SecureSimulation, NoDatagramCarriesFileBytesWhenEncrypted) {
   // A 32-byte run of the file from every 4 KiB: in the clear under auth
   // (which proves the check can see them), nowhere under aes256-gcm.

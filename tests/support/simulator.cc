@@ -51,6 +51,8 @@ void Simulator::Send(Time now, const LinkModel& link, bool& bad, int to, Endpoin
   if (u(rng_) < link.loss || (bad && u(rng_) < link.burst_loss)) return;
   const bool poll = bytes.size() > 3 && bytes[3] == static_cast<std::uint8_t>(wire::Type::kPoll);
   if (poll && u(rng_) < link.poll_loss) return;  // byte 3: the type (docs/ardus-protocol.md)
+  if (bytes.size() > 3 && bytes[3] == wire::kTypeKeyInfo && now < Time(link.keyinfo_loss_until))
+    return;
   int copies = u(rng_) < link.duplicate ? 2 : 1;
   for (int c = 0; c < copies; ++c) {
     Duration extra{0};

@@ -30,9 +30,10 @@ struct LinkModel {
   double burst_exit = 0.25;  // P(bad -> good) per packet
   double burst_loss = 1.0;   // drop probability while bad
   Duration delay = milliseconds(1);
-  Duration jitter{0};    // uniform extra delay in [0, jitter): reorders packets
-  double duplicate = 0;  // probability a packet is delivered twice
-  double poll_loss = 0;  // drop probability for POLL datagrams, on top of `loss`
+  Duration jitter{0};              // uniform extra delay in [0, jitter): reorders packets
+  double duplicate = 0;            // probability a packet is delivered twice
+  double poll_loss = 0;            // drop probability for POLL datagrams, on top of `loss`
+  Duration keyinfo_loss_until{0};  // every KEYINFO sent before this is dropped
 };
 
 struct SimReceiver {
