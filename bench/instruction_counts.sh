@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Instruction counts (callgrind Ir) of the same workloads on one build, for
+# Instruction counts (callgrind Ir) of the same workloads on one build:
 #   engines: engine_trace --scenario all
 #   rexd:    rexd serving rex_bench load 2000, then 200 queries, then fanout 4 subs x 2000 events
 #   client:  the rex_bench load 2000 client itself
-# usage: measure.sh BUILD_DIR PORT_BASE [CLIENT_BUILD_DIR: whose rex_bench drives rexd]
+# usage: bench/instruction_counts.sh BUILD_DIR PORT_BASE [CLIENT_BUILD_DIR: whose rex_bench drives rexd]
 set -euo pipefail
 B=$1; P=$2; C=${3:-$1}
 out=$(mktemp -d)
