@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/permissions.h"
 #include "notify/notify_wire.h"
 #include "rex/body.h"
 #include "rex/server_connection.h"
@@ -19,6 +20,12 @@
 #include "services/trader_service.h"
 
 namespace {
+
+// rexd without --auth: every connection is an anonymous admin.
+const ardus::auth::Identity& AnonymousAdmin() {
+  static const auto policy = ardus::auth::AuthPolicy::Open();
+  return policy->anonymous();
+}
 
 // Every push goes to the one connection (owner 1).
 class ToConnection final : public ardus::services::PushSink {
@@ -86,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t held_bytes = 0;
     rex::Frame r;
     while (conn.NextRequest(&r, held_bytes)) {
-      auto reply = service.Handle(now, 1, r).reply;
+      auto reply = service.Handle(now, {1, &AnonymousAdmin()}, r).reply;
       held_bytes += reply.ok() ? reply.value().size() : 64;
       held.emplace_back(std::move(r), std::move(reply));
     }

@@ -39,7 +39,7 @@ LAYERS = {
     "rex_client": (["io/rex_client"], ["common", "rex_wire", "rex_tls"], None),
     # rexd's event loop runs any set of services through services/service.h:
     # it may not see an engine or its wire (the rest of rexd_server may).
-    "rexd_loop": (["rexd/server", "rexd/clock"], ["common", "rex_wire", "rex_services", "rex_tls"], None),
+    "rexd_loop": (["rexd/server", "rexd/clock"], ["common", "rex_wire", "rex_services", "rex_tls", "rex_auth"], None),
     "rexd_server": (["rexd"], REX_ENGINES + ["rex_services", "rexd_loop", "rex_tls", "rex_auth"], None),
     "ardus_program": (["programs/ardus"], ["common", "seal", "ardus_core", "ardus_io"], None),
     "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client", "rex_tls"], None),

@@ -151,6 +151,7 @@ void Server::Accept(std::size_t listener, std::int64_t now_ms) {
     std::uint64_t id = next_conn_++;
     auto c = std::make_unique<Conn>(id, fd, listener, listeners_[listener].endpoint.name, limits_,
                                     now_ms, &meter_);
+    c->identity = &policy_->anonymous();
     UpdateInterest(*c);
     conns_.emplace(id, std::move(c));
   }
@@ -242,7 +243,8 @@ void Server::Serve(std::int64_t wall_ms) {
     vclock_ = c.vtime;
     rex::Frame r;
     if (!c.rex.NextRequest(&r, c.held)) continue;
-    auto [reply, steps] = listeners_[c.listener].endpoint.service.Handle(wall_ms, c.id, r);
+    auto [reply, steps] =
+        listeners_[c.listener].endpoint.service.Handle(wall_ms, {c.id, c.identity}, r);
     if (reply.ok() && reply.value().size() > limits_.max_pending) {
       reply = rex::Fail(rex::Code::kLimitExceeded,
                         fmt::format("the reply would be {} bytes, over the limit of {}; ask for "

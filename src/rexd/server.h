@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/permissions.h"
 #include "common/status.h"
 #include "rex/server_connection.h"
 #include "services/service.h"
@@ -93,6 +94,8 @@ class Server {
     bool dropped = false;        // the engines have forgotten it (it is closing)
     std::uint64_t vtime = 0;     // fair queueing: the work it has been served
     std::size_t held = 0;        // bytes of replies held for it this turn
+    // Who its requests come from: an identity of policy_ (never null).
+    const auth::Identity* identity = nullptr;
   };
   // A reply computed in this turn, sent once the turn is committed.
   struct Held {
@@ -124,6 +127,9 @@ class Server {
   void Forget(Conn& c);
 
   std::vector<Listener> listeners_;  // epoll ids 0..kMaxEndpoints-1
+  // Who may do what. Until rexd authenticates clients, every connection is
+  // the open policy's anonymous admin.
+  std::shared_ptr<const auth::AuthPolicy> policy_ = auth::AuthPolicy::Open();
   rex::ConnectionLimits limits_;
   std::size_t max_connections_;
   rex::OutputMeter meter_;

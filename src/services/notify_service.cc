@@ -140,12 +140,13 @@ Reply Dispatch(std::uint16_t method, const Call& c) {
 
 }  // namespace
 
-Handled NotifyService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& req) {
+Handled NotifyService::Handle(std::int64_t now_ms, const Caller& caller, const rex::Frame& req) {
   std::uint64_t before = broker_.work();
   auto parsed = rex::BodyReader::ParseInPlace(req.body);  // req outlives every use
   // One named result, built in place: the reply is not moved on its way out.
-  Handled out{parsed.ok() ? Dispatch(req.method, Call{broker_, now_ms, owner, parsed.value()})
-                          : Reply(parsed.error())};
+  Handled out{parsed.ok()
+                  ? Dispatch(req.method, Call{broker_, now_ms, caller.owner, parsed.value()})
+                  : Reply(parsed.error())};
   out.work = broker_.work() - before;
   return out;
 }

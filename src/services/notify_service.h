@@ -21,7 +21,7 @@ class NotifyService : public Service {
  public:
   explicit NotifyService(notify::Broker& broker) : broker_(broker) {}
 
-  Handled Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& request) override;
+  Handled Handle(std::int64_t now_ms, const Caller& caller, const rex::Frame& request) override;
   void Tick(std::int64_t now_ms) override { broker_.Tick(now_ms); }
   std::int64_t NextDeadline() const override { return broker_.NextDeadline(); }
   void DropOwner(std::uint64_t owner) override { broker_.DropOwner(owner); }

@@ -20,6 +20,7 @@
 #include <span>
 #include <vector>
 
+#include "auth/permissions.h"
 #include "common/status.h"
 #include "rex/error_code.h"
 #include "rex/frame.h"
@@ -28,6 +29,15 @@ namespace ardus::services {
 
 // A reply body, or the error to answer with (the server sends ERROR).
 using Reply = Result<std::vector<std::uint8_t>, rex::Error>;
+
+// Who sent a request: the connection, and the identity it authenticated as
+// (rexd without --auth: an anonymous admin). `identity` is never null and is
+// valid during the call only: a service that must remember who did something
+// (an offer's owner, a durable subscription's) keeps identity->name().
+struct Caller {
+  std::uint64_t owner = 0;
+  const auth::Identity* identity = nullptr;
+};
 
 // One served request.
 struct Handled {
@@ -52,11 +62,11 @@ class Service {
   virtual ~Service() = default;
 
   // Serves one request (kind kRequest; the server checked the framing) from
-  // connection `owner`. A reply's error is the client's problem, reported to
+  // `caller`. A reply's error is the client's problem, reported to
   // it: kBadRequest for a body or field that does not decode,
   // kUnknownMethod for a method this service does not have, else what the
   // engine refused. Changes made here reach no client before Commit.
-  virtual Handled Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& request) = 0;
+  virtual Handled Handle(std::int64_t now_ms, const Caller& caller, const rex::Frame& request) = 0;
   // Expires what has timed out (leases, retention, undelivered events).
   virtual void Tick(std::int64_t now_ms) = 0;
   // The earliest `now_ms` at which Tick has work (INT64_MAX if none).

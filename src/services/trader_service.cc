@@ -137,12 +137,13 @@ Reply Dispatch(std::uint16_t method, const Call& c) {
 
 }  // namespace
 
-Handled TraderService::Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& req) {
+Handled TraderService::Handle(std::int64_t now_ms, const Caller& caller, const rex::Frame& req) {
   std::uint64_t before = trader_.work();
   auto parsed = rex::BodyReader::Parse(req.body);
   // One named result, built in place: the reply is not moved on its way out.
-  Handled out{parsed.ok() ? Dispatch(req.method, Call{trader_, now_ms, owner, parsed.value()})
-                          : Reply(parsed.error())};
+  Handled out{parsed.ok()
+                  ? Dispatch(req.method, Call{trader_, now_ms, caller.owner, parsed.value()})
+                  : Reply(parsed.error())};
   out.work = trader_.work() - before;
   return out;
 }

@@ -20,7 +20,7 @@ class TraderService : public Service {
  public:
   explicit TraderService(trader::Trader& trader) : trader_(trader) {}
 
-  Handled Handle(std::int64_t now_ms, std::uint64_t owner, const rex::Frame& request) override;
+  Handled Handle(std::int64_t now_ms, const Caller& caller, const rex::Frame& request) override;
   void Tick(std::int64_t now_ms) override { trader_.Tick(now_ms); }
   std::int64_t NextDeadline() const override { return trader_.NextDeadline(); }
   void DropOwner(std::uint64_t owner) override { trader_.DropOwner(owner); }

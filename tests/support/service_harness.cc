@@ -2,6 +2,8 @@
 
 namespace ardus::testing {
 
+using auth::AuthPolicy;
+
 services::Handled ServiceHarness::Raw(std::uint64_t owner, std::uint16_t method,
                                       std::vector<std::uint8_t> body) {
   rex::Frame f;
@@ -9,7 +11,10 @@ services::Handled ServiceHarness::Raw(std::uint64_t owner, std::uint16_t method,
   f.method = method;
   f.id = next_id_++;
   f.body = std::move(body);
-  return service_.Handle(now_, owner, f);
+  static const auto policy = AuthPolicy::Open();  // its anonymous identity is an admin
+  const auth::Identity* open = &policy->anonymous();
+  auto it = identities_.find(owner);
+  return service_.Handle(now_, {owner, it == identities_.end() ? open : it->second}, f);
 }
 
 Status ServiceHarness::EndTurn() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <vector>
 
@@ -22,6 +23,13 @@ struct Pushed {
 class ServiceHarness final : public services::PushSink {
  public:
   explicit ServiceHarness(services::Service& service) : service_(service) {}
+
+  // The identity `owner`'s requests come from from now on (it must outlive
+  // the harness's use of it). Unset owners are an anonymous admin, as in
+  // rexd without --auth.
+  void SetIdentity(std::uint64_t owner, const auth::Identity* identity) {
+    identities_[owner] = identity;
+  }
 
   // One request from `owner`, its body as given.
   services::Handled Raw(std::uint64_t owner, std::uint16_t method, std::vector<std::uint8_t> body);
@@ -54,6 +62,7 @@ class ServiceHarness final : public services::PushSink {
   std::int64_t now_ = 1'700'000'000'000;  // Unix ms
   std::uint32_t next_id_ = 1;
   std::vector<Pushed> pushes_;
+  std::map<std::uint64_t, const auth::Identity*> identities_;
 };
 
 // The reply's body, parsed; fails the test (via the returned error) if the
