@@ -21,28 +21,15 @@
 #include <vector>
 
 #include "ardus/receiver.h"
+#include "support/null_store.h"
 
 namespace {
 
 using namespace ardus;
+using testing::NullStore;
 
 constexpr std::uint32_t kSession = 1;
 const Endpoint kSender{1, 1};
-
-class NullStore final : public ContentStore {
- public:
-  Status Begin(const Manifest&) override { return Status::Ok(); }
-  Status Write(std::uint32_t, std::uint64_t, std::span<const std::uint8_t>) override {
-    return Status::Ok();
-  }
-  Status Read(std::uint32_t, std::uint64_t, std::span<std::uint8_t> out) override {
-    std::fill(out.begin(), out.end(), 0);
-    return Status::Ok();
-  }
-  Status Commit(std::uint32_t) override { return Status::Ok(); }
-  Status Finish() override { return Status::Ok(); }
-  void Abort() override {}
-};
 
 // The session both receivers join: small symbols and blocks, so that a few
 // datagrams cover whole blocks and windows. make_receiver_corpus.py mirrors it.

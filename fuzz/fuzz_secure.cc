@@ -19,10 +19,12 @@
 
 #include "ardus/secure_receiver.h"
 #include "ardus/secure_sender.h"
+#include "support/null_store.h"
 
 namespace {
 
 using namespace ardus;
+using testing::NullStore;
 
 const Endpoint kSenderAt{1, 1834};
 const Endpoint kReceiverAt{2, 40000};
@@ -34,21 +36,6 @@ class ZeroSource final : public ContentSource {
     std::fill(out.begin(), out.end(), 0);
     return Status::Ok();
   }
-};
-
-class NullStore final : public ContentStore {
- public:
-  Status Begin(const Manifest&) override { return Status::Ok(); }
-  Status Write(std::uint32_t, std::uint64_t, std::span<const std::uint8_t>) override {
-    return Status::Ok();
-  }
-  Status Read(std::uint32_t, std::uint64_t, std::span<std::uint8_t> out) override {
-    std::fill(out.begin(), out.end(), 0);
-    return Status::Ok();
-  }
-  Status Commit(std::uint32_t) override { return Status::Ok(); }
-  Status Finish() override { return Status::Ok(); }
-  void Abort() override {}
 };
 
 Manifest SessionManifest() {

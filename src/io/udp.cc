@@ -78,7 +78,8 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
   return *this;
 }
 
-Result<UdpSocket> UdpSocket::Bind(std::uint32_t addr, std::uint16_t port, bool shared) {
+Result<UdpSocket> UdpSocket::Bind(std::uint32_t addr, std::uint16_t port, bool shared,
+                                  std::string_view chosen_by) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return SysError("cannot create UDP socket");
   UdpSocket sock(fd);
@@ -91,13 +92,15 @@ Result<UdpSocket> UdpSocket::Bind(std::uint32_t addr, std::uint16_t port, bool s
       return Status::Error(ErrorKind::kLocalIo,
                            "cannot bind " + where +
                                ": permission denied (ports below 1024 need root; choose "
-                               "another with --port/--data-port/--feedback-port)");
+                               "another with " +
+                               std::string(chosen_by) + ")");
     }
     if (errno == EADDRINUSE) {
       return Status::Error(ErrorKind::kLocalIo,
                            "cannot bind " + where +
-                               ": already in use (another sender? choose another port with "
-                               "--feedback-port)");
+                               ": already in use (by another program? choose another port "
+                               "with " +
+                               std::string(chosen_by) + ")");
     }
     return SysError("cannot bind " + where);
   }

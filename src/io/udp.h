@@ -15,6 +15,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ardus/transmit.h"
@@ -49,9 +50,11 @@ class UdpSocket {
 
   // Binds addr:port (host order). `shared` sets SO_REUSEADDR so several
   // receivers on one host can bind the same multicast group and port.
-  // Errors: kLocalIo; EACCES (a port below 1024) names the --port flags,
-  // EADDRINUSE --feedback-port.
-  static Result<UdpSocket> Bind(std::uint32_t addr, std::uint16_t port, bool shared);
+  // `chosen_by` names what picks the port, for the user to change it (e.g.
+  // "--feedback-port"). Errors: kLocalIo; a port below 1024 without the
+  // right to bind it, and a port in use, name `chosen_by`.
+  static Result<UdpSocket> Bind(std::uint32_t addr, std::uint16_t port, bool shared,
+                                std::string_view chosen_by);
 
   // Receives `group` on `iface` (the kernel's choice when unspecified).
   // Errors: kLocalIo, suggesting --interface.

@@ -10,6 +10,7 @@
 
 #include "ardus/receiver.h"
 #include "support/memory_content.h"
+#include "support/null_store.h"
 
 // The largest single allocation since the last reset: the tests assert that
 // what a peer announces is not allocated before it is checked.
@@ -36,29 +37,12 @@ const Endpoint kStranger{0x0A000063, wire::kFeedbackPort};
 constexpr std::uint32_t kSession = 0x5EED0001;
 constexpr std::size_t kSymbol = wire::kDefaultSymbolSize;
 
-// A store that keeps nothing and can refuse Begin as a full disk would.
-class NullStore final : public ContentStore {
- public:
-  std::uint64_t free_bytes = 1ull << 40;
-  int begins = 0, aborts = 0;
-  Status Begin(const Manifest& m) override {
-    ++begins;
-    if (m.total_bytes() > free_bytes) {
-      return Status::Error(ErrorKind::kNoSpace, std::to_string(free_bytes) + " bytes free");
-    }
-    return Status::Ok();
-  }
-  Status Write(std::uint32_t, std::uint64_t, std::span<const std::uint8_t>) override {
-    return Status::Ok();
-  }
-  Status Read(std::uint32_t, std::uint64_t, std::span<std::uint8_t> out) override {
-    std::fill(out.begin(), out.end(), 0);
-    return Status::Ok();
-  }
-  Status Commit(std::uint32_t) override { return Status::Ok(); }
-  Status Finish() override { return Status::Ok(); }
-  void Abort() override { ++aborts; }
-};
+// A disk of 1 TB free: large sessions fit, absurd ones do not.
+NullStore OneTerabyteFree() {
+  NullStore s;
+  s.free_bytes = std::uint64_t{1} << 40;
+  return s;
+}
 
 class HostileInput : public ::testing::Test {
  protected:
@@ -122,7 +106,7 @@ class HostileInput : public ::testing::Test {
     return out;
   }
 
-  NullStore store_;
+  NullStore store_ = OneTerabyteFree();
   Manifest manifest_;
   std::vector<std::uint8_t> manifest_bytes_;
   std::unique_ptr<Receiver> receiver_;

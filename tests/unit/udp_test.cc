@@ -24,7 +24,7 @@ struct Received {
 
 // Sends `sizes` from a fresh socket to `rx`, datagram i filled with byte i.
 void SendTagged(const std::vector<std::size_t>& sizes, const UdpSocket& rx, bool want_gso) {
-  auto tx = UdpSocket::Bind(kLoopback, 0, false);
+  auto tx = UdpSocket::Bind(kLoopback, 0, false, "");
   ASSERT_TRUE(tx.ok());
   Endpoint to = rx.LocalEndpoint().value();
   BatchSender out;
@@ -44,7 +44,7 @@ void SendTagged(const std::vector<std::size_t>& sizes, const UdpSocket& rx, bool
 
 std::vector<Received> SendAndReceive(const std::vector<std::size_t>& sizes, bool want_gso,
                                      bool coalesce = false) {
-  auto rx = UdpSocket::Bind(kLoopback, 0, false);
+  auto rx = UdpSocket::Bind(kLoopback, 0, false, "");
   EXPECT_TRUE(rx.ok());
   rx.value().SetBuffers(4 << 20);
   if (coalesce) {
@@ -89,7 +89,7 @@ TEST(BatchSender, WithoutGsoTheSameDatagramsArrive) {
 // asked for UDP_GRO as one message, with the segment size alongside.
 TEST(DrainSocket, LoopbackDeliversAGsoRunAsOneMessageWhenAsked) {
   unsetenv("ARDUS_NO_GSO");
-  auto rx = UdpSocket::Bind(kLoopback, 0, false);
+  auto rx = UdpSocket::Bind(kLoopback, 0, false, "");
   ASSERT_TRUE(rx.ok());
   ASSERT_TRUE(rx.value().EnableReceiveCoalescing());
   SendTagged({1000, 1000, 700}, rx.value(), true);

@@ -67,12 +67,12 @@ Status OpenSockets(const ReceiveOptions& o, std::uint32_t group, std::uint16_t p
   Result<net::Interface> iface = net::ResolveInterface(o.common.interface);
   if (!iface.ok()) return iface.status();
   s->iface = iface.value();
-  Result<net::UdpSocket> control = net::UdpSocket::Bind(group, port, true);
+  Result<net::UdpSocket> control = net::UdpSocket::Bind(group, port, true, "--port");
   if (!control.ok()) return control.status();
   s->control = std::move(control).value();
   if (Status st = s->control.JoinGroup(group, s->iface); !st.ok()) return st;
   s->control.SetBuffers(4 << 20);
-  Result<net::UdpSocket> unicast = net::UdpSocket::Bind(0, 0, false);
+  Result<net::UdpSocket> unicast = net::UdpSocket::Bind(0, 0, false, "");
   if (!unicast.ok()) return unicast.status();
   s->unicast = std::move(unicast).value();
   s->unicast.SetBuffers(4 << 20);
@@ -83,7 +83,8 @@ Status OpenSockets(const ReceiveOptions& o, std::uint32_t group, std::uint16_t p
 // serving session after session keeps the socket while the group stays.
 Status OpenDataSocket(const Endpoint& data, Sockets* s) {
   if (s->data && s->data_bound == data) return Status::Ok();
-  Result<net::UdpSocket> sock = net::UdpSocket::Bind(data.ip, data.port, true);
+  Result<net::UdpSocket> sock =
+      net::UdpSocket::Bind(data.ip, data.port, true, "the sender's --data-port");
   if (!sock.ok()) return sock.status();
   if (Status st = sock.value().JoinGroup(data.ip, s->iface); !st.ok()) return st;
   sock.value().SetBuffers(kSocketBuffer);

@@ -233,7 +233,8 @@ Result<SourceTree> ScanWithProgress(const SendOptions& o) {
 // The one socket a sender needs: it multicasts from it and takes feedback on
 // it. Errors: kLocalIo.
 Result<net::UdpSocket> OpenSendSocket(const SendOptions& o, const SendPlan& plan) {
-  Result<net::UdpSocket> sock = net::UdpSocket::Bind(0, plan.feedback_port, false);
+  Result<net::UdpSocket> sock =
+      net::UdpSocket::Bind(0, plan.feedback_port, false, "--feedback-port");
   if (!sock.ok()) return sock.status();
   // Receivers on this host need the kernel to loop multicast back; on a
   // chosen LAN interface that is opt-in, since it costs a receive-path trip
