@@ -33,7 +33,16 @@ Usage: ARDUS=path/to/ardus hostile_peer.py [SCENARIO...]. Exit 0: all passed;
 valid ANNOUNCE from a forged SOURCE address (tests/integration/netns_spoof.sh).
    hostile_peer.py spoof-done SOURCE DEVICE GROUP PORT SENDER_IP SENDER_PORT
 (root): waits for a session's ANNOUNCE on GROUP:PORT, then sends its sender a
-DONE from a forged SOURCE address."""
+DONE from a forged SOURCE address.
+   hostile_peer.py forge-v2 DEVICE GROUP PORT SENDER_IP VICTIM_IP STOP_FILE OUT_JSON
+(root): an on-link third party against a version 2 (protected) session. It
+waits for the session's signed ANNOUNCE, captures some of its sealed DATA,
+then, until STOP_FILE exists, floods forged JOIN, NAK, STATUS and DONE at the
+sender (spoofed from VICTIM_IP, a real receiver), and forged ANNOUNCE (a
+tampered manifest digest), DATA, POLL, ADVERT and END at the groups (spoofed
+from SENDER_IP), each as version 2 with made-up tags and as version 1
+plaintext, plus replayed and bit-flipped copies of the captured DATA. It
+writes how many of each it sent to OUT_JSON (tests/integration/netns_forge.sh)."""
 import hashlib
 import json
 import os
@@ -841,9 +850,170 @@ def spoof_done(source, device, control_group, control_port, sender_ip, sender_po
     return 0
 
 
+# ---- version 2, from docs/ardus-protocol.md "Version 2: protected sessions" --------
+
+V2_HEADER, TAG = 20, 16
+KEYINFO = 11
+
+
+def header_v2(kind, session, key_id, packet_number):
+    return struct.pack(">HBBIIQ", MAGIC, 2, kind, session, key_id, packet_number)
+
+
+def parse_v2(datagram):
+    """(type, session, key_id, packet_number) of a version 2 datagram, or None."""
+    if len(datagram) < V2_HEADER:
+        return None
+    magic, version, kind, session, key_id, pn = struct.unpack(">HBBIIQ", datagram[:V2_HEADER])
+    if magic != MAGIC or version != 2:
+        return None
+    return kind, session, key_id, pn
+
+
+class RawSender:
+    """UDP datagrams from any source address on DEVICE (one raw socket)."""
+
+    def __init__(self, device):
+        self.raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        self.raw.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
+
+    def send(self, src, dst, payload):
+        udp = struct.pack(">HHHH", src[1], dst[1], 8 + len(payload), 0) + payload
+        iph = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 1, 17, 0,
+                          socket.inet_aton(src[0]), socket.inet_aton(dst[0]))
+        try:
+            self.raw.sendto(iph + udp, (dst[0], 0))
+        except OSError:  # a full queue drops it, as a switch would
+            pass
+
+
+def joined_socket(group_ip, port, device_ip="0.0.0.0"):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((group_ip, port))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                    socket.inet_aton(group_ip) + socket.inet_aton(device_ip))
+    return sock
+
+
+def wait_announce_v2(sock, timeout):
+    """The first version 2 ANNOUNCE: (datagram, session, data group, data port, feedback port)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            datagram, _ = sock.recvfrom(2048)
+        except socket.timeout:
+            break
+        h = parse_v2(datagram)
+        if h and h[0] == ANNOUNCE:
+            data_group, data_port, feedback_port = struct.unpack(
+                ">IHH", datagram[V2_HEADER:V2_HEADER + 8])
+            return datagram, h[1], socket.inet_ntoa(struct.pack(">I", data_group)), data_port, \
+                feedback_port
+    raise Failure("no version 2 ANNOUNCE seen")
+
+
+def capture_data(sock, session, want, timeout):
+    """Up to `want` sealed DATA datagrams of `session`, as sent."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            datagram, _ = sock.recvfrom(2048)
+        except socket.timeout:
+            break
+        h = parse_v2(datagram)
+        if h and h[0] == DATA and h[1] == session:
+            got.append(datagram)
+    return got
+
+
+def flipped(datagram, offset):
+    b = bytearray(datagram)
+    b[offset] ^= 0x01
+    return bytes(b)
+
+
+def forge_v2(device, control_group, control_port, sender_ip, victim_ip, stop_file, out_json):
+    control_port = int(control_port)
+    rng = __import__("random").Random(0x17)
+    junk = rng.randbytes
+    control = joined_socket(control_group, control_port)
+    announce_dgram, session, data_group, data_port, feedback_port = wait_announce_v2(control, 20)
+    data_sock = joined_socket(data_group, data_port)
+    captured = capture_data(data_sock, session, 64, 5)
+    check(captured, "captured no sealed DATA to replay")
+    raw = RawSender(device)
+    to_sender = lambda p: raw.send((victim_ip, 1834), (sender_ip, feedback_port), p)
+    to_control = lambda p: raw.send((sender_ip, feedback_port), (control_group, control_port), p)
+    to_data = lambda p: raw.send((sender_ip, feedback_port), (data_group, data_port), p)
+    sent = {}
+
+    def count(name, n=1):
+        sent[name] = sent.get(name, 0) + n
+
+    # The manifest digest is at body offset 20 (after group, ports, symbol
+    # size, block symbols and manifest size): a tampered manifest.
+    tampered_announce = flipped(announce_dgram, V2_HEADER + 20)
+    pn = 1 << 40  # far ahead of the real packet numbers, where a window would move
+    while not os.path.exists(stop_file):
+        for _ in range(50):
+            pn += 1
+            rid = rng.randrange(1, 1 << 32)
+            # Feedback, version 2: credentials and bodies made up; key ids
+            # guessed, including small ones a real receiver may hold.
+            to_sender(header_v2(JOIN, session, rid, 1) + junk(32 + 32 + 64) +
+                      junk(12) + junk(TAG))
+            count("join_v2")
+            for kind, body in ((NAK, struct.pack(">IIH", rid, 1, 1) + struct.pack(">IIH", 0, 1 << 20, 0)),
+                               (STATUS, struct.pack(">I", rid) + junk(24)),
+                               (DONE, struct.pack(">IBQQH", rid, 1, 0, 0, 6) + b"forged")):
+                key = rng.choice((rid, rng.randrange(1, 16)))
+                to_sender(header_v2(kind, session, key, pn) + body + junk(TAG))
+                count({NAK: "nak_v2", STATUS: "status_v2", DONE: "done_v2"}[kind])
+            # Feedback, version 1 plaintext of the same session.
+            to_sender(header(JOIN, session) + struct.pack(">IQ", rid, 0))
+            to_sender(header(NAK, session) + struct.pack(">IIH", rid, 1, 1) +
+                      struct.pack(">IIH", 0, 0xFFFFFFFF, 0xFFFF))
+            to_sender(header(DONE, session) + struct.pack(">IBQQH", rid, 0, 0, 0, 0))
+            count("feedback_v1", 3)
+            # Group traffic, version 2 with made-up tags, "from" the sender.
+            to_control(tampered_announce)
+            count("announce_tampered")
+            to_control(header_v2(END, session, 0, pn) + junk(TAG))
+            to_control(header_v2(POLL, session, 0, pn + 1) + junk(20) + junk(TAG))
+            to_control(header_v2(ADVERT, session, 0, pn + 2) + junk(12) + junk(TAG))
+            count("end_poll_advert_v2", 3)
+            to_data(header_v2(DATA, session, 0, pn + 3) + junk(8 + 1400) + junk(TAG))
+            count("data_v2")
+            # Genuine sealed DATA, replayed as it was and with one bit flipped.
+            real = captured[rng.randrange(len(captured))]
+            to_data(real)
+            count("data_replayed")
+            to_data(flipped(real, V2_HEADER + 4 + rng.randrange(len(real) - V2_HEADER - 4)))
+            count("data_flipped")
+            # Version 1 plaintext group traffic.
+            to_control(end(session))
+            to_control(poll(session, 1, 0, 0xFFFFFFFF))
+            to_data(data(session, 1, 0, 0, junk(64)))
+            count("group_v1", 3)
+        time.sleep(0.01)
+    with open(out_json, "w") as f:
+        json.dump({"session": f"{session:08x}", "captured": len(captured), "sent": sent}, f)
+    return 0
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["spoof-announce"]:
         sys.exit(spoof_announce(*sys.argv[2:6]))
     if sys.argv[1:2] == ["spoof-done"]:
         sys.exit(spoof_done(*sys.argv[2:8]))
+    if sys.argv[1:2] == ["forge-v2"]:
+        try:
+            sys.exit(forge_v2(*sys.argv[2:9]))
+        except Failure as e:
+            print(f"FAIL: {e}", file=sys.stderr)
+            sys.exit(1)
     sys.exit(main())
