@@ -202,13 +202,15 @@ void SecureReceiver::OnKeyInfo(Time now, const wire::SealedHeader& h,
     bound_.emplace(std::move(*it));
     candidates_.clear();
     // Now the engine takes the session (its JOIN went out already).
+    // Now the engine takes the session. Its JOIN, sent once it has joined
+    // the data group, goes without credentials: the key confirmation after
+    // which the sender counts this receiver.
     engine_.OnDatagram(now, bound_->source, bound_->announce);
     if (engine_.state() == Receiver::State::kIdle) {
       bound_.reset();  // the engine refused it (a session already received)
       group_.reset();
       return;
     }
-    swallow_join_ = true;
     encryption_ = bound_->encryption;
     sender_fingerprint_ = bound_->fingerprint;
     return;
@@ -282,7 +284,7 @@ std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::ui
       s.join_due = false;
       s.retry_at = now + kJoinRetry;
       const std::size_t size = EmitJoin(s, buf);
-      stats_.overhead_bytes += size - (wire::kHeaderSize + 12);
+      stats_.overhead_bytes += size - (wire::kHeaderSize + wire::kJoinBodySize);
       return Transmit{Destination::kPeer, s.feedback, size, false};
     }
     if (!candidates_.empty()) return std::nullopt;
@@ -291,13 +293,8 @@ std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::ui
   const std::size_t room = wire::kMaxDatagram - wire::kSealOverhead;
   while (auto t = engine_.PollTransmit(now, buf.subspan(kSealedPlainOffset, room))) {
     if (t->size < wire::kHeaderSize) continue;
-    const std::uint8_t type = buf[kSealedPlainOffset + 3];
-    if (swallow_join_ && static_cast<wire::Type>(type) == wire::Type::kJoin) {
-      swallow_join_ = false;
-      continue;
-    }
     const std::size_t v1 = t->size;
-    t->size = Protect(*bound_, buf, v1);
+    t->size = Protect(*bound_, buf, v1, false);
     stats_.overhead_bytes += t->size - v1;
     return t;
   }
@@ -305,21 +302,22 @@ std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::ui
 }
 
 std::size_t SecureReceiver::EmitJoin(Session& s, std::span<std::uint8_t> buf) {
-  ByteWriter w(buf.subspan(kSealedPlainOffset, wire::kHeaderSize + 12));
+  ByteWriter w(buf.subspan(kSealedPlainOffset, wire::kHeaderSize + wire::kJoinBodySize));
   w.u16(wire::kMagic);
   w.u8(wire::kVersion);
   w.u8(static_cast<std::uint8_t>(wire::Type::kJoin));
   w.u32(s.context.session_id);
   w.u32(receiver_id_);
   w.u64(s.echo_ns);
-  return Protect(s, buf, wire::kHeaderSize + 12);
+  return Protect(s, buf, wire::kHeaderSize + wire::kJoinBodySize, true);
 }
 
-std::size_t SecureReceiver::Protect(Session& s, std::span<std::uint8_t> buf, std::size_t v1_size) {
+std::size_t SecureReceiver::Protect(Session& s, std::span<std::uint8_t> buf, std::size_t v1_size,
+                                    bool credentials) {
   const std::uint8_t type = buf[kSealedPlainOffset + 3];
   const std::size_t body = v1_size - wire::kHeaderSize;
   std::size_t header = kSealedHeaderSize;
-  if (static_cast<wire::Type>(type) == wire::Type::kJoin) {
+  if (credentials) {
     // The credentials go between header and body: move the (12-byte) body.
     std::memmove(buf.data() + kSealedHeaderSize + wire::kJoinCredentialsSize,
                  buf.data() + kSealedHeaderSize, body);

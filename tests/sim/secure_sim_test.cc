@@ -157,6 +157,84 @@ TEST(SecureSimulation, LostKeyInfoIsRecoveredWithinARetryNotAnAnnounce) {
   EXPECT_LT(run->result.wire_ratio, 1.25);
 }
 
+// Issue 17. The netns_loss setting: four receivers, a sender at 400 Mbit/s.
+// `keyinfo_loss_until` drops receiver 3's KEYINFOs until then; `loss` is
+// every link's independent loss.
+std::unique_ptr<SimRun> NetnsLike(std::uint64_t seed, std::uint64_t bytes, double loss,
+                                  Duration keyinfo_loss_until) {
+  auto run = std::make_unique<SimRun>();
+  run->manifest = PatternManifest({bytes});
+  static PatternSource source;
+  std::vector<SimReceiver> specs;
+  for (std::size_t i = 0; i < 4; ++i) {
+    run->stores.push_back(std::make_unique<MemoryStore>());
+    SimReceiver r;
+    r.store = run->stores.back().get();
+    r.down.loss = loss;
+    r.down.delay = microseconds(100);
+    r.down.jitter = microseconds(100);
+    r.up = r.down;
+    if (i == 3) r.down.keyinfo_loss_until = keyinfo_loss_until;
+    specs.push_back(r);
+  }
+  SenderConfig config;
+  config.session_id = 0x5EED1700 + std::uint32_t(seed);
+  config.expected_receivers = 4;
+  config.rate_bps = 400'000'000;
+  config.join_wait = seconds(20);
+  run->sim =
+      std::make_unique<Simulator>(seed, config, run->manifest, source, specs, ReceiverConfig{},
+                                  SimSecurity{Encryption::kAes256Gcm, seed});
+  run->sim->SetBottleneck(500'000'000, milliseconds(50));
+  return run;
+}
+
+// DATA a receiver dropped because it did not hold the group key yet.
+std::uint64_t Unkeyed(SimRun& run) {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < run.stores.size(); ++i)
+    n += run.sim->secure_receiver(i).stats().unkeyed;
+  return n;
+}
+
+TEST(SecureSimulation, LostKeyInfosDelayTheStartNotTheData) {
+  // Issue 17: the sender counted a receiver from its first JOIN, before its
+  // KEYINFO arrived. With that KEYINFO lost, the transfer started without
+  // it; it missed the first 150 ms, the manifest among them, so it held only
+  // 4096 early DATA, dropped the rest, and NAKed the manifest (a block before
+  // its first DATA) only in the final sweep: most of the file went again in
+  // sweep repair (wire 1.87 in the testbed). The sender must wait for the
+  // receiver's key confirmation instead.
+  constexpr std::uint64_t kSeed = 3;
+  auto run = NetnsLike(kSeed, 16 << 20, 0, milliseconds(120));  // its first 3 KEYINFOs
+  Finish(*run);
+  ASSERT_TRUE(run->result.completed) << "seed " << kSeed;
+  for (std::size_t i = 0; i < 4; ++i) ExpectIdentical(*run, i);
+  EXPECT_EQ(Unkeyed(*run), 0u) << "DATA went out before a counted receiver had the key; seed "
+                               << kSeed;
+  const SenderStats& s = run->sim->sender().stats();
+  // Lossless links: no repair beyond the manifest's extra parity, no sweep.
+  EXPECT_LE(s.repair_symbols, SenderConfig{}.manifest_extra_symbols) << "seed " << kSeed;
+  EXPECT_EQ(s.sweep_repair_symbols, 0u) << "seed " << kSeed;
+  EXPECT_LT(run->result.wire_ratio, 1.07) << "seed " << kSeed;  // 1.061: the envelope's 28 bytes
+  EXPECT_GE(run->sim->secure_sender().stats().key_infos, 7u) << "seed " << kSeed;  // 4 + 3 lost
+}
+
+TEST(SecureSimulation, NoReceiverMissesDataForWantOfItsKeyUnderLoss) {
+  // Issue 17 as the testbed met it, about one run in four: 5% loss on every
+  // link loses a KEYINFO or a JOIN repeat now and then. Whatever is lost,
+  // the transfer starts only once all four receivers hold the group key.
+  for (std::uint64_t seed = 1; seed <= 24; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    auto run = NetnsLike(seed, 8 << 20, 0.05, Duration{0});
+    Finish(*run);
+    ASSERT_TRUE(run->result.completed) << "seed " << seed;
+    for (std::size_t i = 0; i < 4; ++i) ExpectIdentical(*run, i);
+    EXPECT_EQ(Unkeyed(*run), 0u) << "seed " << seed;
+    EXPECT_LT(run->result.wire_ratio, 1.2) << "seed " << seed;
+  }
+}
+
 TEST(SecureSimulation, NoDatagramCarriesFileBytesWhenEncrypted) {
   // A 32-byte run of the file from every 4 KiB: in the clear under auth
   // (which proves the check can see them), nowhere under aes256-gcm.
