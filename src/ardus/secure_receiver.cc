@@ -117,6 +117,8 @@ void SecureReceiver::OnAnnounce(Time now, const Endpoint& from, const wire::Seal
   }
   if (bound_) {
     // The bound session's ANNOUNCEs repeat: the engine re-JOINs on them.
+    bound_->echo_ns = Be64At(body.data() + wire::kAnnounceSentAtOffset);
+    bound_->echo_heard = now;
     std::memcpy(scratch_.data() + kSealedHeaderSize, body.data(), body.size());
     PutPlainHeader(scratch_.data() + kSealedPlainOffset, h.type, h.session_id);
     engine_.OnDatagram(now, from,
@@ -141,6 +143,7 @@ void SecureReceiver::OnAnnounce(Time now, const Endpoint& from, const wire::Seal
     it = candidates_.end() - 1;
   }
   it->echo_ns = Be64At(body.data() + wire::kAnnounceSentAtOffset);
+  it->echo_heard = now;
   PutPlainHeader(it->announce.data(), h.type, h.session_id);
   std::memcpy(it->announce.data() + wire::kHeaderSize, body.data(), body.size());
   it->join_due = true;
@@ -175,6 +178,7 @@ void SecureReceiver::AddCandidate(const Endpoint& from, const SessionContext& co
             {},
             {},
             0,
+            Time{0},
             true};
   s.credentials.identity = identity_.public_key();
   s.credentials.exchange_key = exchange.public_key();
@@ -283,7 +287,7 @@ std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::ui
       if (!s.join_due) continue;
       s.join_due = false;
       s.retry_at = now + kJoinRetry;
-      const std::size_t size = EmitJoin(s, buf);
+      const std::size_t size = EmitJoin(s, now, buf);
       stats_.overhead_bytes += size - (wire::kHeaderSize + wire::kJoinBodySize);
       return Transmit{Destination::kPeer, s.feedback, size, false};
     }
@@ -294,6 +298,10 @@ std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::ui
   while (auto t = engine_.PollTransmit(now, buf.subspan(kSealedPlainOffset, room))) {
     if (t->size < wire::kHeaderSize) continue;
     const std::size_t v1 = t->size;
+    if (static_cast<wire::Type>(buf[kSealedPlainOffset + 3]) == wire::Type::kJoin &&
+        v1 == wire::kHeaderSize + wire::kJoinBodySize) {
+      AddHoldingTime(*bound_, now, buf.subspan(kSealedHeaderSize + 4).first<8>());
+    }
     t->size = Protect(*bound_, buf, v1, false);
     stats_.overhead_bytes += t->size - v1;
     return t;
@@ -301,7 +309,7 @@ std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::ui
   return std::nullopt;
 }
 
-std::size_t SecureReceiver::EmitJoin(Session& s, std::span<std::uint8_t> buf) {
+std::size_t SecureReceiver::EmitJoin(Session& s, Time now, std::span<std::uint8_t> buf) {
   ByteWriter w(buf.subspan(kSealedPlainOffset, wire::kHeaderSize + wire::kJoinBodySize));
   w.u16(wire::kMagic);
   w.u8(wire::kVersion);
@@ -309,7 +317,14 @@ std::size_t SecureReceiver::EmitJoin(Session& s, std::span<std::uint8_t> buf) {
   w.u32(s.context.session_id);
   w.u32(receiver_id_);
   w.u64(s.echo_ns);
+  AddHoldingTime(s, now, buf.subspan(kSealedHeaderSize + 4).first<8>());
   return Protect(s, buf, wire::kHeaderSize + wire::kJoinBodySize, true);
+}
+
+void SecureReceiver::AddHoldingTime(const Session& s, Time now, std::span<std::uint8_t, 8> at) {
+  if (s.echo_ns == 0 || Be64At(at.data()) != s.echo_ns || now < s.echo_heard) return;
+  const auto held = static_cast<std::uint64_t>((now - s.echo_heard).count());
+  ByteWriter(at).u64(s.echo_ns + held);
 }
 
 std::size_t SecureReceiver::Protect(Session& s, std::span<std::uint8_t> buf, std::size_t v1_size,

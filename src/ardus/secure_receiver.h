@@ -93,6 +93,7 @@ class SecureReceiver {
     wire::JoinCredentials credentials;
     std::array<std::uint8_t, wire::kHeaderSize + wire::kAnnounceBodySize> announce{};  // v1 form
     std::uint64_t echo_ns = 0;  // the latest ANNOUNCE's sent_at_ns
+    Time echo_heard{0};         // when that ANNOUNCE arrived
     bool join_due = true;
     // A JOIN or its KEYINFO may be lost: the JOIN is repeated every
     // kJoinRetry, at most kJoinRetries times per ANNOUNCE, until KEYINFO opens.
@@ -114,7 +115,11 @@ class SecureReceiver {
   void OnProtected(Time now, const Endpoint& from, const wire::SealedHeader& h,
                    std::span<const std::uint8_t> datagram);
   void ToEngine(Time now, const Endpoint& from, const wire::SealedHeader& h, std::size_t body);
-  std::size_t EmitJoin(Session& s, std::span<std::uint8_t> buf);
+  std::size_t EmitJoin(Session& s, Time now, std::span<std::uint8_t> buf);
+  // A JOIN's echo of s.echo_ns, at `at`, plus the time since that ANNOUNCE
+  // arrived: the sender's RTT sample must not include how long this receiver
+  // held its answer (JOIN repeats, the wait for KEYINFO and the data group).
+  static void AddHoldingTime(const Session& s, Time now, std::span<std::uint8_t, 8> at);
   // Seals the version 1 packet at buf + kSealedPlainOffset in place; a
   // candidate's JOIN (`credentials`) also carries s.credentials.
   std::size_t Protect(Session& s, std::span<std::uint8_t> buf, std::size_t v1_size,
