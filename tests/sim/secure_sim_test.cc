@@ -129,9 +129,9 @@ TEST(SecureSimulation, LateJoinerDuplicatesAndReorderingUnderEncryption) {
 }
 
 TEST(SecureSimulation, LostKeyInfoIsRecoveredWithinARetryNotAnAnnounce) {
-  // The sender counts a receiver from its first JOIN and starts at once; a
-  // receiver whose KEYINFO is lost repeats its JOIN within kJoinRetry, not at
-  // the next ANNOUNCE (a second later), so it misses a few blocks, not most.
+  // A receiver whose KEYINFO is lost repeats its JOIN within kJoinRetry, not
+  // at the next ANNOUNCE, so the start (which waits for its key
+  // confirmation) is delayed by about 50 ms, not by an ANNOUNCE gap.
   auto run = std::make_unique<SimRun>();
   run->manifest = PatternManifest({8000000});  // 1.3 s at 50 Mbit/s
   static PatternSource source;
@@ -155,6 +155,10 @@ TEST(SecureSimulation, LostKeyInfoIsRecoveredWithinARetryNotAnAnnounce) {
   for (std::size_t i = 0; i < 2; ++i) ExpectIdentical(*run, i);
   EXPECT_GE(run->sim->secure_sender().stats().key_infos, 3u);  // 1 + the lost one + its retry
   EXPECT_LT(run->result.wire_ratio, 1.25);
+  // The start waited for the key: past the lost KEYINFO, within a retry.
+  ASSERT_TRUE(run->sim->sender().transfer_start().has_value());
+  EXPECT_GE(*run->sim->sender().transfer_start(), Time(milliseconds(20)));
+  EXPECT_LT(*run->sim->sender().transfer_start(), Time(milliseconds(80)));
 }
 
 // Issue 17. The netns_loss setting: four receivers, a sender at 400 Mbit/s.
@@ -249,6 +253,42 @@ TEST(SecureSimulation, NoReceiverMissesDataForWantOfItsKeyUnderLoss) {
     EXPECT_EQ(Unkeyed(*run), 0u) << "seed " << seed;
     EXPECT_LT(run->result.wire_ratio, 1.2) << "seed " << seed;
   }
+}
+
+TEST(SecureSimulation, AReceiverWithoutItsKeyIsNeverCounted) {
+  // Key confirmation comes before the engine counts a receiver: one whose
+  // KEYINFOs are all lost has JOINed (the envelope keeps its keys) but is
+  // neither waited for as joined, nor reported, nor timed out.
+  auto run = std::make_unique<SimRun>();
+  run->manifest = PatternManifest({300000});
+  static PatternSource source;
+  std::vector<SimReceiver> specs;
+  for (std::size_t i = 0; i < 2; ++i) {
+    run->stores.push_back(std::make_unique<MemoryStore>());
+    SimReceiver r;
+    r.store = run->stores.back().get();
+    if (i == 1) r.down.keyinfo_loss_until = seconds(600);
+    specs.push_back(r);
+  }
+  SenderConfig config;
+  config.session_id = 0x5EED0004;
+  config.expected_receivers = 2;
+  config.join_wait = seconds(1);
+  run->sim = std::make_unique<Simulator>(4, config, run->manifest, source, specs, ReceiverConfig{},
+                                         SimSecurity{});
+  Finish(*run);
+  const Sender& sender = run->sim->sender();
+  ASSERT_TRUE(sender.finished());
+  ExpectIdentical(*run, 0);
+  EXPECT_EQ(sender.receivers_joined(), 1u);
+  ASSERT_EQ(sender.Reports().size(), 1u);
+  EXPECT_EQ(sender.Reports()[0].receiver_id, 1000u);
+  EXPECT_EQ(sender.Reports()[0].outcome, ReceiverOutcome::kSucceeded);
+  EXPECT_TRUE(run->sim->secure_sender().ReceiverFingerprint(1001).has_value());  // it did JOIN
+  EXPECT_FALSE(run->sim->secure_receiver(1).has_group_key());
+  // The transfer waited the whole join_wait for the second receiver.
+  ASSERT_TRUE(sender.transfer_start().has_value());
+  EXPECT_GE(*sender.transfer_start(), Time(seconds(1)));
 }
 
 TEST(SecureSimulation, NoDatagramCarriesFileBytesWhenEncrypted) {
