@@ -205,7 +205,6 @@ void SecureReceiver::OnKeyInfo(Time now, const wire::SealedHeader& h,
     ++stats_.key_infos;
     bound_.emplace(std::move(*it));
     candidates_.clear();
-    // Now the engine takes the session (its JOIN went out already).
     // Now the engine takes the session. Its JOIN, sent once it has joined
     // the data group, goes without credentials: the key confirmation after
     // which the sender counts this receiver.

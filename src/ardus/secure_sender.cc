@@ -94,7 +94,7 @@ void SecureSender::OnJoin(Time now, const Endpoint& from, const wire::SealedHead
     return OnFeedback(now, from, h, datagram);
   }
   constexpr std::size_t kClear = kSealedHeaderSize + wire::kJoinCredentialsSize;
-  if (!context_ || datagram.size() < kClear + seal::kTagSize) {
+  if (!context_ || datagram.size() != wire::kSealedCandidateJoinSize) {
     ++(context_ ? stats_.malformed : stats_.unkeyed);
     return;
   }
