@@ -117,6 +117,8 @@ void SecureReceiver::OnAnnounce(Time now, const Endpoint& from, const wire::Seal
   }
   if (bound_) {
     // The bound session's ANNOUNCEs repeat: the engine re-JOINs on them.
+    bound_->echo_ns = Be64At(body.data() + wire::kAnnounceSentAtOffset);
+    bound_->echo_heard = now;
     std::memcpy(scratch_.data() + kSealedHeaderSize, body.data(), body.size());
     PutPlainHeader(scratch_.data() + kSealedPlainOffset, h.type, h.session_id);
     engine_.OnDatagram(now, from,
@@ -141,6 +143,7 @@ void SecureReceiver::OnAnnounce(Time now, const Endpoint& from, const wire::Seal
     it = candidates_.end() - 1;
   }
   it->echo_ns = Be64At(body.data() + wire::kAnnounceSentAtOffset);
+  it->echo_heard = now;
   PutPlainHeader(it->announce.data(), h.type, h.session_id);
   std::memcpy(it->announce.data() + wire::kHeaderSize, body.data(), body.size());
   it->join_due = true;
@@ -175,6 +178,7 @@ void SecureReceiver::AddCandidate(const Endpoint& from, const SessionContext& co
             {},
             {},
             0,
+            Time{0},
             true};
   s.credentials.identity = identity_.public_key();
   s.credentials.exchange_key = exchange.public_key();
@@ -201,14 +205,15 @@ void SecureReceiver::OnKeyInfo(Time now, const wire::SealedHeader& h,
     ++stats_.key_infos;
     bound_.emplace(std::move(*it));
     candidates_.clear();
-    // Now the engine takes the session (its JOIN went out already).
+    // Now the engine takes the session. Its JOIN, sent once it has joined
+    // the data group, goes without credentials: the key confirmation after
+    // which the sender counts this receiver.
     engine_.OnDatagram(now, bound_->source, bound_->announce);
     if (engine_.state() == Receiver::State::kIdle) {
       bound_.reset();  // the engine refused it (a session already received)
       group_.reset();
       return;
     }
-    swallow_join_ = true;
     encryption_ = bound_->encryption;
     sender_fingerprint_ = bound_->fingerprint;
     return;
@@ -281,8 +286,8 @@ std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::ui
       if (!s.join_due) continue;
       s.join_due = false;
       s.retry_at = now + kJoinRetry;
-      const std::size_t size = EmitJoin(s, buf);
-      stats_.overhead_bytes += size - (wire::kHeaderSize + 12);
+      const std::size_t size = EmitJoin(s, now, buf);
+      stats_.overhead_bytes += size - (wire::kHeaderSize + wire::kJoinBodySize);
       return Transmit{Destination::kPeer, s.feedback, size, false};
     }
     if (!candidates_.empty()) return std::nullopt;
@@ -291,35 +296,42 @@ std::optional<Transmit> SecureReceiver::PollTransmit(Time now, std::span<std::ui
   const std::size_t room = wire::kMaxDatagram - wire::kSealOverhead;
   while (auto t = engine_.PollTransmit(now, buf.subspan(kSealedPlainOffset, room))) {
     if (t->size < wire::kHeaderSize) continue;
-    const std::uint8_t type = buf[kSealedPlainOffset + 3];
-    if (swallow_join_ && static_cast<wire::Type>(type) == wire::Type::kJoin) {
-      swallow_join_ = false;
-      continue;
-    }
     const std::size_t v1 = t->size;
-    t->size = Protect(*bound_, buf, v1);
+    if (static_cast<wire::Type>(buf[kSealedPlainOffset + 3]) == wire::Type::kJoin &&
+        v1 == wire::kHeaderSize + wire::kJoinBodySize) {
+      AddHoldingTime(*bound_, now, buf.subspan(kSealedHeaderSize + 4).first<8>());
+    }
+    t->size = Protect(*bound_, buf, v1, false);
     stats_.overhead_bytes += t->size - v1;
     return t;
   }
   return std::nullopt;
 }
 
-std::size_t SecureReceiver::EmitJoin(Session& s, std::span<std::uint8_t> buf) {
-  ByteWriter w(buf.subspan(kSealedPlainOffset, wire::kHeaderSize + 12));
+std::size_t SecureReceiver::EmitJoin(Session& s, Time now, std::span<std::uint8_t> buf) {
+  ByteWriter w(buf.subspan(kSealedPlainOffset, wire::kHeaderSize + wire::kJoinBodySize));
   w.u16(wire::kMagic);
   w.u8(wire::kVersion);
   w.u8(static_cast<std::uint8_t>(wire::Type::kJoin));
   w.u32(s.context.session_id);
   w.u32(receiver_id_);
   w.u64(s.echo_ns);
-  return Protect(s, buf, wire::kHeaderSize + 12);
+  AddHoldingTime(s, now, buf.subspan(kSealedHeaderSize + 4).first<8>());
+  return Protect(s, buf, wire::kHeaderSize + wire::kJoinBodySize, true);
 }
 
-std::size_t SecureReceiver::Protect(Session& s, std::span<std::uint8_t> buf, std::size_t v1_size) {
+void SecureReceiver::AddHoldingTime(const Session& s, Time now, std::span<std::uint8_t, 8> at) {
+  if (s.echo_ns == 0 || Be64At(at.data()) != s.echo_ns || now < s.echo_heard) return;
+  const auto held = static_cast<std::uint64_t>((now - s.echo_heard).count());
+  ByteWriter(at).u64(s.echo_ns + held);
+}
+
+std::size_t SecureReceiver::Protect(Session& s, std::span<std::uint8_t> buf, std::size_t v1_size,
+                                    bool credentials) {
   const std::uint8_t type = buf[kSealedPlainOffset + 3];
   const std::size_t body = v1_size - wire::kHeaderSize;
   std::size_t header = kSealedHeaderSize;
-  if (static_cast<wire::Type>(type) == wire::Type::kJoin) {
+  if (credentials) {
     // The credentials go between header and body: move the (12-byte) body.
     std::memmove(buf.data() + kSealedHeaderSize + wire::kJoinCredentialsSize,
                  buf.data() + kSealedHeaderSize, body);

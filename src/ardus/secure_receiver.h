@@ -13,8 +13,10 @@
 //        a buffer the engine then copies symbols from. Everything else is
 //        counted in stats() and dropped.
 //   out: JOIN, NAK, STATUS and DONE are sealed (or tagged) under the
-//        receiver's own key; JOIN also carries its identity, exchange key
-//        and proof.
+//        receiver's own key. A candidate's JOIN also carries its identity,
+//        exchange key and proof; once bound, the engine's JOIN goes without
+//        them: it confirms the key, and only then does the sender count
+//        this receiver (docs/ardus-protocol.md, "Handshake").
 // Version 1 (plaintext) sessions are taken only with accept_plaintext and no
 // trust list, and never once a protected session is bound.
 //
@@ -91,6 +93,7 @@ class SecureReceiver {
     wire::JoinCredentials credentials;
     std::array<std::uint8_t, wire::kHeaderSize + wire::kAnnounceBodySize> announce{};  // v1 form
     std::uint64_t echo_ns = 0;  // the latest ANNOUNCE's sent_at_ns
+    Time echo_heard{0};         // when that ANNOUNCE arrived
     bool join_due = true;
     // A JOIN or its KEYINFO may be lost: the JOIN is repeated every
     // kJoinRetry, at most kJoinRetries times per ANNOUNCE, until KEYINFO opens.
@@ -112,8 +115,15 @@ class SecureReceiver {
   void OnProtected(Time now, const Endpoint& from, const wire::SealedHeader& h,
                    std::span<const std::uint8_t> datagram);
   void ToEngine(Time now, const Endpoint& from, const wire::SealedHeader& h, std::size_t body);
-  std::size_t EmitJoin(Session& s, std::span<std::uint8_t> buf);
-  std::size_t Protect(Session& s, std::span<std::uint8_t> buf, std::size_t v1_size);
+  std::size_t EmitJoin(Session& s, Time now, std::span<std::uint8_t> buf);
+  // A JOIN's echo of s.echo_ns, at `at`, plus the time since that ANNOUNCE
+  // arrived: the sender's RTT sample must not include how long this receiver
+  // held its answer (JOIN repeats, the wait for KEYINFO and the data group).
+  static void AddHoldingTime(const Session& s, Time now, std::span<std::uint8_t, 8> at);
+  // Seals the version 1 packet at buf + kSealedPlainOffset in place; a
+  // candidate's JOIN (`credentials`) also carries s.credentials.
+  std::size_t Protect(Session& s, std::span<std::uint8_t> buf, std::size_t v1_size,
+                      bool credentials);
 
   Receiver& engine_;
   std::uint32_t receiver_id_;
@@ -125,7 +135,6 @@ class SecureReceiver {
   std::optional<seal::Fingerprint> sender_fingerprint_;
   std::deque<Session> candidates_;
   std::optional<Session> bound_;
-  bool swallow_join_ = false;  // the engine's JOIN on binding: the candidate's went already
   std::optional<seal::PacketCipher> group_;
   seal::ReplayWindow data_window_, control_window_;
   std::array<std::uint8_t, wire::kMaxDatagram> scratch_{};

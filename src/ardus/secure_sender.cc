@@ -89,8 +89,12 @@ void SecureSender::OnDatagram(Time now, const Endpoint& from,
 
 void SecureSender::OnJoin(Time now, const Endpoint& from, const wire::SealedHeader& h,
                           std::span<const std::uint8_t> datagram) {
+  if (datagram.size() == wire::kSealedConfirmJoinSize) {
+    // A bound receiver's JOIN: its KEYINFO opened (docs, "Handshake" 4).
+    return OnFeedback(now, from, h, datagram);
+  }
   constexpr std::size_t kClear = kSealedHeaderSize + wire::kJoinCredentialsSize;
-  if (!context_ || datagram.size() < kClear + seal::kTagSize) {
+  if (!context_ || datagram.size() != wire::kSealedCandidateJoinSize) {
     ++(context_ ? stats_.malformed : stats_.unkeyed);
     return;
   }
@@ -130,19 +134,27 @@ void SecureSender::OnJoin(Time now, const Endpoint& from, const wire::SealedHead
               seal::PacketCipher(keys.to_sender, ProtectionFor(config_.encryption)),
               seal::PacketCipher(keys.to_receiver, seal::Protection::kSeal),
               {},
-              1};
+              1,
+              false};
     // Keep the peer only if its JOIN's body opens too.
-    if (!OpenToEngine(now, from, h, datagram, kClear, peer.from_receiver, peer.window)) return;
-    it = peers_.emplace(h.key_id, std::move(peer)).first;
+    if (!Open(h, datagram, kClear, peer.from_receiver, peer.window)) return;
+    peers_.emplace(h.key_id, std::move(peer));
     if (key_infos_.size() < config_.max_pending_key_infos) key_infos_.emplace_back(h.key_id, from);
     return;
   }
-  if (OpenToEngine(now, from, h, datagram, kClear, it->second.from_receiver, it->second.window) &&
+  // A candidate's JOIN never reaches the engine: the receiver does not hold
+  // the group key yet, and the engine would count it, and might start the
+  // transfer, before it can read any DATA.
+  if (Open(h, datagram, kClear, it->second.from_receiver, it->second.window) &&
       key_infos_.size() < config_.max_pending_key_infos) {
     key_infos_.emplace_back(h.key_id, from);
   }
 }
 
+// NAK, STATUS, DONE and a bound receiver's JOIN: whatever opens under a
+// receiver's key without credentials comes from a receiver that holds the
+// group key (a candidate sends nothing else), so it confirms the receiver
+// and goes to the engine.
 void SecureSender::OnFeedback(Time now, const Endpoint& from, const wire::SealedHeader& h,
                               std::span<const std::uint8_t> datagram) {
   auto it = peers_.find(h.key_id);
@@ -150,13 +162,18 @@ void SecureSender::OnFeedback(Time now, const Endpoint& from, const wire::Sealed
     ++stats_.unkeyed;  // forged, or feedback from a receiver whose JOIN was lost
     return;
   }
-  OpenToEngine(now, from, h, datagram, kSealedHeaderSize, it->second.from_receiver,
-               it->second.window);
+  Peer& peer = it->second;
+  if (!Open(h, datagram, kSealedHeaderSize, peer.from_receiver, peer.window)) return;
+  if (!peer.confirmed) {
+    peer.confirmed = true;
+    ++stats_.confirmed;
+  }
+  ToEngine(now, from, h, datagram.size() - kSealedHeaderSize - seal::kTagSize);
 }
 
-bool SecureSender::OpenToEngine(Time now, const Endpoint& from, const wire::SealedHeader& h,
-                                std::span<const std::uint8_t> datagram, std::size_t header,
-                                seal::PacketCipher& cipher, seal::ReplayWindow& window) {
+bool SecureSender::Open(const wire::SealedHeader& h, std::span<const std::uint8_t> datagram,
+                        std::size_t header, seal::PacketCipher& cipher,
+                        seal::ReplayWindow& window) {
   if (!window.MayAccept(h.packet_number)) {
     ++stats_.replayed;
     return false;
@@ -173,11 +190,15 @@ bool SecureSender::OpenToEngine(Time now, const Endpoint& from, const wire::Seal
     return false;
   }
   window.Accept(h.packet_number);
+  return true;
+}
+
+void SecureSender::ToEngine(Time now, const Endpoint& from, const wire::SealedHeader& h,
+                            std::size_t body) {
   PutPlainHeader(scratch_.data() + kSealedPlainOffset, h.type, h.session_id);
   engine_.OnDatagram(now, from,
                      std::span<const std::uint8_t>(scratch_.data() + kSealedPlainOffset,
                                                    wire::kHeaderSize + body));
-  return true;
 }
 
 // ---- output ------------------------------------------------------------------

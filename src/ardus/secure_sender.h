@@ -9,10 +9,14 @@
 //   in:  a JOIN's proof is verified and its receiver checked against
 //        --allow; the per-receiver keys are derived (X25519 + HKDF) and a
 //        KEYINFO carrying the group secret, sealed under them, answers every
-//        JOIN. NAK, STATUS and DONE open only under their receiver's key,
-//        once each (replay window). Only what verifies reaches the engine,
-//        in version 1 form; everything else is counted in stats() and
-//        dropped.
+//        such (candidate's) JOIN. The engine never sees a candidate's JOIN:
+//        it hears a receiver first from its key confirmation, the JOIN
+//        without credentials a receiver sends once its KEYINFO opened (or
+//        any NAK, STATUS, DONE), so it counts, and starts the transfer for,
+//        only receivers that can read DATA. NAK, STATUS, DONE and that JOIN
+//        open only under their receiver's key, once each (replay window).
+//        Only what verifies reaches the engine, in version 1 form;
+//        everything else is counted in stats() and dropped.
 //
 // Sans-IO: randomness (the session's X25519 key and group secret) comes from
 // the RandomSource, once, in the constructor.
@@ -75,17 +79,21 @@ class SecureSender {
     seal::PacketCipher to_receiver;    // s2r, always sealed
     seal::ReplayWindow window;
     std::uint64_t next_packet = 1;
+    // It has shown it holds the group key (a JOIN without credentials, or
+    // any NAK, STATUS, DONE): from then on, and only then, the engine hears it.
+    bool confirmed = false;
   };
 
   void OnJoin(Time now, const Endpoint& from, const wire::SealedHeader& h,
               std::span<const std::uint8_t> datagram);
   void OnFeedback(Time now, const Endpoint& from, const wire::SealedHeader& h,
                   std::span<const std::uint8_t> datagram);
-  // Opens `datagram` (body after `header` bytes) into scratch_ and hands the
-  // version 1 packet to the engine. False (counted) if it does not verify.
-  bool OpenToEngine(Time now, const Endpoint& from, const wire::SealedHeader& h,
-                    std::span<const std::uint8_t> datagram, std::size_t header,
-                    seal::PacketCipher& cipher, seal::ReplayWindow& window);
+  // Opens `datagram` (body after `header` bytes) into scratch_. False
+  // (counted) if it does not verify, is a replay, or names another receiver.
+  bool Open(const wire::SealedHeader& h, std::span<const std::uint8_t> datagram, std::size_t header,
+            seal::PacketCipher& cipher, seal::ReplayWindow& window);
+  // Hands the `body` bytes Open() left in scratch_ to the engine, in version 1 form.
+  void ToEngine(Time now, const Endpoint& from, const wire::SealedHeader& h, std::size_t body);
   std::size_t Protect(std::span<std::uint8_t> buf, std::size_t v1_size);
   std::size_t SignAnnounce(std::span<std::uint8_t> buf, std::size_t body);
   std::size_t EmitKeyInfo(std::uint32_t receiver_id, Peer& peer, std::span<std::uint8_t> buf);

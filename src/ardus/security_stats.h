@@ -18,6 +18,7 @@ struct SecurityStats {
   std::uint64_t over_limit = 0;      // sender: JOINs beyond max_receivers
   std::uint64_t untrusted = 0;       // receiver: ANNOUNCEs from identities outside --trust
   std::uint64_t key_infos = 0;       // sender: KEYINFOs sent / receiver: group key installed
+  std::uint64_t confirmed = 0;       // sender: receivers that confirmed their key (not a refusal)
   std::uint64_t overhead_bytes = 0;  // bytes the envelope added to what this side sent
 
   std::uint64_t refused() const {

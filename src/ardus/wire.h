@@ -274,6 +274,15 @@ struct JoinCredentials {
   std::array<std::uint8_t, 64> proof{};
 };
 inline constexpr std::size_t kJoinCredentialsSize = 32 + 32 + 64;
+// A JOIN's version 1 body (receiver_id u32, echo_ns u64). Version 2 has two
+// JOINs: a candidate's, with credentials (kSealedCandidateJoinSize), and a
+// bound receiver's confirmation, without (kSealedConfirmJoinSize): only a
+// receiver whose KEYINFO opened sends the short one.
+inline constexpr std::size_t kJoinBodySize = 12;
+inline constexpr std::size_t kSealedCandidateJoinSize =
+    kSealedHeaderSize + kJoinCredentialsSize + kJoinBodySize + kTagSize;  // 176
+inline constexpr std::size_t kSealedConfirmJoinSize =
+    kSealedHeaderSize + kJoinBodySize + kTagSize;  // 48
 JoinCredentials DecodeJoinCredentials(std::span<const std::uint8_t, kJoinCredentialsSize> bytes);
 void EncodeJoinCredentials(const JoinCredentials& c, std::span<std::uint8_t> out);
 // A KEYINFO's body: the 32-byte group secret, always encrypted.

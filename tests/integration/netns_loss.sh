@@ -31,13 +31,7 @@ head -c $((SIZE_MB << 20)) /dev/urandom > "$work/payload.bin"
 # envelope, 28 bytes on each 1,444-byte datagram body (1472/1444).
 for mode in none aes256-gcm; do
 if [[ $mode == none ]]; then rflags=--accept-plaintext; limit=$MAX_RATIO
-else rflags=; limit=$(python3 -c "print(f'{$MAX_RATIO * 1472 / 1444:.4f}')")
-  # KNOWN DEFECT (issue 17, open): under aes256-gcm, about one run in four,
-  # one receiver falls behind and the session ends in sweep repairs (wire
-  # ratios of 1.87 and 2.16 seen, with 9% and 38% loss at that receiver).
-  # Until it is found, the encrypted run must still verify everywhere but is
-  # held to this looser bound; the line above prints its real ratio.
-  limit=2.5; fi
+else rflags=; limit=$(python3 -c "print(f'{$MAX_RATIO * 1472 / 1444:.4f}')"); fi
 for i in 1 2 3 4; do
   mkdir -p "$work/r$i"
   testbed_exec "$tag" r$i $ARDUS receive --interface eth0 --dir "$work/r$i" --once --timeout 60 \
@@ -63,7 +57,9 @@ loss = ", ".join(f"{x['loss']*100:.1f}%" for x in r["receivers"])
 print(f"netns ({r['encryption']}): 4 receivers at ${LOSS}% loss, rate ${RATE} under tbf ${CAP}, ${SIZE_MB} MiB: "
       f"{r['seconds']:.2f} s, sender link bytes / payload = ${ratio} "
       f"(engine's own estimate {r['wire_ratio']:.4f}); loss seen {loss}; "
-      f"{r['stats']['repair_symbols']} repair symbols, {r['stats']['naks']} NAKs")
+      f"{r['stats']['repair_symbols']} repair symbols, {r['stats']['naks']} NAKs"
+      + (f"; {r['security']['key_infos']} KEYINFOs for {r['security']['confirmed']} confirmed"
+         if r.get("security") else ""))
 PY
 python3 -c "import sys; sys.exit(0 if $ratio <= $limit else 1)" || fail "$mode: wire ratio $ratio > $limit"
 done

@@ -70,11 +70,12 @@ nlohmann::json SecurityJson(const SecureSender* secure) {
   const SecurityStats& s = secure->stats();
   nlohmann::json refused = nlohmann::json::array();
   for (const auto& f : secure->refused_receivers()) refused.push_back(seal::FingerprintText(f));
-  return {
-      {"tampered", s.tampered},       {"replayed", s.replayed},       {"plaintext", s.plaintext},
-      {"unkeyed", s.unkeyed},         {"malformed", s.malformed},     {"foreign", s.foreign},
-      {"not_allowed", s.not_allowed}, {"conflicting", s.conflicting}, {"over_limit", s.over_limit},
-      {"key_infos", s.key_infos},     {"refused_receivers", refused}};
+  return {{"tampered", s.tampered},       {"replayed", s.replayed},
+          {"plaintext", s.plaintext},     {"unkeyed", s.unkeyed},
+          {"malformed", s.malformed},     {"foreign", s.foreign},
+          {"not_allowed", s.not_allowed}, {"conflicting", s.conflicting},
+          {"over_limit", s.over_limit},   {"key_infos", s.key_infos},
+          {"confirmed", s.confirmed},     {"refused_receivers", refused}};
 }
 
 std::string FingerprintOf(const SecureSender* secure, std::uint32_t receiver_id) {
