@@ -57,8 +57,9 @@ struct Broker::Channel {
   std::map<std::string, std::set<Subscription*>> by_domain, by_type;
   std::set<Subscription*> any;
   std::set<Subscription*> durable_subs;
-  std::map<std::string, std::uint64_t> cursors;   // durable name -> last acked seq
-  std::map<std::string, std::uint64_t> attached;  // durable name -> subscription id
+  std::map<std::string, std::uint64_t> cursors;       // durable name -> last acked seq
+  std::map<std::string, std::string> durable_owners;  // durable name -> identity (if any)
+  std::map<std::string, std::uint64_t> attached;      // durable name -> subscription id
   std::set<std::string> offered;
   std::optional<std::pair<std::string, std::string>> last_offered;  // domain, type
   std::map<std::string, std::size_t> wanted;  // "domain/type" -> subscriptions asking
@@ -346,7 +347,8 @@ void Broker::TypesChanged(Channel& ch, TypeChange::Kind kind, const std::string&
 }
 
 Result<Subscribed, rex::Error> Broker::Subscribe(std::int64_t now_ms, std::uint64_t owner,
-                                                 const SubscribeRequest& r) {
+                                                 const SubscribeRequest& r,
+                                                 const std::string& identity) {
   if (!tcl::ValidName(r.channel)) {
     return rex::Fail(Code::kBadRequest, fmt::format("'{}' is not a valid channel name", r.channel));
   }
@@ -393,7 +395,9 @@ Result<Subscribed, rex::Error> Broker::Subscribe(std::int64_t now_ms, std::uint6
       std::uint64_t first = ch.log.empty() ? ch.next_seq : ch.log.front()->seq;
       std::uint64_t start = r.from_first ? first - 1 : ch.next_seq - 1;
       cursor = ch.cursors.emplace(r.durable, start).first;
-      mutations_.push_back({Mutation::kPutCursor, r.channel, {}, nullptr, start, r.durable});
+      if (!identity.empty()) ch.durable_owners[r.durable] = identity;
+      mutations_.push_back(
+          {Mutation::kPutCursor, r.channel, {}, nullptr, start, r.durable, identity});
     }
     result.resume_after = cursor->second;
     s->next_seq = cursor->second + 1;
@@ -431,7 +435,14 @@ rex::Ack Broker::AckUpTo(std::uint64_t owner, std::uint64_t subscription, std::u
   std::uint64_t acked = std::min(seq, s->next_seq - 1);  // cannot ack what was not delivered
   if (acked > cursor) {
     cursor = acked;
-    mutations_.push_back({Mutation::kPutCursor, s->channel->name, {}, nullptr, acked, s->durable});
+    auto owned = s->channel->durable_owners.find(s->durable);
+    mutations_.push_back({Mutation::kPutCursor,
+                          s->channel->name,
+                          {},
+                          nullptr,
+                          acked,
+                          s->durable,
+                          owned == s->channel->durable_owners.end() ? "" : owned->second});
   }
   return rex::Ok();
 }
@@ -466,6 +477,26 @@ rex::Ack Broker::Unsubscribe(std::uint64_t owner, std::uint64_t subscription) {
   if (--s->owner_state->subscriptions == 0) owners_.erase(owner);
   subs_.erase(subscription);
   return rex::Ok();
+}
+
+std::optional<std::string> Broker::DurableOwner(const std::string& channel,
+                                                const std::string& durable) const {
+  auto ch = channels_.find(channel);
+  if (ch == channels_.end() || !ch->second->cursors.count(durable)) return std::nullopt;
+  auto owned = ch->second->durable_owners.find(durable);
+  return owned == ch->second->durable_owners.end() ? "" : owned->second;
+}
+
+void Broker::Reauthorize(std::uint64_t owner, const HoldFilter& may_hold,
+                         const ChannelFilter& may_watch_types) {
+  std::vector<std::uint64_t> lost;
+  for (const auto& [id, s] : subs_) {
+    if (s->owner == owner && !may_hold(s->channel->name, s->durable)) lost.push_back(id);
+  }
+  for (std::uint64_t id : lost) (void)Unsubscribe(owner, id);  // each is found: it is ours
+  for (auto& [name, ch] : channels_) {
+    if (!may_watch_types(name)) ch->type_watchers.erase(owner);
+  }
 }
 
 void Broker::DropOwner(std::uint64_t owner) {
@@ -563,9 +594,10 @@ void Broker::RestoreEvent(const std::string& channel, EventPtr event) {
 }
 
 void Broker::RestoreCursor(const std::string& channel, const std::string& durable,
-                           std::uint64_t acked) {
+                           std::uint64_t acked, const std::string& owner) {
   Channel& ch = ChannelFor(channel);
   ch.cursors[durable] = acked;
+  if (!owner.empty()) ch.durable_owners[durable] = owner;
   ch.next_seq = std::max(ch.next_seq, acked + 1);
 }
 

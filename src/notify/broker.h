@@ -38,6 +38,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -89,6 +90,7 @@ struct Mutation {
   EventPtr event;         // kAppend
   std::uint64_t seq = 0;  // kTrim: events up to seq are gone; kPutCursor: acked seq
   std::string durable;    // kPutCursor
+  std::string owner;      // kPutCursor: the identity the durable subscription belongs to
 };
 
 // OMG offer_change / subscription_change: a channel gained an offered type,
@@ -151,8 +153,16 @@ class Broker {
 
   // Errors: kIllegalConstraint (filter), kBadRequest (durable on a
   // best-effort channel, or a durable name already attached), kLimitExceeded.
+  // A new durable subscription belongs to `identity` (an identity's name;
+  // empty without identities). Who may attach to an existing one is the
+  // caller's decision (DurableOwner), made before.
   Result<Subscribed, rex::Error> Subscribe(std::int64_t now_ms, std::uint64_t owner,
-                                           const SubscribeRequest& r);
+                                           const SubscribeRequest& r,
+                                           const std::string& identity = {});
+  // The identity a durable subscription belongs to, or nullopt if it does
+  // not exist yet ("" if it was made before identities).
+  std::optional<std::string> DurableOwner(const std::string& channel,
+                                          const std::string& durable) const;
   // Cumulative: everything up to `seq` is done. For durable subscriptions
   // this moves the cursor (journalled); for others it is accepted and ignored.
   rex::Ack AckUpTo(std::uint64_t owner, std::uint64_t subscription, std::uint64_t seq);
@@ -164,6 +174,15 @@ class Broker {
                                                  std::uint64_t subscription, std::uint32_t max);
   rex::Ack Unsubscribe(std::uint64_t owner, std::uint64_t subscription);
   void DropOwner(std::uint64_t owner);
+  // The owner's identity changed (rexd reloaded its auth file): its
+  // subscriptions that `may_hold` refuses (durable "" for plain ones), and
+  // its type watches on channels `may_watch_types` refuses, end now. A
+  // durable subscription keeps its cursor and events, so its real owner
+  // resumes with nothing lost.
+  using HoldFilter = std::function<bool(const std::string& channel, const std::string& durable)>;
+  using ChannelFilter = std::function<bool(const std::string& channel)>;
+  void Reauthorize(std::uint64_t owner, const HoldFilter& may_hold,
+                   const ChannelFilter& may_watch_types);
 
   Result<TypeSets, rex::Error> Types(const std::string& channel) const;
   // Types() now, then a TypeChange whenever either set changes, until the
@@ -186,7 +205,8 @@ class Broker {
   // `next_seq` keeps sequence numbers rising even when every event was trimmed.
   void RestoreChannel(const std::string& name, const ChannelConfig& config, std::uint64_t next_seq);
   void RestoreEvent(const std::string& channel, EventPtr event);
-  void RestoreCursor(const std::string& channel, const std::string& durable, std::uint64_t acked);
+  void RestoreCursor(const std::string& channel, const std::string& durable, std::uint64_t acked,
+                     const std::string& owner = {});
 
   // Counters for tests and operators.
   std::uint64_t dropped() const { return dropped_; }

@@ -6,7 +6,7 @@ namespace ardus::rex {
 
 namespace {
 
-constexpr std::array<CodeInfo, 25> kCodes = {{
+constexpr std::array<CodeInfo, 26> kCodes = {{
     {Code::kBadFrame, "bad_frame", "the frame header is malformed; the connection is closed"},
     {Code::kHandshakeRequired, "handshake_required", "a request came before HELLO"},
     {Code::kUnsupportedVersion, "unsupported_version", "no common REX version"},
@@ -20,6 +20,8 @@ constexpr std::array<CodeInfo, 25> kCodes = {{
     {Code::kDuplicateType, "duplicate_type", "a service type of that name exists"},
     {Code::kTypeInUse, "type_in_use", "offers or subtypes of the type exist"},
     {Code::kInvalidType, "invalid_type", "the type definition is inconsistent"},
+    {Code::kForbidden, "forbidden",
+     "the identity lacks the permission, or does not own the object"},
     {Code::kUnknownOffer, "unknown_offer", "no offer with that id (withdrawn or expired)"},
     {Code::kMissingProperty, "missing_property", "a mandatory property is missing"},
     {Code::kPropertyTypeMismatch, "property_type_mismatch", "a value has the wrong type"},

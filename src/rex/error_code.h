@@ -33,6 +33,7 @@ enum class Code : std::uint16_t {
   kDuplicateType = 11,
   kTypeInUse = 12,
   kInvalidType = 13,
+  kForbidden = 14,
   kUnknownOffer = 20,
   kMissingProperty = 21,
   kPropertyTypeMismatch = 22,

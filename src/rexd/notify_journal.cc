@@ -17,8 +17,20 @@ constexpr const char* kSchema = R"(
   CREATE TABLE IF NOT EXISTS events(channel TEXT NOT NULL, seq INTEGER NOT NULL,
       body BLOB NOT NULL, PRIMARY KEY(channel, seq)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS cursors(channel TEXT NOT NULL, name TEXT NOT NULL,
-      acked INTEGER NOT NULL, PRIMARY KEY(channel, name)) WITHOUT ROWID;
+      acked INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY(channel, name)) WITHOUT ROWID;
 )";
+
+// Databases made before durable subscriptions had owners lack the column;
+// their subscriptions keep owner '' (only an admin may attach to them).
+Status AddCursorOwners(SqliteDb& db) {
+  sqlite3_stmt* probe = nullptr;
+  bool has = sqlite3_prepare_v2(db.handle(), "SELECT owner FROM cursors LIMIT 0", -1, &probe,
+                                nullptr) == SQLITE_OK;
+  sqlite3_finalize(probe);
+  return has ? Status::Ok()
+             : db.Exec("ALTER TABLE cursors ADD COLUMN owner TEXT NOT NULL DEFAULT ''");
+}
 
 struct Query {
   sqlite3_stmt* s = nullptr;
@@ -39,6 +51,7 @@ Result<std::unique_ptr<NotifyJournal>> NotifyJournal::Open(const std::string& di
                                                            const StorageEnv& env) {
   auto db = SqliteDb::Open(dir + "/notify.db", kSchema, env);
   if (!db.ok()) return db.status();
+  if (auto s = AddCursorOwners(*db.value()); !s.ok()) return s;
   std::unique_ptr<NotifyJournal> j(new NotifyJournal(std::move(db).value()));
   std::pair<sqlite3_stmt**, const char*> all[] = {
       {&j->put_channel_,
@@ -46,7 +59,8 @@ Result<std::unique_ptr<NotifyJournal>> NotifyJournal::Open(const std::string& di
        "COALESCE((SELECT next_seq FROM channels WHERE name = ?1), 1))"},
       {&j->append_, "INSERT OR REPLACE INTO events(channel, seq, body) VALUES(?, ?, ?)"},
       {&j->trim_, "DELETE FROM events WHERE channel = ? AND seq <= ?"},
-      {&j->put_cursor_, "INSERT OR REPLACE INTO cursors(channel, name, acked) VALUES(?, ?, ?)"},
+      {&j->put_cursor_,
+       "INSERT OR REPLACE INTO cursors(channel, name, acked, owner) VALUES(?, ?, ?, ?)"},
       {&j->set_next_seq_, "UPDATE channels SET next_seq = MAX(next_seq, ?) WHERE name = ?"},
   };
   for (auto& [stmt, sql] : all) {
@@ -86,11 +100,12 @@ Status NotifyJournal::Load(notify::Broker& broker) {
     }
   }
   Query cursors;
-  sqlite3_prepare_v2(db_->handle(), "SELECT channel, name, acked FROM cursors", -1, &cursors.s,
-                     nullptr);
+  sqlite3_prepare_v2(db_->handle(), "SELECT channel, name, acked, owner FROM cursors", -1,
+                     &cursors.s, nullptr);
   while (sqlite3_step(cursors.s) == SQLITE_ROW) {
     broker.RestoreCursor(Text(cursors.s, 0), Text(cursors.s, 1),
-                         static_cast<std::uint64_t>(sqlite3_column_int64(cursors.s, 2)));
+                         static_cast<std::uint64_t>(sqlite3_column_int64(cursors.s, 2)),
+                         Text(cursors.s, 3));
   }
   return Status::Ok();
 }
@@ -123,6 +138,7 @@ Status NotifyJournal::Apply(const notify::Mutation& m) {
       BindText(st, 1, m.channel);
       BindText(st, 2, m.durable);
       sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(m.seq));
+      BindText(st, 4, m.owner);
       break;
   }
   return db_->Run(st) ? Status::Ok() : db_->Error("commit");

@@ -17,7 +17,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "auth/permissions.h"
@@ -74,6 +76,11 @@ class Service {
   // Connection `owner` is closing: forget its iterators, watches,
   // subscriptions and queues now.
   virtual void DropOwner(std::uint64_t owner) = 0;
+  // The identity of connection `caller.owner` changed (rexd reloaded its
+  // auth file): from now on its watches and subscriptions deliver only what
+  // caller.identity may see, and those it may no longer hold end at once.
+  // Durable state (offers, durable cursors and their events) is kept.
+  virtual void Reauthorize(const Caller& caller) = 0;
   // Makes the turn's changes durable. Error: the store failed; the turn's
   // outcome is unknown and the engine's state is lost (rexd answers the turn
   // storage_failed and exits to reload). TraderService and NotifyService
@@ -87,5 +94,14 @@ class Service {
 // The reply to a request that returns nothing but success or an error: an
 // empty map.
 Reply Acknowledge(const rex::Ack& a);
+
+// nullopt if `caller` may do `permission` on `object`; else the `forbidden`
+// error naming the permission missing.
+std::optional<rex::Error> Refuse(const Caller& caller, auth::Permission permission,
+                                 std::string_view object);
+// nullopt if `caller` is `owner` or an admin; else `forbidden` saying that
+// `what` ("offer 7") belongs to another identity, without naming it.
+std::optional<rex::Error> RefuseUnlessOwner(const Caller& caller, std::string_view owner,
+                                            std::string_view what);
 
 }  // namespace ardus::services

@@ -28,12 +28,21 @@ struct Trader::Iterator {
 struct Trader::WatchState {
   std::uint64_t owner = 0;
   std::string root_type;
-  std::set<std::string> types;
+  TypeFilter may_see;           // empty: every type
+  std::set<std::string> types;  // root_type and its subtypes that may_see allows
   std::shared_ptr<Compiled> compiled;
   std::set<OfferId> matching;
 };
 
 namespace {
+
+// `name` and its subtypes, less those `may_see` refuses.
+std::set<std::string> Visible(const TypeRepository& types, const std::string& name,
+                              const TypeFilter& may_see) {
+  std::set<std::string> out = types.WithSubtypes(name);
+  if (may_see) std::erase_if(out, [&](const std::string& t) { return !may_see(t); });
+  return out;
+}
 
 // Reads an offer's properties by program slot.
 class OfferReader final : public tcl::PropertyReader {
@@ -119,7 +128,7 @@ rex::Ack Trader::AddType(ServiceType type) {
   ServiceType copy = type;
   auto s = types_.Add(std::move(type));
   if (!s.ok()) return s;
-  for (auto& [id, w] : watches_) w.types = types_.WithSubtypes(w.root_type);
+  for (auto& [id, w] : watches_) w.types = Visible(types_, w.root_type, w.may_see);
   mutations_.push_back({Mutation::kPutType, std::move(copy)});
   return s;
 }
@@ -191,14 +200,15 @@ rex::Ack Trader::CheckProperties(const std::string& type, const tcl::Properties&
 }
 
 Result<OfferId, rex::Error> Trader::Export(std::int64_t now_ms, std::string type,
-                                           tcl::Properties props, std::uint32_t lease_seconds) {
+                                           tcl::Properties props, std::uint32_t lease_seconds,
+                                           std::string owner) {
   if (!types_.Find(type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", type));
   }
   if (auto s = CheckProperties(type, props); !s.ok()) return s.error();
   const auto& defs = types_.Flattened(type);
   for (auto& [name, value] : props) value = tcl::Coerce(std::move(value), defs.at(name).type);
-  Offer offer{next_offer_++, std::move(type), std::move(props), lease_seconds, 0};
+  Offer offer{next_offer_++, std::move(type), std::move(props), lease_seconds, 0, std::move(owner)};
   if (lease_seconds > 0) offer.deadline_ms = now_ms + std::int64_t{lease_seconds} * 1000;
   OfferId id = offer.id;
   Mutation m{Mutation::kPutOffer};
@@ -345,7 +355,7 @@ std::vector<OfferId> Trader::Candidates(const Compiled& c, const std::set<std::s
 }
 
 Result<Page, rex::Error> Trader::Query(std::int64_t now_ms, std::uint64_t owner,
-                                       const QueryRequest& q) {
+                                       const QueryRequest& q, const TypeFilter& may_see) {
   if (!types_.Find(q.type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", q.type));
   }
@@ -372,8 +382,9 @@ Result<Page, rex::Error> Trader::Query(std::int64_t now_ms, std::uint64_t owner,
   auto pref_checked = tcl::CheckPreference(pref.value(), SchemaOf(types_.Flattened(q.type)));
   if (!pref_checked.ok()) return FromStatus(pref_checked, Code::kIllegalPreference);
 
-  std::set<std::string> types =
-      q.policies.exact_type_match ? std::set<std::string>{q.type} : types_.WithSubtypes(q.type);
+  std::set<std::string> types = q.policies.exact_type_match ? std::set<std::string>{q.type}
+                                                            : Visible(types_, q.type, may_see);
+  if (may_see && !may_see(q.type)) types.erase(q.type);
   std::vector<OfferId> candidates = Candidates(*compiled.value(), types);
   if (candidates.size() > search) {
     candidates.resize(search);
@@ -502,7 +513,8 @@ rex::Ack Trader::CloseIterator(std::uint64_t owner, std::uint64_t iterator) {
 // ---------------------------------------------------------------- watches
 
 Result<Trader::WatchStart, rex::Error> Trader::Watch(std::uint64_t owner, const std::string& type,
-                                                     const std::string& constraint) {
+                                                     const std::string& constraint,
+                                                     TypeFilter may_see) {
   if (!types_.Find(type)) {
     return rex::Fail(Code::kUnknownType, fmt::format("type '{}' does not exist", type));
   }
@@ -514,7 +526,8 @@ Result<Trader::WatchStart, rex::Error> Trader::Watch(std::uint64_t owner, const 
   }
   auto compiled = CompileConstraint(type, constraint);
   if (!compiled.ok()) return compiled.error();
-  WatchState w{owner, type, types_.WithSubtypes(type), compiled.value(), {}};
+  std::set<std::string> visible = Visible(types_, type, may_see);
+  WatchState w{owner, type, std::move(may_see), std::move(visible), compiled.value(), {}};
   WatchStart start;
   tcl::Budget budget{limits_.steps_per_query};
   Spent spent(work_, budget);
@@ -556,6 +569,24 @@ rex::Ack Trader::Unwatch(std::uint64_t owner, std::uint64_t watch) {
 void Trader::DropOwner(std::uint64_t owner) {
   std::erase_if(watches_, [owner](const auto& kv) { return kv.second.owner == owner; });
   std::erase_if(iterators_, [owner](const auto& kv) { return kv.second.owner == owner; });
+}
+
+void Trader::Reauthorize(std::uint64_t owner, const TypeFilter& may_watch) {
+  std::erase_if(iterators_, [owner](const auto& kv) { return kv.second.owner == owner; });
+  std::erase_if(watches_, [&](const auto& kv) {
+    return kv.second.owner == owner && may_watch && !may_watch(kv.second.root_type);
+  });
+  for (auto& [id, w] : watches_) {
+    if (w.owner != owner) continue;
+    w.may_see = may_watch;
+    w.types = Visible(types_, w.root_type, w.may_see);
+    // Offers of types it may no longer see leave its matching set quietly:
+    // the watcher is told nothing more about them.
+    std::erase_if(w.matching, [&](OfferId o) {
+      auto it = offers_.find(o);
+      return it == offers_.end() || !w.types.count(it->second.type);
+    });
+  }
 }
 
 void Trader::NotifyWatches(const Offer* before, const Offer* after, const char* reason) {

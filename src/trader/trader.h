@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -37,7 +38,14 @@ struct Offer {
   tcl::Properties props;
   std::uint32_t lease_seconds = 0;  // 0: no lease
   std::int64_t deadline_ms = 0;     // when the lease runs out (0: never)
+  // The identity that exported it: only it (or an admin) may modify,
+  // withdraw or renew it. Empty for offers journalled before identities.
+  std::string owner;
 };
+
+// Which service types a query or watch may see (rexd: the types the
+// caller's identity may query or watch). Empty: every type.
+using TypeFilter = std::function<bool(const std::string& type)>;
 
 // Import policies (OMG names). Zero means "use the default".
 struct Policies {
@@ -118,8 +126,9 @@ class Trader {
   // --- offers
   // Errors: kUnknownType, kMissingProperty, kUnknownProperty,
   // kPropertyTypeMismatch, kLimitExceeded.
+  // `owner` is the exporting identity's name (Offer::owner).
   Result<OfferId, rex::Error> Export(std::int64_t now_ms, std::string type, tcl::Properties props,
-                                     std::uint32_t lease_seconds);
+                                     std::uint32_t lease_seconds, std::string owner = {});
   rex::Ack Withdraw(OfferId id);
   // Sets `set` and removes `remove`. Errors as Export, plus kReadonlyProperty
   // and kMissingProperty (removing a mandatory property).
@@ -135,7 +144,9 @@ class Trader {
   // most max_page_bytes of them. Errors: kUnknownType, kIllegalConstraint
   // (message "column N: ..."), kIllegalPreference, kIllegalPolicy,
   // kLimitExceeded.
-  Result<Page, rex::Error> Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q);
+  // Searches q.type and its subtypes, less those `may_see` refuses.
+  Result<Page, rex::Error> Query(std::int64_t now_ms, std::uint64_t owner, const QueryRequest& q,
+                                 const TypeFilter& may_see = {});
   Result<Page, rex::Error> NextPage(std::int64_t now_ms, std::uint64_t owner,
                                     std::uint64_t iterator, std::uint32_t count);
   rex::Ack CloseIterator(std::uint64_t owner, std::uint64_t iterator);
@@ -148,11 +159,17 @@ class Trader {
     std::uint64_t watch = 0;
     std::vector<Offer> matching;
   };
+  // The watch covers `type` and its subtypes, now and as types are added,
+  // less those `may_see` refuses.
   Result<WatchStart, rex::Error> Watch(std::uint64_t owner, const std::string& type,
-                                       const std::string& constraint);
+                                       const std::string& constraint, TypeFilter may_see = {});
   rex::Ack Unwatch(std::uint64_t owner, std::uint64_t watch);
   // Forgets the owner's watches and iterators (its connection closed).
   void DropOwner(std::uint64_t owner);
+  // The owner's identity changed (rexd reloaded its auth file): its watches
+  // now see only the types `may_watch` allows, and end if their own type is
+  // no longer one; its iterators, computed under the old identity, end.
+  void Reauthorize(std::uint64_t owner, const TypeFilter& may_watch);
 
   // --- time
   // Expires leases and idle iterators due at `now_ms`.

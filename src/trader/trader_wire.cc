@@ -91,6 +91,7 @@ Result<Offer, rex::Error> DecodeOffer(const msgpack::object& o) {
     if (key == "deadline_ms" && kv.val.type == msgpack::type::POSITIVE_INTEGER) {
       offer.deadline_ms = static_cast<std::int64_t>(kv.val.via.u64);
     }
+    if (key == "owner") rex::AsString(kv.val, &offer.owner);
   }
   auto p = DecodeProperties(props);
   if (!p.ok()) return p.error();
@@ -108,13 +109,15 @@ void EncodeServiceType(rex::BodyWriter& w, const ServiceType& t) {
 }
 
 void EncodeOffer(rex::BodyWriter& w, const Offer& o) {
-  w.Map(5);
+  // "owner" only when there is one: offers without it encode as before.
+  w.Map(o.owner.empty() ? 5 : 6);
   w.Key("id").Uint(o.id);
   w.Key("type").Str(o.type);
   w.Key("props");
   EncodeProperties(w, o.props);
   w.Key("lease").Uint(o.lease_seconds);
   w.Key("deadline_ms").Uint(static_cast<std::uint64_t>(std::max<std::int64_t>(o.deadline_ms, 0)));
+  if (!o.owner.empty()) w.Key("owner").Str(o.owner);
 }
 
 }  // namespace ardus::trader

@@ -29,6 +29,7 @@ json OfferJson(const trader::Offer& o) {
     j["lease"] = o.lease_seconds;
     j["deadline_ms"] = o.deadline_ms;
   }
+  if (!o.owner.empty()) j["owner"] = o.owner;
   return j;
 }
 
@@ -239,7 +240,9 @@ int Describe(const RexTarget& t, std::uint64_t id) {
     s.Report("protocol", offer.error().message);
     return exit_code::kProtocol;
   }
-  return s.PrintOk(OfferLine(offer.value()), {{"offer", OfferJson(offer.value())}});
+  const trader::Offer& o = offer.value();
+  std::string line = OfferLine(o) + (o.owner.empty() ? "" : "  (owner " + o.owner + ")");
+  return s.PrintOk(line, {{"offer", OfferJson(o)}});
 }
 
 int Renew(const RexTarget& t, std::uint64_t id) {
