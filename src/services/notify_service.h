@@ -25,6 +25,7 @@ class NotifyService : public Service {
   void Tick(std::int64_t now_ms) override { broker_.Tick(now_ms); }
   std::int64_t NextDeadline() const override { return broker_.NextDeadline(); }
   void DropOwner(std::uint64_t owner) override { broker_.DropOwner(owner); }
+  void Reauthorize(const Caller&) override {}  // authz fills this in
   Status Commit() override;
   void TakePushes(PushSink& sink) override;
 

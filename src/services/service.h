@@ -74,6 +74,9 @@ class Service {
   // Connection `owner` is closing: forget its iterators, watches,
   // subscriptions and queues now.
   virtual void DropOwner(std::uint64_t owner) = 0;
+  // This connection's identity changed (auth file reloaded): drop its
+  // watches, subscriptions and durable attachments that it may no longer hold.
+  virtual void Reauthorize(const Caller& caller) = 0;
   // Makes the turn's changes durable. Error: the store failed; the turn's
   // outcome is unknown and the engine's state is lost (rexd answers the turn
   // storage_failed and exits to reload). TraderService and NotifyService

@@ -24,6 +24,7 @@ class TraderService : public Service {
   void Tick(std::int64_t now_ms) override { trader_.Tick(now_ms); }
   std::int64_t NextDeadline() const override { return trader_.NextDeadline(); }
   void DropOwner(std::uint64_t owner) override { trader_.DropOwner(owner); }
+  void Reauthorize(const Caller&) override {}  // authz fills this in
   Status Commit() override;
   void TakePushes(PushSink& sink) override;
 
