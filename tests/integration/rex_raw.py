@@ -212,6 +212,26 @@ def case_auth_after_request(port, keyfile):
     expect_refused(s, "unauthenticated", "before the first REQUEST")
 
 
+def case_auth_doc_example(port, doc):
+    """The worked example of docs/rex-protocol.md, "Authentication",
+    recomputed here by python3-cryptography, not by rexd's code."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    msg = auth_message(bytes(range(0x80, 0xA0)), "trader")
+    text = open(doc).read()
+
+    def rows(b):
+        return "\n".join("    " + " ".join(f"{x:02x}" for x in b[i:i + 16])
+                         for i in range(0, len(b), 16))
+    sig = key.sign(msg)
+    # The frame as rexd's writer encodes it: binaries as bin 8 (c4).
+    auth_bytes = frame(AUTH, 0, 0, b"\x82\xa3key\xc4\x20" + raw_public(key) +
+                       b"\xa9signature\xc4\x40" + sig)
+    for name, b in (("public key", raw_public(key)), ("message", msg), ("signature", sig),
+                    ("AUTH frame", auth_bytes)):
+        assert "\n" + rows(b) + "\n" in text, (name, rows(b))
+
+
 def case_auth_query(port, keyfile, type_name):
     """Prints the outcome of a query (REPLY or the error name) as `keyfile`,
     or anonymously when keyfile is '-'."""

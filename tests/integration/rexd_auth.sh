@@ -27,6 +27,9 @@ trap cleanup EXIT
 authz=false
 grep -q "kForbidden" "$src/src/rex/error_code.h" && authz=true
 
+# The doc's byte example, recomputed by python3-cryptography.
+raw 0 auth_doc_example "$src/docs/rex-protocol.md" || fail "docs/rex-protocol.md's AUTH example"
+
 # Keys. The fingerprint is the first line of stdout and is what openssl
 # computes from FILE.pub; the private key is 0600; an existing FILE is kept.
 for who in alice bob carol; do
