@@ -34,15 +34,23 @@ LAYERS = {
     # and rexd will use (issue 18).
     "rex_tls": (["tls"], ["common"], ["tls_session.h"]),
     "rex_auth": (["auth"], ["common", "tcl"], None),
-    "ardus_io": (["io/fs_store", "io/fs_source", "io/udp", "io/driver", "io/key_file",
-                  "io/system_random"], ["common", "seal", "ardus_core"], None),
-    "rex_client": (["io/rex_client"], ["common", "rex_wire", "rex_tls"], None),
+    "ardus_io": (["io/fs_store", "io/fs_source", "io/udp", "io/driver"],
+                 ["common", "seal", "ardus_core", "key_files"], None),
+    # Identity key files and system randomness: shared by ardus and rex
+    # (`rex keygen`, --identity) without dragging ARDUS's engines into rex.
+    "key_files": (["io/key_file", "io/system_random"], ["common", "seal"], None),
+    # The client signs the AUTH exchange with a seal::Identity.
+    "rex_client": (["io/rex_client"], ["common", "rex_wire", "rex_tls", "seal"], None),
     # rexd's event loop runs any set of services through services/service.h:
     # it may not see an engine or its wire (the rest of rexd_server may).
-    "rexd_loop": (["rexd/server", "rexd/clock"], ["common", "rex_wire", "rex_services", "rex_tls", "rex_auth"], None),
+    # It verifies AUTH signatures (seal) and maps keys to identities (rex_auth).
+    "rexd_loop": (["rexd/server", "rexd/clock"],
+                  ["common", "rex_wire", "rex_services", "rex_tls", "rex_auth", "seal"], None),
     "rexd_server": (["rexd"], REX_ENGINES + ["rex_services", "rexd_loop", "rex_tls", "rex_auth"], None),
-    "ardus_program": (["programs/ardus"], ["common", "seal", "ardus_core", "ardus_io"], None),
-    "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client", "rex_tls"], None),
+    "ardus_program": (["programs/ardus"], ["common", "seal", "ardus_core", "ardus_io", "key_files"],
+                      None),
+    "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client", "rex_tls", "seal", "key_files"],
+                    None),
     "rexd_program": (["programs/rexd"],
                      REX_ENGINES + ["rex_services", "rexd_server", "rexd_loop", "rex_tls", "rex_auth"],
                      None),

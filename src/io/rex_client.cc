@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "rex/auth_exchange.h"
 #include "rex/body.h"
 
 namespace ardus::rex {
@@ -62,7 +63,8 @@ Result<int> Dial(const std::string& address, int timeout_ms) {
 }  // namespace
 
 Result<std::unique_ptr<Client>> Client::Connect(const std::string& address, int timeout_ms,
-                                                const std::string& agent) {
+                                                const std::string& agent,
+                                                const ClientCredentials& credentials) {
   auto fd = Dial(address, timeout_ms);
   if (!fd.ok()) return fd.status();
   std::unique_ptr<Client> c(new Client(fd.value()));
@@ -85,7 +87,49 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& address, int 
     return Status::Error(ErrorKind::kPeerProtocol,
                          fmt::format("{} is not a REX server (no HELLO reply)", address));
   }
+  if (credentials.identity) {
+    auto hello = BodyReader::Parse(reply.value().body);
+    if (!hello.ok()) {
+      return Status::Error(
+          ErrorKind::kPeerProtocol,
+          fmt::format("{}: the HELLO reply does not decode: {}", address, hello.error().message));
+    }
+    if (auto s = c->Authenticate(address, timeout_ms, hello.value(), credentials); !s.ok()) {
+      return s;
+    }
+  }
   return c;
+}
+
+Status Client::Authenticate(const std::string& address, int timeout_ms, const BodyReader& hello,
+                            const ClientCredentials& credentials) {
+  auto nonce = HelloNonce(hello);
+  if (!nonce.ok()) {
+    return Status::Error(ErrorKind::kPeerProtocol, fmt::format("{}: cannot authenticate: {}",
+                                                               address, nonce.error().message));
+  }
+  AuthRequest request;
+  request.key = credentials.identity->public_key();
+  request.signature = credentials.identity->Sign(
+      AuthMessage(nonce.value(), credentials.service, credentials.channel_binding));
+  std::vector<std::uint8_t> out;
+  AppendFrame(Kind::kAuth, 0, 0, EncodeAuthRequest(request), out);
+  if (auto s = WriteAll(out); !s.ok()) return s;
+  auto answer = Receive(timeout_ms);
+  if (!answer.ok()) return answer.status();
+  if (answer.value().kind == Kind::kError) {
+    Error e = ParseErrorBody(answer.value().body);
+    return Status::Error(
+        ErrorKind::kPeerProtocol,
+        fmt::format("{} refused the authentication: {}: {}", address, CodeName(e.code), e.message));
+  }
+  auto body = BodyReader::Parse(answer.value().body);
+  if (answer.value().kind != Kind::kAuth || !body.ok()) {
+    return Status::Error(ErrorKind::kPeerProtocol,
+                         fmt::format("{} did not answer the AUTH frame with AUTH", address));
+  }
+  identity_name_ = body.value().StringOr("identity", "");
+  return Status::Ok();
 }
 
 Client::~Client() { close(fd_); }

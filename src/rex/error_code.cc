@@ -6,7 +6,7 @@ namespace ardus::rex {
 
 namespace {
 
-constexpr std::array<CodeInfo, 26> kCodes = {{
+constexpr std::array<CodeInfo, 27> kCodes = {{
     {Code::kBadFrame, "bad_frame", "the frame header is malformed; the connection is closed"},
     {Code::kHandshakeRequired, "handshake_required", "a request came before HELLO"},
     {Code::kUnsupportedVersion, "unsupported_version", "no common REX version"},
@@ -16,6 +16,8 @@ constexpr std::array<CodeInfo, 26> kCodes = {{
     {Code::kOverloaded, "overloaded",
      "the client did not read its output in time, or rexd is full; closed"},
     {Code::kTimedOut, "timed_out", "the handshake or a frame did not complete in time; closed"},
+    {Code::kUnauthenticated, "unauthenticated",
+     "the AUTH proof was refused (bad signature, unknown key, repeated or late); closed"},
     {Code::kUnknownType, "unknown_type", "no service type of that name"},
     {Code::kDuplicateType, "duplicate_type", "a service type of that name exists"},
     {Code::kTypeInUse, "type_in_use", "offers or subtypes of the type exist"},

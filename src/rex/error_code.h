@@ -3,7 +3,8 @@
 // of these codes, its name and a human message.
 //
 // Families (see docs/rex-protocol.md for what a caller does with each):
-//   1-9   protocol: the peer broke the framing or the handshake;
+//   1-9   protocol: the peer broke the framing or the handshake (or failed
+//         to authenticate);
 //   10-49 request: the request was well formed but refused;
 //   50-59 server: rexd could not do it (storage, internal fault).
 //
@@ -29,6 +30,7 @@ enum class Code : std::uint16_t {
   kFrameTooLarge = 6,
   kOverloaded = 7,
   kTimedOut = 8,
+  kUnauthenticated = 9,
   kUnknownType = 10,
   kDuplicateType = 11,
   kTypeInUse = 12,

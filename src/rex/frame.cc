@@ -64,7 +64,7 @@ void FrameParser::Scan() {
           Fail(Code::kBadFrame, fmt::format("frame length {} is below the header size", length));
     } else if (buf_.size() - scan_ > kLengthFieldBytes &&
                (h[4] < static_cast<std::uint8_t>(Kind::kHello) ||
-                h[4] > static_cast<std::uint8_t>(Kind::kPush))) {
+                h[4] > static_cast<std::uint8_t>(Kind::kAuth))) {
       error_ = Fail(Code::kBadFrame, fmt::format("unknown frame kind {}", h[4]));
     } else if (buf_.size() - scan_ >= kLengthFieldBytes + length) {
       scan_ += kLengthFieldBytes + length;

@@ -2,7 +2,7 @@
 //
 //   offset size field
 //   0      4    length  bytes after this field (8 + body), big-endian
-//   4      1    kind    HELLO 1, REQUEST 2, REPLY 3, ERROR 4, PUSH 5
+//   4      1    kind    HELLO 1, REQUEST 2, REPLY 3, ERROR 4, PUSH 5, AUTH 6
 //   5      1    flags   0 in version 1; receivers ignore unknown bits
 //   6      2    method  what a REQUEST asks for; echoed in REPLY/ERROR
 //   8      4    id      request id chosen by the client, echoed in the
@@ -28,7 +28,14 @@ inline constexpr std::size_t kLengthFieldBytes = 4;
 // Default limit on one frame's body; rexd may configure another.
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1 << 20;
 
-enum class Kind : std::uint8_t { kHello = 1, kRequest = 2, kReply = 3, kError = 4, kPush = 5 };
+enum class Kind : std::uint8_t {
+  kHello = 1,
+  kRequest = 2,
+  kReply = 3,
+  kError = 4,
+  kPush = 5,
+  kAuth = 6,  // the authentication exchange (rex/auth_exchange.h)
+};
 
 struct Frame {
   Kind kind = Kind::kRequest;

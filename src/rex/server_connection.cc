@@ -33,6 +33,11 @@ ServerConnection::ServerConnection(std::string server_name, std::vector<std::str
       opened_ms_(now_ms),
       progress_ms_(now_ms) {}
 
+void ServerConnection::OfferAuthentication(const Nonce& nonce, Authenticator& authenticator) {
+  nonce_ = nonce;
+  authenticator_ = &authenticator;
+}
+
 ServerConnection::~ServerConnection() {
   if (meter_) meter_->total -= pending().size();
 }
@@ -77,12 +82,17 @@ bool ServerConnection::NextRequest(Frame* out, std::size_t held) {
     Frame f;
     parser_.Next(&f);
     if (f.kind == Kind::kRequest) {
+      requested_ = true;
       *out = std::move(f);
       return true;
     }
+    if (f.kind == Kind::kAuth) {
+      Auth(f);
+      continue;
+    }
     if (f.kind != Kind::kHello) {
       ProtocolError(f.method, f.id,
-                    Fail(Code::kBadFrame, "clients send only HELLO and REQUEST frames"));
+                    Fail(Code::kBadFrame, "clients send only HELLO, AUTH and REQUEST frames"));
       return false;
     }
     Hello(f);
@@ -102,12 +112,40 @@ void ServerConnection::Hello(const Frame& f) {
   }
   greeted_ = true;
   BodyWriter w;
-  w.Map(3);
+  w.Map(nonce_ ? 4 : 3);
   w.Key("version").Uint(kVersion);
   w.Key("server").Str(server_name_);
   w.Key("services").Array(static_cast<std::uint32_t>(services_.size()));
   for (const auto& s : services_) w.Str(s);
+  if (nonce_) w.Key("nonce").Bin(*nonce_);
   Append(Kind::kHello, f.method, f.id, w.bytes());
+}
+
+void ServerConnection::Auth(const Frame& f) {
+  auto refuse = [&](std::string why) {
+    ProtocolError(f.method, f.id, Fail(Code::kUnauthenticated, std::move(why)));
+  };
+  if (!nonce_) return refuse("this server does not authenticate clients");
+  if (auth_seen_) return refuse("AUTH was already sent on this connection; it may come once");
+  auth_seen_ = true;
+  if (requested_) return refuse("AUTH must come before the first REQUEST");
+  if (now_ms_ - opened_ms_ >= limits_.handshake_timeout_ms) {
+    return ProtocolError(
+        f.method, f.id,
+        Fail(Code::kTimedOut,
+             fmt::format("AUTH came {} ms after connecting; the handshake, AUTH included, must "
+                         "complete within {} ms",
+                         now_ms_ - opened_ms_, limits_.handshake_timeout_ms)));
+  }
+  auto request = DecodeAuthRequest(f.body);
+  if (!request.ok()) return ProtocolError(f.method, f.id, request.error());
+  auto verdict = authenticator_->Authenticate({request.value(), *nonce_});
+  if (!verdict.ok()) return ProtocolError(f.method, f.id, verdict.error());
+  authenticated_ = true;
+  BodyWriter w;
+  w.Map(1);
+  w.Key("identity").Str(verdict.value());
+  Append(Kind::kAuth, f.method, f.id, w.bytes());
 }
 
 void ServerConnection::ProtocolError(std::uint16_t method, std::uint32_t id, const Error& e) {

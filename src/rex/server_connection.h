@@ -2,10 +2,10 @@
 // out one at a time, replies and pushes queued as bytes for the I/O layer to
 // write.
 //
-// It owns the handshake (a HELLO must come first and name version 1), the
-// frame parser, the output queue and the connection's timeouts. Protocol
-// violations queue an ERROR frame and mark the connection closing: the I/O
-// layer writes what is pending, then closes (finished()).
+// It owns the handshake (a HELLO must come first and name version 1; then,
+// optionally, the AUTH exchange of rex/auth_exchange.h), the frame parser, the output queue and the
+// connection's timeouts. Protocol violations queue an ERROR frame and mark the connection closing:
+// the I/O layer writes what is pending, then closes (finished()).
 //
 // What a client can make it hold is bounded (ConnectionLimits):
 //   - input: one partial frame (header + max_body), or while complete
@@ -20,10 +20,11 @@
 //     a frame partly written), so its memory is freed even if the client
 //     never reads again;
 //   - time: the HELLO must be complete handshake_timeout_ms after the
-//     connection opened, and a frame that has begun must be complete within
-//     frame_timeout_ms of reading resuming (ERROR `timed_out`, closing). A closing connection
-//     whose output is not written within write_timeout_ms is finished
-//     anyway. An idle connection with no partial frame may stay forever.
+//     connection opened, and an AUTH is refused (timed_out) once that time
+//     has passed, so a nonce is good for that long only; and a frame that has begun must be
+//     complete within frame_timeout_ms of reading resuming (ERROR `timed_out`, closing). A closing
+//     connection whose output is not written within write_timeout_ms is finished anyway. An idle
+//     connection with no partial frame may stay forever.
 //
 // Time is whatever clock the caller uses, in ms; it only has to be monotonic.
 // Thread-safety: none; one per connection, driven by one thread, which also
@@ -32,13 +33,34 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "rex/auth_exchange.h"
 #include "rex/frame.h"
 
 namespace ardus::rex {
+
+// A client's AUTH, checked against what this connection sent it.
+struct AuthAttempt {
+  const AuthRequest& request;  // the key and signature the client sent
+  const Nonce& nonce;          // the nonce this connection's HELLO carried
+};
+
+// Checks an AUTH for the I/O layer, which holds what the check needs (the
+// crypto, the channel binding, the auth policy): verify the signature over
+// AuthMessage(nonce, service, binding), map the key to an identity and
+// remember it for the connection. Returns the identity's name (sent back in
+// the AUTH reply) or the refusal (kUnauthenticated: sent, then closed).
+class Authenticator {
+ public:
+  virtual Result<std::string, Error> Authenticate(const AuthAttempt& attempt) = 0;
+
+ protected:
+  ~Authenticator() = default;
+};
 
 struct ConnectionLimits {
   std::size_t max_body = kDefaultMaxBodyBytes;
@@ -70,6 +92,22 @@ class ServerConnection {
   ~ServerConnection();
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
+
+  // Lets the client authenticate: the HELLO reply carries `nonce` (fresh
+  // random bytes from the I/O layer, never reused) and an AUTH frame is
+  // handed to `authenticator` (which must outlive this). Call before the
+  // first OnBytes. Without it, an AUTH is refused (unauthenticated).
+  // AUTH rules, each breach an ERROR that closes the connection:
+  //   - after HELLO (else handshake_required), before the first REQUEST,
+  //     at most once (else unauthenticated);
+  //   - within handshake_timeout_ms of connecting (else timed_out);
+  //   - the authenticator's verdict (unauthenticated: bad signature,
+  //     unknown key).
+  // A client that sends no AUTH stays unauthenticated (the I/O layer gives
+  // it the anonymous identity).
+  void OfferAuthentication(const Nonce& nonce, Authenticator& authenticator);
+  // Whether an AUTH was accepted on this connection.
+  bool authenticated() const { return authenticated_; }
 
   // Takes received bytes. A HELLO is answered at once; requests wait for
   // NextRequest. A malformed or oversized header is refused at once.
@@ -120,6 +158,7 @@ class ServerConnection {
  private:
   void TakeHello();
   void Hello(const Frame& f);
+  void Auth(const Frame& f);
   void ProtocolError(std::uint16_t method, std::uint32_t id, const Error& e);
   void Append(Kind kind, std::uint16_t method, std::uint32_t id,
               std::span<const std::uint8_t> body);
@@ -131,6 +170,11 @@ class ServerConnection {
   OutputMeter* meter_;
   FrameParser parser_;
   bool greeted_ = false;
+  std::optional<Nonce> nonce_;              // set: AUTH is offered
+  Authenticator* authenticator_ = nullptr;  // with nonce_
+  bool authenticated_ = false;
+  bool auth_seen_ = false;  // an AUTH came (accepted or not)
+  bool requested_ = false;  // a REQUEST was handed out
   bool closing_ = false;
   bool dropping_ = false;   // overloaded: nothing more is queued
   bool abandoned_ = false;  // closing, and the write timeout passed

@@ -6,16 +6,21 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
+#include "rex/auth_exchange.h"
 #include "rex/body.h"  // ErrorBody: refusing a client before its HELLO
 #include "rexd/clock.h"
+#include "seal/identity.h"
 
 namespace ardus::rexd {
 
@@ -31,6 +36,47 @@ constexpr std::uint64_t kTurnWork = 4'000'000;
 // Accepting pauses this long when the system cannot give a descriptor.
 constexpr std::int64_t kAcceptPauseMs = 100;
 constexpr int kAcceptsPerTurn = 256;
+
+// The auth file's text. Errors name the path: kLocalIo (cannot read),
+// kLimitExceeded (over the parser's limit, checked before reading it all).
+Result<std::string> ReadAuthFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::Error(ErrorKind::kLocalIo,
+                         fmt::format("cannot read --auth {}: {}", path, std::strerror(errno)));
+  }
+  std::string text(auth::kMaxAuthFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) {
+    return Status::Error(ErrorKind::kLocalIo, fmt::format("cannot read --auth {}", path));
+  }
+  if (text.size() > auth::kMaxAuthFileBytes) {
+    return Status::Error(ErrorKind::kLimitExceeded, fmt::format("--auth {}: larger than {} bytes",
+                                                                path, auth::kMaxAuthFileBytes));
+  }
+  return text;
+}
+
+Status AuthFileError(const std::string& path, const auth::ParseError& e) {
+  if (e.line == 0) {
+    return Status::Error(ErrorKind::kLimitExceeded, fmt::format("--auth {}: {}", path, e.message));
+  }
+  return Status::Error(ErrorKind::kInvalidArgument,
+                       fmt::format("--auth {} line {}: {}", path, e.line, e.message));
+}
+
+rex::Nonce FreshNonce() {
+  rex::Nonce n;
+  std::size_t got = 0;
+  while (got < n.size()) {
+    ssize_t r = getrandom(n.data() + got, n.size() - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) std::abort();  // Linux >= 3.17 never fails once seeded; no weak nonce
+    got += static_cast<std::size_t>(r);
+  }
+  return n;
+}
 
 }  // namespace
 
@@ -48,13 +94,26 @@ class Server::Pusher final : public services::PushSink {
   Server& s_;
 };
 
-Server::Conn::Conn(std::uint64_t id, int fd, std::size_t listener, const std::string& service,
-                   const rex::ConnectionLimits& limits, std::int64_t now_ms,
-                   rex::OutputMeter* meter)
-    : id(id), fd(fd), listener(listener), rex("rexd 0.1.0", {service}, limits, now_ms, meter) {}
+Server::Conn::Conn(Server& server, std::uint64_t id, int fd, std::size_t listener,
+                   const std::string& service, const rex::ConnectionLimits& limits,
+                   std::int64_t now_ms, rex::OutputMeter* meter)
+    : id(id),
+      fd(fd),
+      listener(listener),
+      rex("rexd 0.1.0", {service}, limits, now_ms, meter),
+      authenticator(server, *this) {}
+
+Result<std::string, rex::Error> Server::ConnAuthenticator::Authenticate(
+    const rex::AuthAttempt& attempt) {
+  return server_.Authenticate(conn_, attempt);
+}
 
 Server::Server(std::vector<Endpoint> endpoints, const ServerConfig& config)
-    : limits_(config.limits), max_connections_(config.max_connections), meter_{config.max_output} {
+    : auth_file_(config.auth_file),
+      quiet_(config.quiet),
+      limits_(config.limits),
+      max_connections_(config.max_connections),
+      meter_{config.max_output} {
   for (auto& e : endpoints) listeners_.push_back(Listener{std::move(e)});
 }
 
@@ -66,6 +125,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
         fmt::format("rexd serves 1 to {} services, not {}", kMaxEndpoints, endpoints.size()));
   }
   std::unique_ptr<Server> s(new Server(std::move(endpoints), config));
+  if (!config.auth_file.empty()) {
+    if (auto loaded = s->ReloadAuth(); !loaded.ok()) return loaded.status();
+  }
   s->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   s->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (auto& l : s->listeners_) {
@@ -149,9 +211,10 @@ void Server::Accept(std::size_t listener, std::int64_t now_ms) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::uint64_t id = next_conn_++;
-    auto c = std::make_unique<Conn>(id, fd, listener, listeners_[listener].endpoint.name, limits_,
-                                    now_ms, &meter_);
-    c->identity = &policy_->anonymous();
+    auto c = std::make_unique<Conn>(*this, id, fd, listener, listeners_[listener].endpoint.name,
+                                    limits_, now_ms, &meter_);
+    c->rex.OfferAuthentication(FreshNonce(), c->authenticator);
+    Resolve(*c);
     UpdateInterest(*c);
     conns_.emplace(id, std::move(c));
   }
@@ -241,6 +304,7 @@ void Server::Serve(std::int64_t wall_ms) {
     Conn& c = *ready.back();
     ready.pop_back();
     vclock_ = c.vtime;
+    if (c.peer_certificate && !c.certificate_resolved) Resolve(c);
     rex::Frame r;
     if (!c.rex.NextRequest(&r, c.held)) continue;
     auto [reply, steps] =
@@ -365,10 +429,98 @@ std::int64_t Server::Finish(std::int64_t now_ms) {
   return next;
 }
 
-Status Server::Run(const volatile std::sig_atomic_t* stop) {
+Result<std::string, rex::Error> Server::Authenticate(Conn& c, const rex::AuthAttempt& attempt) {
+  const std::string& service = listeners_[c.listener].endpoint.name;
+  const std::string fingerprint = auth::KeyFingerprint(attempt.request.key);
+  auto refuse = [&](std::string why) {
+    Log(fmt::format("rexd: connection {} ({}): AUTH refused: {}", c.id, service, why));
+    return rex::Fail(rex::Code::kUnauthenticated, std::move(why));
+  };
+  std::vector<std::uint8_t> message = rex::AuthMessage(attempt.nonce, service, c.channel_binding);
+  if (!seal::Verify(attempt.request.key, message, attempt.request.signature)) {
+    return refuse(fmt::format(
+        "the signature does not verify for key {} over this connection's nonce, service '{}'{}: "
+        "a wrong key, or a handshake replayed or relayed from another connection",
+        fingerprint, service, c.channel_binding.empty() ? "" : " and TLS session"));
+  }
+  if (!auth_file_.empty() && !auth_.current()->Find(auth::CredentialKind::kKey, fingerprint)) {
+    return refuse(fmt::format("key {} is not in the auth file", fingerprint));
+  }
+  c.key_fingerprint = fingerprint;
+  Resolve(c);
+  Log(fmt::format("rexd: connection {} ({}): identity '{}' (key {}{})", c.id, service,
+                  c.identity->name(), fingerprint, auth_file_.empty() ? "; no --auth" : ""));
+  return c.identity->name();
+}
+
+void Server::Resolve(Conn& c) {
+  const auth::AuthPolicy& policy = *auth_.current();
+  const bool open = auth_file_.empty();
+  // What a credential the file does not name may do: everything under the
+  // open policy; nothing under an auth file (never more than anonymous).
+  const auth::Identity& unknown = open ? policy.anonymous() : auth::AuthPolicy::Nobody();
+  if (!c.key_fingerprint.empty()) {
+    const auth::Identity* id = policy.Find(auth::CredentialKind::kKey, c.key_fingerprint);
+    c.identity = id ? id : &unknown;
+  } else if (c.peer_certificate) {
+    const auth::Identity* id =
+        policy.FindByCertificate(c.peer_certificate->sha256, c.peer_certificate->subject);
+    c.identity = id ? id : &unknown;
+    if (!c.certificate_resolved) {
+      Log(fmt::format("rexd: connection {} ({}): identity '{}' (certificate {}, {})", c.id,
+                      listeners_[c.listener].endpoint.name, c.identity->name(),
+                      c.peer_certificate->sha256, c.peer_certificate->subject));
+    }
+    c.certificate_resolved = true;
+  } else {
+    c.identity = &policy.anonymous();
+  }
+}
+
+Result<std::size_t> Server::ReloadAuth() {
+  if (auth_file_.empty()) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "rexd runs without --auth: nothing to reload");
+  }
+  auto text = ReadAuthFile(auth_file_);
+  if (!text.ok()) return text.status();
+  // The old snapshot lives until every connection points into the new one.
+  std::shared_ptr<const auth::AuthPolicy> old = auth_.current();
+  if (auto r = auth_.Reload(text.value()); !r.ok()) return AuthFileError(auth_file_, r.error());
+  for (auto& [id, c] : conns_) {
+    const std::string before = c->identity->name();
+    Resolve(*c);
+    if (c->dropped) continue;  // closing: its service state is gone already
+    if (c->identity->name() != before) {
+      Log(fmt::format("rexd: connection {} ({}): identity '{}' is now '{}' (auth file reloaded)",
+                      id, listeners_[c->listener].endpoint.name, before, c->identity->name()));
+    }
+    listeners_[c->listener].endpoint.service.Reauthorize({c->id, c->identity});
+  }
+  return auth_.current()->identities().size();
+}
+
+void Server::Log(const std::string& line) const {
+  if (!quiet_) fmt::print(stderr, "{}\n", line);
+}
+
+Status Server::Run(const volatile std::sig_atomic_t* stop, volatile std::sig_atomic_t* reload) {
   epoll_event events[256];
   std::int64_t conn_deadline = std::numeric_limits<std::int64_t>::max();
   while (!*stop) {
+    if (reload && *reload) {
+      *reload = 0;
+      auto r = ReloadAuth();
+      if (r.ok()) {
+        Log(
+            fmt::format("rexd: SIGHUP: reloaded --auth {} ({} identities); {} connections "
+                        "re-resolved",
+                        auth_file_, r.value(), conns_.size()));
+      } else {
+        fmt::print(stderr, "rexd: SIGHUP: {}; the previous permissions stay in force\n",
+                   r.status().message());
+      }
+    }
     std::int64_t wall = WallMs(), mono = MonoMs();
     std::int64_t service_deadline = std::numeric_limits<std::int64_t>::max();
     for (const auto& l : listeners_) {

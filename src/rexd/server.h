@@ -22,6 +22,15 @@
 // Out of file descriptors, rexd refuses new connections with `overloaded`
 // (or stops accepting for a moment) instead of spinning.
 //
+// Who a connection is (docs/rex-protocol.md, "Authentication"): every
+// connection's HELLO reply carries a fresh nonce; a client that answers with
+// a valid AUTH is the identity its key names in the auth file (--auth), one
+// with a verified TLS client certificate the identity the certificate names,
+// any other the file's anonymous entry. Without --auth, the open policy: a
+// verified key or certificate is still logged, and every connection may do
+// everything. ReloadAuth (rexd's SIGHUP) swaps in a new file and resolves
+// every open connection's credential again.
+//
 // Thread-safety: none; Run() owns the thread that calls it.
 #pragma once
 
@@ -29,13 +38,16 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "auth/auth_file.h"
 #include "auth/permissions.h"
 #include "common/status.h"
 #include "rex/server_connection.h"
 #include "services/service.h"
+#include "tls/tls_session.h"
 
 namespace ardus::rexd {
 
@@ -44,6 +56,9 @@ struct ServerConfig {
   rex::ConnectionLimits limits;
   std::size_t max_connections = 1024;  // all ports together
   std::size_t max_output = 256 << 20;  // pending output of all connections together
+  // The auth file (rexd --auth); empty: the open policy, everyone an admin.
+  std::string auth_file;
+  bool quiet = false;  // log nothing but errors (not each authentication)
 };
 
 // One service on one port. The service is the caller's and outlives the
@@ -58,10 +73,12 @@ inline constexpr std::size_t kMaxEndpoints = 16;
 
 class Server {
  public:
-  // Binds and listens on every endpoint's port. Errors: kInvalidArgument (a
-  // bad address, no endpoints or more than kMaxEndpoints), kLocalIo (a port in
-  // use, or privileged without the right to bind it: the message names the
-  // endpoint's port flag).
+  // Reads the auth file, binds and listens on every endpoint's port. Errors:
+  // kInvalidArgument (a bad address, no endpoints or more than kMaxEndpoints;
+  // an auth file that does not parse: "FILE line N: ..."), kLocalIo (a port
+  // in use, or privileged without the right to bind it: the message names
+  // the endpoint's port flag; an auth file that cannot be read),
+  // kLimitExceeded (an auth file over 1 MiB).
   static Result<std::unique_ptr<Server>> Start(const ServerConfig& config,
                                                std::vector<Endpoint> endpoints);
   ~Server();
@@ -70,7 +87,17 @@ class Server {
   // an error only if a service's Commit failed: rexd must then exit, and
   // restart from the durable state, because the turn in memory was not
   // committed.
-  Status Run(const volatile std::sig_atomic_t* stop);
+  // If `reload` is given, each time it becomes non-zero (SIGHUP) Run sets
+  // it back to 0 and calls ReloadAuth, logging the outcome.
+  Status Run(const volatile std::sig_atomic_t* stop, volatile std::sig_atomic_t* reload = nullptr);
+
+  // Reads config.auth_file again. On success the new policy is current, every
+  // open connection's identity is resolved again from its credential (a
+  // credential the file no longer names: AuthPolicy::Nobody()) and each
+  // service is told (Service::Reauthorize); returns how many identities the
+  // file has. On failure (the same errors as Start) the old policy stays in
+  // force. kInvalidArgument without --auth.
+  Result<std::size_t> ReloadAuth();
 
   // The port endpoint `i` (in Start's order) listens on.
   std::uint16_t port(std::size_t i) const { return listeners_[i].port; }
@@ -82,8 +109,19 @@ class Server {
     std::uint16_t port = 0;
     std::int64_t paused_until = 0;  // accepting paused (0: listening)
   };
+  struct Conn;
+  // Checks one connection's AUTH (rex::ServerConnection hands it over).
+  class ConnAuthenticator final : public rex::Authenticator {
+   public:
+    ConnAuthenticator(Server& server, Conn& conn) : server_(server), conn_(conn) {}
+    Result<std::string, rex::Error> Authenticate(const rex::AuthAttempt& attempt) override;
+
+   private:
+    Server& server_;
+    Conn& conn_;
+  };
   struct Conn {
-    Conn(std::uint64_t id, int fd, std::size_t listener, const std::string& service,
+    Conn(Server& server, std::uint64_t id, int fd, std::size_t listener, const std::string& service,
          const rex::ConnectionLimits& limits, std::int64_t now_ms, rex::OutputMeter* meter);
     std::uint64_t id;
     int fd;
@@ -94,8 +132,19 @@ class Server {
     bool dropped = false;        // the engines have forgotten it (it is closing)
     std::uint64_t vtime = 0;     // fair queueing: the work it has been served
     std::size_t held = 0;        // bytes of replies held for it this turn
-    // Who its requests come from: an identity of policy_ (never null).
+    // Who its requests come from: an identity of the current policy, or
+    // AuthPolicy::Nobody() (never null). Resolved from the credentials below.
     const auth::Identity* identity = nullptr;
+    // The Ed25519 key an accepted AUTH proved (lower-case hex fingerprint;
+    // empty: none).
+    std::string key_fingerprint;
+    // Set by the TLS layer when its handshake completes, before any REX byte
+    // is handed to `rex`: the RFC 9266 exporter (empty without TLS) and the
+    // verified client certificate (mutual TLS).
+    std::vector<std::uint8_t> channel_binding;
+    std::optional<tls::PeerCertificate> peer_certificate;
+    bool certificate_resolved = false;  // identity reflects peer_certificate
+    ConnAuthenticator authenticator;
   };
   // A reply computed in this turn, sent once the turn is committed.
   struct Held {
@@ -125,11 +174,17 @@ class Server {
   // connection deadline.
   std::int64_t Finish(std::int64_t now_ms);
   void Forget(Conn& c);
+  Result<std::string, rex::Error> Authenticate(Conn& c, const rex::AuthAttempt& attempt);
+  // Sets c.identity from its credentials against the current policy.
+  void Resolve(Conn& c);
+  void Log(const std::string& line) const;
 
   std::vector<Listener> listeners_;  // epoll ids 0..kMaxEndpoints-1
-  // Who may do what. Until rexd authenticates clients, every connection is
-  // the open policy's anonymous admin.
-  std::shared_ptr<const auth::AuthPolicy> policy_ = auth::AuthPolicy::Open();
+  // Who may do what: the auth file's current policy (without --auth, the
+  // open policy: everyone is its anonymous admin).
+  std::string auth_file_;
+  auth::AuthStore auth_{auth::AuthPolicy::Open()};
+  bool quiet_ = false;
   rex::ConnectionLimits limits_;
   std::size_t max_connections_;
   rex::OutputMeter meter_;

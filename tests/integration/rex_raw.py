@@ -1,15 +1,18 @@
 """Raw REX frames for the integration tests: what a hostile or broken client
 can send. Usage: rex_raw.py PORT CASE [REXD_PID]; exits 0 when rexd behaved
 as docs/rex-protocol.md says, else prints why and exits 1. Cases that measure
-rexd (memory, CPU) take its pid and print what they measured."""
+rexd (memory, CPU) take its pid and print what they measured. The auth_*
+cases take key files (from `rex keygen`) and other words as arguments and
+speak the authentication exchange (python3-cryptography signs)."""
 import resource
 import socket
 import struct
 import sys
 import time
 
-HELLO, REQUEST, REPLY, ERROR, PUSH = 1, 2, 3, 4, 5
+HELLO, REQUEST, REPLY, ERROR, PUSH, AUTH = 1, 2, 3, 4, 5, 6
 QUERY, LIST_TYPES = 30, 12
+AUTH_LABEL = b"rex-auth-v1\0"
 
 
 def frame(kind, method, rid, body=b""):
@@ -71,6 +74,188 @@ def hello(s):
     s.sendall(frame(HELLO, 0, 0, mp_map({"version": 1})))
     f = read_frame(s)
     assert f and f[0] == HELLO, f
+
+
+def hello_nonce(s):
+    """HELLO, then the 32-byte nonce of the server's HELLO reply."""
+    s.sendall(frame(HELLO, 0, 0, mp_map({"version": 1})))
+    f = read_frame(s)
+    assert f and f[0] == HELLO, f
+    i = f[3].find(mp_str("nonce"))
+    assert i >= 0, ("no nonce in the HELLO reply", f[3])
+    i += len(mp_str("nonce"))
+    assert f[3][i:i + 2] == b"\xc4\x20", f[3][i:i + 2]
+    return f[3][i + 2:i + 34]
+
+
+def load_key(path):
+    from cryptography.hazmat.primitives import serialization
+    with open(path, "rb") as fh:
+        return serialization.load_pem_private_key(fh.read(), password=None)
+
+
+def raw_public(key):
+    from cryptography.hazmat.primitives import serialization
+    return key.public_key().public_bytes(serialization.Encoding.Raw,
+                                         serialization.PublicFormat.Raw)
+
+
+def auth_message(nonce, service, binding=b""):
+    """docs/rex-protocol.md, "Authentication": what the client signs."""
+    svc = service.encode()
+    return AUTH_LABEL + nonce + bytes([len(svc)]) + svc + bytes([len(binding)]) + binding
+
+
+def auth_frame(public, signature, rid=0):
+    return frame(AUTH, 0, rid, mp_map({"key": public, "signature": signature}))
+
+
+def authenticate(s, keyfile, service="trader"):
+    """HELLO and AUTH; returns the identity name rexd answered with."""
+    key = load_key(keyfile)
+    nonce = hello_nonce(s)
+    s.sendall(auth_frame(raw_public(key), key.sign(auth_message(nonce, service)), 3))
+    f = read_frame(s)
+    assert f and f[0] == AUTH and f[2] == 3, f
+    i = f[3].find(mp_str("identity")) + len(mp_str("identity"))
+    n = f[3][i] & 0x1F
+    return f[3][i + 1:i + 1 + n].decode()
+
+
+def expect_refused(s, name, text):
+    """rexd answers ERROR `name` whose message holds `text`, and closes."""
+    f = read_frame(s)
+    assert f and f[0] == ERROR and error_name(f[3]) == name, f
+    assert text.encode() in f[3], (text, f[3])
+    assert closed(s)
+
+
+def query_outcome(s, rid, type_name):
+    """REPLY, or the error name, of a query for `type_name`."""
+    s.sendall(frame(REQUEST, QUERY, rid, mp_map({"type": type_name})))
+    f = read_frame(s)
+    assert f, "rexd closed the connection"
+    return "REPLY" if f[0] == REPLY else error_name(f[3])
+
+
+def case_auth_ok(port, keyfile, want):
+    """A listed key is the identity the auth file names, and is served."""
+    s = connect(port)
+    got = authenticate(s, keyfile)
+    assert got == want, (got, want)
+    assert call(s, LIST_TYPES, 1, b"\x80") is not None
+
+
+def case_auth_unknown(port, keyfile):
+    s = connect(port)
+    key = load_key(keyfile)
+    nonce = hello_nonce(s)
+    s.sendall(auth_frame(raw_public(key), key.sign(auth_message(nonce, "trader"))))
+    expect_refused(s, "unauthenticated", "is not in the auth file")
+
+
+def case_auth_bad_signature(port, keyfile):
+    """A listed key with a signature that is not its: one bit flipped."""
+    s = connect(port)
+    key = load_key(keyfile)
+    sig = bytearray(key.sign(auth_message(hello_nonce(s), "trader")))
+    sig[10] ^= 0x01
+    s.sendall(auth_frame(raw_public(key), bytes(sig)))
+    expect_refused(s, "unauthenticated", "does not verify")
+
+
+def case_auth_wrong_key(port, keyfile, other):
+    """A listed public key with a signature made by another private key."""
+    s = connect(port)
+    nonce = hello_nonce(s)
+    s.sendall(auth_frame(raw_public(load_key(keyfile)),
+                         load_key(other).sign(auth_message(nonce, "trader"))))
+    expect_refused(s, "unauthenticated", "does not verify")
+
+
+def case_auth_replay(port, keyfile):
+    """A proof recorded on one connection, presented on another, is refused;
+    the same proof is good on its own connection."""
+    key = load_key(keyfile)
+    first, second = connect(port), connect(port)
+    proof = auth_frame(raw_public(key), key.sign(auth_message(hello_nonce(first), "trader")))
+    hello_nonce(second)
+    second.sendall(proof)
+    expect_refused(second, "unauthenticated", "does not verify")
+    first.sendall(proof)
+    f = read_frame(first)
+    assert f and f[0] == AUTH, f
+
+
+def case_auth_other_service(port, keyfile):
+    """A proof made for Notify does not open the Trader."""
+    s = connect(port)
+    key = load_key(keyfile)
+    s.sendall(auth_frame(raw_public(key), key.sign(auth_message(hello_nonce(s), "notify"))))
+    expect_refused(s, "unauthenticated", "does not verify")
+
+
+def case_auth_twice(port, keyfile):
+    s = connect(port)
+    authenticate(s, keyfile)
+    key = load_key(keyfile)
+    s.sendall(auth_frame(raw_public(key), b"\0" * 64))
+    expect_refused(s, "unauthenticated", "already sent")
+
+
+def case_auth_after_request(port, keyfile):
+    s = connect(port)
+    key = load_key(keyfile)
+    nonce = hello_nonce(s)
+    call(s, LIST_TYPES, 1, b"\x80")
+    s.sendall(auth_frame(raw_public(key), key.sign(auth_message(nonce, "trader"))))
+    expect_refused(s, "unauthenticated", "before the first REQUEST")
+
+
+def case_auth_doc_example(port, doc):
+    """The worked example of docs/rex-protocol.md, "Authentication",
+    recomputed here by python3-cryptography, not by rexd's code."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    msg = auth_message(bytes(range(0x80, 0xA0)), "trader")
+    text = open(doc).read()
+
+    def rows(b):
+        return "\n".join("    " + " ".join(f"{x:02x}" for x in b[i:i + 16])
+                         for i in range(0, len(b), 16))
+    sig = key.sign(msg)
+    # The frame as rexd's writer encodes it: binaries as bin 8 (c4).
+    auth_bytes = frame(AUTH, 0, 0, b"\x82\xa3key\xc4\x20" + raw_public(key) +
+                       b"\xa9signature\xc4\x40" + sig)
+    for name, b in (("public key", raw_public(key)), ("message", msg), ("signature", sig),
+                    ("AUTH frame", auth_bytes)):
+        assert "\n" + rows(b) + "\n" in text, (name, rows(b))
+
+
+def case_auth_query(port, keyfile, type_name):
+    """Prints the outcome of a query (REPLY or the error name) as `keyfile`,
+    or anonymously when keyfile is '-'."""
+    s = connect(port)
+    if keyfile == "-":
+        hello(s)
+    else:
+        authenticate(s, keyfile)
+    print(query_outcome(s, 1, type_name))
+
+
+def case_auth_reload(port, keyfile, type_name, pid, auth_file, new_file):
+    """An open, authenticated connection across a SIGHUP that removes its
+    key: prints the outcome of a query before and after."""
+    import os
+    import shutil
+    import signal
+    s = connect(port)
+    print("identity", authenticate(s, keyfile))
+    print("before", query_outcome(s, 1, type_name))
+    shutil.copyfile(new_file, auth_file)
+    os.kill(int(pid), signal.SIGHUP)
+    time.sleep(1.0)
+    print("after", query_outcome(s, 2, type_name))
 
 
 def closed(s):
@@ -499,8 +684,9 @@ if __name__ == "__main__":
                      start=int(sys.argv[5]) if len(sys.argv) > 5 else 0)
         sys.exit(0)
     port, case = int(sys.argv[1]), sys.argv[2]
+    args = sys.argv[3:] if case.startswith("auth_") else [int(a) for a in sys.argv[3:]]
     try:
-        globals()["case_" + case](port, *[int(a) for a in sys.argv[3:]])
+        globals()["case_" + case](port, *args)
     except Exception as e:  # noqa: BLE001 - report any failure as the test's
         print(f"{case}: {e!r}")
         sys.exit(1)

@@ -8,6 +8,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "io/key_file.h"
+#include "io/system_random.h"
 #include "programs/rex/notify_commands.h"
 #include "programs/rex/trader_commands.h"
 
@@ -30,6 +32,22 @@ const CLI::Validator kHostPort(
     },
     "HOST:PORT");
 
+// `rex keygen FILE`: a new Ed25519 identity for --identity. The fingerprint
+// (what the auth file's `key` line names) is the first line of stdout.
+int Keygen(const std::string& path) {
+  ardus::net::SystemRandom random;
+  const ardus::seal::Identity identity = ardus::seal::Identity::Generate(random);
+  if (ardus::Status s = ardus::net::WriteIdentity(path, identity); !s.ok()) {
+    fmt::print(stderr, "rex keygen: {}\n", s.message());
+    return ardus::exit_code::kUsage;  // FILE exists or cannot be written: nothing was done
+  }
+  fmt::print("{}\n", ardus::seal::FingerprintText(identity.fingerprint()));
+  fmt::print(
+      "wrote {} (private key, mode 0600) and {}.pub; name it in rexd's auth file as: key {}\n",
+      path, path, ardus::seal::FingerprintText(identity.fingerprint()));
+  return ardus::exit_code::kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +68,10 @@ int main(int argc, char** argv) {
   target.address = env && *env ? env : "127.0.0.1:124";
   const char* notify_env = std::getenv("REX_NOTIFY");
   notify_target.address = notify_env && *notify_env ? notify_env : "127.0.0.1:116";
+  target.service = "trader";
+  notify_target.service = "notify";
+  const char* identity_env = std::getenv("REX_IDENTITY");
+  std::string identity_file = identity_env ? identity_env : "";
   bool json = false;
   int timeout_ms = 5000;
   auto connection = [&](CLI::App* cmd, bool trader_address, bool notify_address) {
@@ -64,6 +86,9 @@ int main(int argc, char** argv) {
           ->check(kHostPort);
     }
     cmd->add_flag("--json", json, "Print results as JSON for scripts");
+    cmd->add_option("--identity", identity_file,
+                    "Authenticate with this key file (from rex keygen; default $REX_IDENTITY, "
+                    "else anonymous)");
     cmd->add_option("--timeout", timeout_ms, "Connect timeout, ms")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
@@ -77,6 +102,13 @@ int main(int argc, char** argv) {
     connection(cmd, true, false)->footer(kRexExitCodes);
     return cmd;
   };
+
+  std::string keygen_path;
+  CLI::App* keygen = app.add_subcommand(
+      "keygen",
+      "Write an Ed25519 identity to FILE (0600) and FILE.pub; print its fingerprint first");
+  keygen->add_option("file", keygen_path, "Private key file to create (never overwritten)")
+      ->required();
 
   std::string name;
   std::vector<std::string> supers, props, remove;
@@ -203,9 +235,11 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? ardus::exit_code::kOk
                             : ardus::exit_code::kUsage;  // --help, --version: 0
   }
+  if (keygen->parsed()) return Keygen(keygen_path);
   for (RexTarget* t : {&target, &notify_target}) {
     t->json = json;
     t->timeout_ms = timeout_ms;
+    t->identity_file = identity_file;
   }
   if (add_type->parsed()) return AddType(target, name, supers, props);
   if (describe_type->parsed()) return DescribeType(target, name);

@@ -2,6 +2,10 @@
 
 #include <fmt/core.h>
 
+#include <optional>
+
+#include "io/key_file.h"
+
 namespace ardus::rex_cli {
 
 using json = nlohmann::json;
@@ -17,7 +21,18 @@ void CatchInterrupts() {
 int InterruptedExit() { return g_interrupted == SIGTERM ? 0 : exit_code::kInterrupted; }
 
 Session::Session(const RexTarget& t) : target_(t) {
-  auto c = rex::Client::Connect(t.address, t.timeout_ms, "rex-cli 0.1.0");
+  std::optional<seal::Identity> identity;
+  if (!t.identity_file.empty()) {
+    auto loaded = net::LoadIdentity(t.identity_file);
+    if (!loaded.ok()) {
+      Report("identity", loaded.status().message());
+      exit_ = exit_code::kUsage;
+      return;
+    }
+    identity.emplace(std::move(loaded).value());
+  }
+  rex::ClientCredentials credentials{identity ? &*identity : nullptr, t.service, {}};
+  auto c = rex::Client::Connect(t.address, t.timeout_ms, "rex-cli 0.1.0", credentials);
   if (!c.ok()) {
     if (c.status().kind() == ErrorKind::kInvalidArgument) {  // e.g. $REX_TRADER without a port
       Report("usage", c.status().message());

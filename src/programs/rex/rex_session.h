@@ -27,8 +27,12 @@ inline constexpr const char* kRexExitCodes =
 
 struct RexTarget {
   std::string address;  // HOST:PORT
+  std::string service;  // what it serves: "trader", "notify" (signed into AUTH)
   bool json = false;
   int timeout_ms = 5000;
+  // --identity / $REX_IDENTITY: the key file to authenticate with (empty:
+  // anonymous).
+  std::string identity_file;
 };
 
 // The signal (SIGINT or SIGTERM) that arrived once CatchInterrupts() ran; 0
@@ -41,6 +45,9 @@ int InterruptedExit();
 
 // One connection plus uniform error reporting: a failed step prints the
 // error (JSON with --json), records its exit code (exit()), returns nullopt.
+// With an identity file, the connection authenticates: an unusable file
+// (unreadable, loose permissions, not a key) is bad usage (2), naming the
+// path; a refused AUTH is a protocol failure (4) with the server's reason.
 class Session {
  public:
   explicit Session(const RexTarget& t);

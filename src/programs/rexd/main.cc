@@ -25,17 +25,20 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
-// Nothing is reloadable yet; SIGHUP must not kill a daemon that a service
-// manager or a closed terminal sends it to. write(2) is async-signal-safe.
+// SIGHUP reloads --auth (the server's loop does it and logs the outcome).
+// Without --auth it must still not kill a daemon that a service manager or a
+// closed terminal sends it to. write(2) is async-signal-safe.
+volatile std::sig_atomic_t g_reload = 0;
+void OnReload(int) { g_reload = 1; }
 void OnHangup(int) {
-  constexpr char kMessage[] = "rexd: SIGHUP: nothing to reload\n";
+  constexpr char kMessage[] = "rexd: SIGHUP: nothing to reload (no --auth)\n";
   [[maybe_unused]] ssize_t n = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
 }
 
 constexpr const char* kExitCodes =
-    "Exit codes: 0 stopped by SIGINT/SIGTERM (SIGHUP is logged and ignored); 2 bad usage; 4 cannot "
-    "listen, or open or lock "
-    "--data (another rexd uses it); "
+    "Exit codes: 0 stopped by SIGINT/SIGTERM (SIGHUP reloads --auth, else is logged and "
+    "ignored); 2 bad usage, or an --auth file that does not parse; 4 cannot listen, read --auth, "
+    "or open or lock --data (another rexd uses it); "
     "5 the store failed while serving (state on disk is intact; restart rexd).";
 
 // Every connection is a descriptor: take all that the hard limit allows.
@@ -81,8 +84,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "rexd: ANSA REX daemon. It hosts the Trader (TCP 124: service types, offers, constraint "
       "queries, leases, watches) and Notify (TCP 116: event channels, filtered, durable "
-      "subscriptions), with their state in SQLite under --data. It has no authentication yet, "
-      "so it listens on 127.0.0.1 unless told otherwise."};
+      "subscriptions), with their state in SQLite under --data. Without --auth every client may "
+      "do everything, so it listens on 127.0.0.1 unless told otherwise."};
   app.footer(kExitCodes);
   app.set_version_flag("--version", "rexd 0.1.0 (REX version 1)");
   ardus::rexd::ServerConfig config;
@@ -134,6 +137,9 @@ int main(int argc, char** argv) {
                  "any output) before it is closed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--auth", config.auth_file,
+                 "Auth file: identities (Ed25519 keys, client certificates) and what each may do "
+                 "(docs/rex-protocol.md, Permissions); SIGHUP reloads it");
   app.add_flag("--quiet", quiet, "Print nothing but errors");
   try {
     app.parse(argc, argv);
@@ -145,6 +151,7 @@ int main(int argc, char** argv) {
   config.limits.handshake_timeout_ms = ms(handshake_s);
   config.limits.frame_timeout_ms = ms(frame_s);
   config.limits.write_timeout_ms = ms(write_s);
+  config.quiet = quiet;
   RaiseFileLimit();
 
   if (mkdir(data_dir.c_str(), 0750) != 0 && errno != EEXIST) {
@@ -179,20 +186,24 @@ int main(int argc, char** argv) {
                {"notify", "--notify-port", notify_port, notify_service}});
   if (!server.ok()) {
     fmt::print(stderr, "rexd: {}\n", server.status().message());
-    return ardus::exit_code::kCannotStart;
+    bool bad_auth_file =
+        !config.auth_file.empty() && server.status().kind() != ardus::ErrorKind::kLocalIo;
+    return bad_auth_file ? ardus::exit_code::kUsage : ardus::exit_code::kCannotStart;
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
-  std::signal(SIGHUP, OnHangup);
+  std::signal(SIGHUP, config.auth_file.empty() ? OnHangup : OnReload);
   if (!quiet) {
     fmt::print(stderr,
                "rexd: trader on {}:{}, notify on {}:{}, data in {} ({} offers, {} types "
-               "loaded)\n",
+               "loaded); {}\n",
                config.listen, server.value()->port(0), config.listen, server.value()->port(1),
-               data_dir, trader.OfferCount(), trader.ListTypes().size());
+               data_dir, trader.OfferCount(), trader.ListTypes().size(),
+               config.auth_file.empty() ? "no --auth: every client may do everything"
+                                        : "permissions from --auth " + config.auth_file);
   }
-  auto s = server.value()->Run(&g_stop);
+  auto s = server.value()->Run(&g_stop, &g_reload);
   if (!s.ok()) {
     fmt::print(stderr, "rexd: the store failed, stopping: {}\n", s.message());
     return ardus::exit_code::kStoreFailed;
