@@ -7,11 +7,20 @@
 // kPeerProtocol), while a server that refused the request answers with a
 // rex::Error inside a successful Result.
 //
+// TLS (ConnectOptions::tls): the client speaks TLS 1.3 first and verifies the
+// server by the CA (and the host name in the address, or tls->server_name),
+// by the pin, or both (tls/tls_session.h). Its failures are kPeerProtocol (or
+// kInvalidArgument for an unusable CA, pin or client certificate) with
+// messages that say what to change: "the server does not speak TLS on
+// HOST:PORT; drop --tls-ca/--tls-pin ...", an expired certificate, a wrong
+// name, a pin mismatch, a server that wants a client certificate.
+//
 // Thread-safety: none; one thread per Client.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,16 +28,24 @@
 #include "common/status.h"
 #include "rex/error_code.h"
 #include "rex/frame.h"
+#include "tls/tls_session.h"
 
 namespace ardus::rex {
 
 using Reply = Result<std::vector<std::uint8_t>, Error>;
 
+struct ConnectOptions {
+  // Set: connect with TLS. An empty server_name is taken from the address's
+  // host (a name or an IP address, checked against the certificate's SAN).
+  std::optional<tls::ClientConfig> tls;
+};
+
 class Client {
  public:
   // `address` is HOST:PORT (IPv4 or a resolvable name). Performs the HELLO.
   static Result<std::unique_ptr<Client>> Connect(const std::string& address, int timeout_ms,
-                                                 const std::string& agent);
+                                                 const std::string& agent,
+                                                 const ConnectOptions& options = {});
   ~Client();
 
   // Sends a request and waits for its reply, through signals. PUSH frames
@@ -43,11 +60,29 @@ class Client {
   // arrives (replies to Send, ERRORs, pushes).
   Result<Frame> NextFrame(int timeout_ms);
 
+  // With TLS, once connected: the RFC 9266 exporter of the session (32
+  // bytes; empty without TLS) and the server's verified certificate.
+  const std::vector<std::uint8_t>& channel_binding() const { return channel_binding_; }
+  const std::optional<tls::PeerCertificate>& server_certificate() const {
+    return server_certificate_;
+  }
+
  private:
-  explicit Client(int fd) : fd_(fd) {}
-  Status WriteAll(const std::vector<std::uint8_t>& bytes);
+  explicit Client(int fd, std::string address) : fd_(fd), address_(std::move(address)) {}
+  Status StartTls(const tls::ClientConfig& config, int timeout_ms);
+  Status WriteAll(std::span<const std::uint8_t> bytes);
+  Status WriteRaw(std::span<const std::uint8_t> bytes);
+  Status FlushTls();
+  Status TlsError(const tls::Error& e) const;
+  // Reads what the socket has (after poll said so) into parser_.
+  Status ReadSome();
 
   int fd_;
+  std::string address_;
+  std::optional<tls::TlsSession> tls_;
+  std::vector<std::uint8_t> tls_buf_;  // plaintext in, or ciphertext out: scratch
+  std::vector<std::uint8_t> channel_binding_;
+  std::optional<tls::PeerCertificate> server_certificate_;
   std::uint32_t next_id_ = 1;
   FrameParser parser_{64 << 20};
   std::vector<Frame> pushes_;

@@ -31,6 +31,11 @@ constexpr std::uint64_t kTurnWork = 4'000'000;
 // Accepting pauses this long when the system cannot give a descriptor.
 constexpr std::int64_t kAcceptPauseMs = 100;
 constexpr int kAcceptsPerTurn = 256;
+// TLS: output is encrypted this much at a time, once the previous chunk is
+// written, so that what waits for a slow reader stays in the
+// ServerConnection, where max_pending, max_push_pending, --max-output and the
+// write timeout see it (four full records).
+constexpr std::size_t kTlsChunk = 64 << 10;
 
 }  // namespace
 
@@ -54,7 +59,11 @@ Server::Conn::Conn(std::uint64_t id, int fd, std::size_t listener, const std::st
     : id(id), fd(fd), listener(listener), rex("rexd 0.1.0", {service}, limits, now_ms, meter) {}
 
 Server::Server(std::vector<Endpoint> endpoints, const ServerConfig& config)
-    : limits_(config.limits), max_connections_(config.max_connections), meter_{config.max_output} {
+    : tls_(config.tls),
+      log_(config.log),
+      limits_(config.limits),
+      max_connections_(config.max_connections),
+      meter_{config.max_output} {
   for (auto& e : endpoints) listeners_.push_back(Listener{std::move(e)});
 }
 
@@ -127,7 +136,10 @@ void Server::Accept(std::size_t listener, std::int64_t now_ms) {
   // must not keep the loop from the clients already served. The listener is
   // level-triggered, so the rest are accepted next turn.
   for (int i = 0; i < kAcceptsPerTurn; ++i) {
-    int fd = accept4(listeners_[listener].fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = accept4(listeners_[listener].fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -152,6 +164,17 @@ void Server::Accept(std::size_t listener, std::int64_t now_ms) {
     auto c = std::make_unique<Conn>(id, fd, listener, listeners_[listener].endpoint.name, limits_,
                                     now_ms, &meter_);
     c->identity = &policy_->anonymous();
+    c->peer_ip = peer.sin_addr.s_addr;
+    c->peer_port = ntohs(peer.sin_port);
+    if (tls_) {
+      auto session = tls::TlsSession::Start(*tls_, WallMs() / 1000);
+      if (!session.ok()) {
+        Log(fmt::format("TLS for {}: {}", PeerName(*c), session.error().message));
+        close(fd);
+        continue;
+      }
+      c->tls.emplace(std::move(session).value());
+    }
     UpdateInterest(*c);
     conns_.emplace(id, std::move(c));
   }
@@ -201,8 +224,12 @@ void Server::ResumeAccepting(std::int64_t now_ms, bool room) {
 }
 
 void Server::UpdateInterest(Conn& c) {
-  std::uint32_t want = (c.rex.want_read() ? std::uint32_t{EPOLLIN} : 0u) |
-                       (c.rex.pending().empty() ? 0u : std::uint32_t{EPOLLOUT});
+  // With TLS, the REX output waits until the handshake is done, then goes
+  // out a chunk at a time after what is already encrypted.
+  const bool rex_output = !c.rex.pending().empty() && (!c.tls || c.tls->established());
+  const bool output = c.tls ? tls_unsent(c) > 0 || rex_output : rex_output;
+  std::uint32_t want =
+      (c.rex.want_read() ? std::uint32_t{EPOLLIN} : 0u) | (output ? std::uint32_t{EPOLLOUT} : 0u);
   if (want == c.interest && c.interest != 0) return;
   epoll_event ev{want, {.u64 = c.id}};
   epoll_ctl(epoll_fd_, c.interest == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
@@ -218,7 +245,12 @@ void Server::ReadFrom(Conn& c, std::int64_t now_ms) {
       break;
     }
     if (n < 0) break;
-    c.rex.OnBytes(now_ms, {buf, static_cast<std::size_t>(n)});
+    if (c.tls) {
+      if (!FromTls(c, now_ms, {buf, static_cast<std::size_t>(n)})) break;
+    } else {
+      if (!c.read_any) NoteFirstBytes(c, {buf, static_cast<std::size_t>(n)});
+      c.rex.OnBytes(now_ms, {buf, static_cast<std::size_t>(n)});
+    }
     if (static_cast<std::size_t>(n) < sizeof buf) break;
   }
 }
@@ -267,7 +299,139 @@ void Server::Serve(std::int64_t wall_ms) {
   }
 }
 
+bool Server::FromTls(Conn& c, std::int64_t now_ms, std::span<const std::uint8_t> network) {
+  tls::TlsSession& session = *c.tls;
+  const bool was_established = session.established();
+  plaintext_.clear();
+  auto received = session.Receive(network, plaintext_);
+  meter_.total += session.TakeOutput(c.tls_out);
+  if (!received.ok() && received.error().failure == tls::Failure::kPlaintextPeer) {
+    RefusePlaintext(c);
+    return false;
+  }
+  if (!was_established && session.established()) {
+    auto binding = session.ChannelBinding();
+    if (!binding.ok()) {
+      TlsFailed(c, binding.error());
+      return false;
+    }
+    c.channel_binding = std::move(binding).value();
+    c.peer_certificate = session.peer();
+  }
+  // Plaintext that arrived before a close_notify or an error still counts.
+  if (!plaintext_.empty()) c.rex.OnBytes(now_ms, plaintext_);
+  if (!received.ok()) {
+    if (received.error().failure == tls::Failure::kClosed) {
+      c.dead = true;  // the client is gone, as a plaintext EOF
+    } else {
+      TlsFailed(c, received.error());
+    }
+    return false;
+  }
+  return true;
+}
+
+// A plaintext port: a TLS ClientHello is worth a log line (rex answers it
+// with bad_frame or frame_too_large in plaintext, which the client's TLS
+// reports as "the server does not speak TLS").
+void Server::NoteFirstBytes(Conn& c, std::span<const std::uint8_t> bytes) {
+  c.read_any = true;
+  if (!tls::LooksLikeTls(bytes)) return;
+  Log(fmt::format("{} on the {} port started TLS, but rexd runs without TLS (--tls-cert)",
+                  PeerName(c), listeners_[c.listener].endpoint.name));
+}
+
+// The first byte was not TLS: most likely a plaintext REX client. Tell it in
+// its own language, then close.
+void Server::RefusePlaintext(Conn& c) {
+  const std::string& service = listeners_[c.listener].endpoint.name;
+  Log(fmt::format("{} on the {} port spoke plaintext to TLS; refused", PeerName(c), service));
+  std::vector<std::uint8_t> out;
+  rex::AppendFrame(
+      rex::Kind::kError, 0, 0,
+      rex::ErrorBody(
+          rex::Fail(rex::Code::kHandshakeRequired,
+                    "this rexd port needs TLS: connect with rex --tls-ca FILE (or $REX_TLS_CA) or "
+                    "--tls-pin SHA256 (the fingerprint rexd prints at start)")),
+      out);
+  (void)send(c.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  c.dead = true;
+}
+
+// A failed handshake or record: send the alert the session queued (it tells
+// the client why), log, and close.
+void Server::TlsFailed(Conn& c, const tls::Error& error) {
+  Log(fmt::format("TLS {} with {} failed: {} ({})",
+                  c.channel_binding.empty() ? "handshake" : "session", PeerName(c), error.message,
+                  tls::FailureName(error.failure)));
+  (void)SendTlsOut(c);
+  c.dead = true;
+}
+
+std::string Server::PeerName(const Conn& c) const {
+  char ip[INET_ADDRSTRLEN] = "?";
+  in_addr addr{c.peer_ip};
+  inet_ntop(AF_INET, &addr, ip, sizeof ip);
+  return fmt::format("{}:{}", ip, c.peer_port);
+}
+
+void Server::Log(std::string_view line) const {
+  if (log_) {
+    log_(line);
+  } else {
+    fmt::print(stderr, "rexd: {}\n", line);
+  }
+}
+
+// Writes the encrypted output; false if the socket failed (c.dead is set).
+bool Server::SendTlsOut(Conn& c) {
+  while (tls_unsent(c) > 0) {
+    ssize_t n = send(c.fd, c.tls_out.data() + c.tls_sent, tls_unsent(c), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EINTR) c.dead = true;
+      return !c.dead;
+    }
+    c.tls_sent += static_cast<std::size_t>(n);
+    meter_.total -= static_cast<std::size_t>(n);
+  }
+  c.tls_out.clear();
+  c.tls_sent = 0;
+  return true;
+}
+
+void Server::WriteTls(Conn& c, std::int64_t now_ms) {
+  tls::TlsSession& session = *c.tls;
+  for (;;) {
+    if (!SendTlsOut(c) || tls_unsent(c) > 0) return;
+    auto pending = c.rex.pending();
+    if (!session.established() || pending.empty()) return;
+    auto chunk = pending.first(std::min(pending.size(), kTlsChunk));
+    if (auto sent = session.Send(chunk); !sent.ok()) {
+      TlsFailed(c, sent.error());
+      return;
+    }
+    c.rex.Consumed(chunk.size(), now_ms);
+    meter_.total += session.TakeOutput(c.tls_out);
+  }
+}
+
+// Whether a finishing TLS connection may close now: its close_notify and
+// every encrypted byte written, or the write timeout spent on them.
+bool Server::TlsFinished(Conn& c, std::int64_t now_ms) {
+  if (!c.tls->established()) return true;  // nothing can reach the client
+  if (!c.tls_closed) {
+    c.tls_closed = true;
+    c.tls->Close();
+    meter_.total += c.tls->TakeOutput(c.tls_out);
+    (void)SendTlsOut(c);
+  }
+  if (tls_unsent(c) == 0 || c.dead) return true;
+  if (c.tls_close_by == 0) c.tls_close_by = now_ms + limits_.write_timeout_ms;
+  return now_ms >= c.tls_close_by;
+}
+
 void Server::WriteTo(Conn& c, std::int64_t now_ms) {
+  if (c.tls) return WriteTls(c, now_ms);
   while (!c.rex.pending().empty()) {
     auto out = c.rex.pending();
     ssize_t n = send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
@@ -347,7 +511,15 @@ std::int64_t Server::Finish(std::int64_t now_ms) {
     // A closing connection is served no more: free its subscriptions and
     // queues now, not when its last bytes are written.
     if (c.rex.closing() || c.dead) Forget(c);
-    if (c.dead || c.rex.finished()) {
+    if (c.tls && !c.tls->established() && c.rex.closing() && !c.dead) {
+      // rex gave up (the handshake timeout) before TLS was up: its ERROR
+      // cannot be sent in the clear to a TLS client.
+      Log(fmt::format("TLS handshake with {} not complete within the handshake timeout; closed",
+                      PeerName(c)));
+      c.dead = true;
+    }
+    if (c.dead || (c.rex.finished() && (!c.tls || TlsFinished(c, now_ms)))) {
+      meter_.total -= tls_unsent(c);
       close(c.fd);
       it = conns_.erase(it);
       closed = true;
@@ -356,6 +528,7 @@ std::int64_t Server::Finish(std::int64_t now_ms) {
     UpdateInterest(c);
     backlog_ = backlog_ || c.rex.ready();
     next = std::min(next, c.rex.NextDeadline());
+    if (c.tls_close_by) next = std::min(next, c.tls_close_by);
     ++it;
   }
   ResumeAccepting(now_ms, closed);

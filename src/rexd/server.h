@@ -22,20 +22,34 @@
 // Out of file descriptors, rexd refuses new connections with `overloaded`
 // (or stops accepting for a moment) instead of spinning.
 //
+// TLS (ServerConfig::tls): every port then speaks TLS 1.3 first. A
+// connection's bytes pass socket -> tls::TlsSession -> rex::ServerConnection
+// and back; the session holds at most one chunk of encrypted output
+// (kTlsChunk), the rest waits in the ServerConnection, where the output limits
+// and the write timeout count it. The TLS handshake must finish within the
+// connection's handshake timeout (it runs from accept to the end of the
+// HELLO). A client whose first byte is not a TLS record (a plaintext HELLO) is
+// answered with a plaintext ERROR `handshake_required` saying the port needs
+// TLS, and closed. Failed handshakes are logged with the peer's address.
+//
 // Thread-safety: none; Run() owns the thread that calls it.
 #pragma once
 
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/permissions.h"
 #include "common/status.h"
 #include "rex/server_connection.h"
 #include "services/service.h"
+#include "tls/tls_session.h"
 
 namespace ardus::rexd {
 
@@ -44,6 +58,11 @@ struct ServerConfig {
   rex::ConnectionLimits limits;
   std::size_t max_connections = 1024;  // all ports together
   std::size_t max_output = 256 << 20;  // pending output of all connections together
+  // Set: every port speaks TLS with this (server) context; unset: plaintext.
+  std::optional<tls::TlsContext> tls;
+  // Where the server logs what happens to clients (failed TLS handshakes);
+  // one line, no newline. Default: stderr, prefixed "rexd: ".
+  std::function<void(std::string_view)> log;
 };
 
 // One service on one port. The service is the caller's and outlives the
@@ -96,6 +115,21 @@ class Server {
     std::size_t held = 0;        // bytes of replies held for it this turn
     // Who its requests come from: an identity of policy_ (never null).
     const auth::Identity* identity = nullptr;
+    // TLS only. Set when the TLS handshake completes, before any REX byte
+    // reaches `rex`: the RFC 9266 exporter (32 bytes; empty without TLS) and
+    // the client's verified certificate under mutual TLS.
+    std::vector<std::uint8_t> channel_binding;
+    std::optional<tls::PeerCertificate> peer_certificate;
+    // The TLS path (unset on a plaintext port): the session, and its
+    // encrypted output not yet written (tls_out from tls_sent on).
+    std::optional<tls::TlsSession> tls;
+    std::vector<std::uint8_t> tls_out;
+    std::size_t tls_sent = 0;
+    bool tls_closed = false;        // close_notify queued
+    std::int64_t tls_close_by = 0;  // finishing: give up on tls_out at this time (0: not yet)
+    bool read_any = false;          // plaintext: the first bytes were looked at
+    std::uint32_t peer_ip = 0;      // network order, for the log
+    std::uint16_t peer_port = 0;    // host order
   };
   // A reply computed in this turn, sent once the turn is committed.
   struct Held {
@@ -115,6 +149,17 @@ class Server {
   void PauseAccepting(std::size_t listener, std::int64_t now_ms);
   void ResumeAccepting(std::int64_t now_ms, bool room);
   void ReadFrom(Conn& c, std::int64_t now_ms);
+  // TLS: decrypts `network` into c.rex; false when the connection is done.
+  bool FromTls(Conn& c, std::int64_t now_ms, std::span<const std::uint8_t> network);
+  void RefusePlaintext(Conn& c);
+  void NoteFirstBytes(Conn& c, std::span<const std::uint8_t> bytes);
+  void TlsFailed(Conn& c, const tls::Error& error);
+  void WriteTls(Conn& c, std::int64_t now_ms);
+  bool SendTlsOut(Conn& c);
+  bool TlsFinished(Conn& c, std::int64_t now_ms);
+  std::size_t tls_unsent(const Conn& c) const { return c.tls_out.size() - c.tls_sent; }
+  std::string PeerName(const Conn& c) const;
+  void Log(std::string_view line) const;
   void Serve(std::int64_t wall_ms);
   void WriteTo(Conn& c, std::int64_t now_ms);
   void UpdateInterest(Conn& c);
@@ -127,6 +172,9 @@ class Server {
   void Forget(Conn& c);
 
   std::vector<Listener> listeners_;  // epoll ids 0..kMaxEndpoints-1
+  std::optional<tls::TlsContext> tls_;
+  std::function<void(std::string_view)> log_;
+  std::vector<std::uint8_t> plaintext_;  // TLS: scratch for decrypted input
   // Who may do what. Until rexd authenticates clients, every connection is
   // the open policy's anonymous admin.
   std::shared_ptr<const auth::AuthPolicy> policy_ = auth::AuthPolicy::Open();

@@ -201,6 +201,19 @@ class TlsSession {
 // plaintext port" from garbage. (0x16 = handshake, then major version 3.)
 bool LooksLikeTls(std::span<const std::uint8_t> first_bytes);
 
+// What a server certificate file says, checked before rexd serves it.
+struct CertificateInfo {
+  std::string sha256;       // of the certificate DER
+  std::string spki_sha256;  // of its SubjectPublicKeyInfo: the value clients pass as a pin
+  std::string subject;      // RFC 2253
+  std::string not_after;    // e.g. "Dec  2 19:46:37 2027 GMT"
+};
+// The first certificate in `cert_pem`. Errors: kBadConfig when there is no
+// PEM certificate, or at `now_unix` it has expired or is not valid yet (the
+// message says which, with the date).
+Result<CertificateInfo, Error> InspectCertificate(const std::string& cert_pem,
+                                                  std::int64_t now_unix);
+
 // A self-signed certificate for rexd's first run.
 enum class KeyType { kP256, kEd25519 };
 struct SelfSignedOptions {

@@ -15,6 +15,7 @@
 
 #include "common/exit_code.h"
 #include "notify/notify_wire.h"
+#include "programs/rexd/tls_options.h"
 #include "rexd/clock.h"
 #include "rexd/journaled_services.h"
 #include "rexd/notify_journal.h"
@@ -33,8 +34,8 @@ void OnHangup(int) {
 }
 
 constexpr const char* kExitCodes =
-    "Exit codes: 0 stopped by SIGINT/SIGTERM (SIGHUP is logged and ignored); 2 bad usage; 4 cannot "
-    "listen, or open or lock "
+    "Exit codes: 0 stopped by SIGINT/SIGTERM (SIGHUP is logged and ignored); 2 bad usage (also "
+    "an unusable TLS certificate, key or CA); 4 cannot listen, read a TLS file, or open or lock "
     "--data (another rexd uses it); "
     "5 the store failed while serving (state on disk is intact; restart rexd).";
 
@@ -134,6 +135,19 @@ int main(int argc, char** argv) {
                  "any output) before it is closed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  ardus::rexd_cli::TlsOptions tls;
+  auto* tls_cert = app.add_option("--tls-cert", tls.cert_file,
+                                  "TLS on both ports: the server certificate (PEM, then any "
+                                  "intermediates); needs --tls-key");
+  auto* tls_key = app.add_option("--tls-key", tls.key_file,
+                                 "The private key of --tls-cert (PEM, not open to others)");
+  app.add_option("--tls-self-signed", tls.self_signed_dir,
+                 "TLS with a self-signed certificate kept in DIR (made on the first run, key mode "
+                 "0600; reused after); rexd prints the pin clients pass as rex --tls-pin")
+      ->excludes(tls_cert)
+      ->excludes(tls_key);
+  app.add_option("--tls-client-ca", tls.client_ca_file,
+                 "Mutual TLS: clients must present a certificate this CA (PEM) signed");
   app.add_flag("--quiet", quiet, "Print nothing but errors");
   try {
     app.parse(argc, argv);
@@ -146,6 +160,17 @@ int main(int argc, char** argv) {
   config.limits.frame_timeout_ms = ms(frame_s);
   config.limits.write_timeout_ms = ms(write_s);
   RaiseFileLimit();
+  std::optional<ardus::rexd_cli::TlsSetup> tls_setup;
+  if (tls.any()) {
+    auto setup = ardus::rexd_cli::SetUpTls(tls, ardus::rexd::WallMs() / 1000);
+    if (!setup.ok()) {
+      fmt::print(stderr, "rexd: {}\n", setup.status().message());
+      return setup.status().kind() == ardus::ErrorKind::kLocalIo ? ardus::exit_code::kCannotStart
+                                                                 : ardus::exit_code::kUsage;
+    }
+    tls_setup.emplace(std::move(setup).value());
+    config.tls = tls_setup->context;
+  }
 
   if (mkdir(data_dir.c_str(), 0750) != 0 && errno != EEXIST) {
     fmt::print(stderr, "rexd: cannot create --data {}: {}\n", data_dir, std::strerror(errno));
@@ -191,6 +216,16 @@ int main(int argc, char** argv) {
                "loaded)\n",
                config.listen, server.value()->port(0), config.listen, server.value()->port(1),
                data_dir, trader.OfferCount(), trader.ListTypes().size());
+  }
+  if (tls_setup) {
+    // Printed even with --quiet: a client cannot connect without knowing it.
+    const auto& cert = tls_setup->certificate;
+    fmt::print(stderr,
+               "rexd: TLS on both ports{}: {} ({}, valid until {}{})\n"
+               "rexd: TLS pin (rex --tls-pin, SHA-256 of the public key): {}\n",
+               tls.client_ca_file.empty() ? "" : ", client certificates required",
+               tls_setup->cert_file, cert.subject, cert.not_after,
+               tls_setup->created ? ", made now" : "", cert.spki_sha256);
   }
   auto s = server.value()->Run(&g_stop);
   if (!s.ok()) {
