@@ -55,6 +55,13 @@ Result<rex::ConnectOptions> TlsOptions(const TlsFlags& f) {
     if (!ca.ok()) return ca.status();
     config.ca_pem = std::move(ca).value();
   }
+  if (!f.pin.empty()) {
+    auto pin = tls::ParsePin(f.pin);
+    if (!pin.ok()) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           fmt::format("--tls-pin {}: {}", f.pin, pin.error().message));
+    }
+  }
   config.pin = f.pin;
   if (!f.cert_file.empty()) {
     auto cert = ReadFile("--tls-cert", f.cert_file);
