@@ -226,7 +226,7 @@ void Server::ResumeAccepting(std::int64_t now_ms, bool room) {
 void Server::UpdateInterest(Conn& c) {
   // With TLS, the REX output waits until the handshake is done, then goes
   // out a chunk at a time after what is already encrypted.
-  const bool rex_output = !c.rex.pending().empty() && (!c.tls || c.tls->established());
+  const bool rex_output = !c.rex.pending().empty() && (!c.tls || c.tls_up());
   const bool output = c.tls ? tls_unsent(c) > 0 || rex_output : rex_output;
   std::uint32_t want =
       (c.rex.want_read() ? std::uint32_t{EPOLLIN} : 0u) | (output ? std::uint32_t{EPOLLOUT} : 0u);
@@ -361,9 +361,8 @@ void Server::RefusePlaintext(Conn& c) {
 // A failed handshake or record: send the alert the session queued (it tells
 // the client why), log, and close.
 void Server::TlsFailed(Conn& c, const tls::Error& error) {
-  Log(fmt::format("TLS {} with {} failed: {} ({})",
-                  c.channel_binding.empty() ? "handshake" : "session", PeerName(c), error.message,
-                  tls::FailureName(error.failure)));
+  Log(fmt::format("TLS {} with {} failed: {} ({})", c.tls_up() ? "session" : "handshake",
+                  PeerName(c), error.message, tls::FailureName(error.failure)));
   (void)SendTlsOut(c);
   c.dead = true;
 }
@@ -418,7 +417,7 @@ void Server::WriteTls(Conn& c, std::int64_t now_ms) {
 // Whether a finishing TLS connection may close now: its close_notify and
 // every encrypted byte written, or the write timeout spent on them.
 bool Server::TlsFinished(Conn& c, std::int64_t now_ms) {
-  if (!c.tls->established()) return true;  // nothing can reach the client
+  if (!c.tls_up()) return true;  // no handshake: nothing can reach the client
   if (!c.tls_closed) {
     c.tls_closed = true;
     c.tls->Close();
@@ -511,7 +510,7 @@ std::int64_t Server::Finish(std::int64_t now_ms) {
     // A closing connection is served no more: free its subscriptions and
     // queues now, not when its last bytes are written.
     if (c.rex.closing() || c.dead) Forget(c);
-    if (c.tls && !c.tls->established() && c.rex.closing() && !c.dead) {
+    if (c.tls && !c.tls_up() && c.rex.closing() && !c.dead) {
       // rex gave up (the handshake timeout) before TLS was up: its ERROR
       // cannot be sent in the clear to a TLS client.
       Log(fmt::format("TLS handshake with {} not complete within the handshake timeout; closed",

@@ -120,6 +120,8 @@ class Server {
     // the client's verified certificate under mutual TLS.
     std::vector<std::uint8_t> channel_binding;
     std::optional<tls::PeerCertificate> peer_certificate;
+    // The TLS handshake is done (the session may have closed since).
+    bool tls_up() const { return !channel_binding.empty(); }
     // The TLS path (unset on a plaintext port): the session, and its
     // encrypted output not yet written (tls_out from tls_sent on).
     std::optional<tls::TlsSession> tls;

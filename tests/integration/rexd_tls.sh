@@ -216,6 +216,16 @@ raw --tls-pin "$pin" --tls-cert "$pki/client.pem" --tls-key "$pki/client.key" "$
 stop_rexd
 echo "mutual TLS: ok"
 
+# --- the output limits count TLS output ----------------------------------------
+start_rexd limits --tls-cert "$s.pem" --tls-key "$s.key" --write-timeout 2 --max-output 128M
+raw --tls-ca "$pki/ca.pem" "$tport" amplification "$pid"
+stop_rexd
+# A fresh rexd: the measure is its peak RSS.
+start_rexd stalled --tls-cert "$s.pem" --tls-key "$s.key" --write-timeout 2 --max-output 128M
+raw --tls-ca "$pki/ca.pem" "$nport" stalled_subscribers "$pid"
+stop_rexd
+echo "output limits over TLS (unread replies, stalled subscribers): ok"
+
 # --- self-signed first run: a pin a client can use; reused on the next run ------
 start_rexd selfsigned --tls-self-signed "$work/ss"
 first=$(pin_of "$log")
