@@ -40,6 +40,8 @@ ROUNDS, DELIVERIES, PACED_DELIVERIES_PER_S, PACED_SECONDS = 3, 1_000_000, 20_000
 # with the scheduler on a 2-core machine: more rounds for latency.
 LATENCY_ROUNDS = 5
 SUBS = (1, 5, 50)
+# --tls compares four servers on a shared 2-core machine: more rounds.
+TLS_ROUNDS = 5
 SYSTEMS = {"rex": REX_PORT, "nats": NATS_PORT, "mosquitto": MQTT_PORT}
 
 
@@ -208,7 +210,7 @@ def tls_main():
         with open(log_path, "w") as log:
             for subs in SUBS:
                 messages = max(DELIVERIES // subs, 20_000)
-                for _ in range(ROUNDS):
+                for _ in range(TLS_ROUNDS):
                     for case, port in ports.items():
                         system = case.split("-")[0]
                         r = bench(log, system, subs, messages, 0, port=port,
@@ -226,7 +228,7 @@ def tls_main():
     lines = [
         f"Run {day} by `python3 bench/notify_compare.py --tls` (raw lines: "
         f"`bench/results-{day}-notify-tls.log`). 2 cores, loopback, 128-byte messages, "
-        f"deliveries/s, median of {ROUNDS} rounds; nats-server {nats_version} with `--tls` "
+        f"deliveries/s, median of {TLS_ROUNDS} rounds (the four cases alternate); nats-server {nats_version} with `--tls` "
         f"(its nats.c client on OpenSSL 3), rexd with `--tls-cert` (TLS 1.3), both clients "
         f"verifying a P-256 certificate against its CA.\n",
         "| subscribers | rexd TLS | nats-server TLS | rexd / nats, TLS | rexd plaintext | "
