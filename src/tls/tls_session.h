@@ -154,7 +154,8 @@ class TlsSession {
   Ack Send(std::span<const std::uint8_t> plaintext);
 
   // Bytes to write to the network (handshake, records, alerts), appended to
-  // `out`. Returns how many were appended.
+  // `out`. Returns how many were appended. Into an empty `out` they are
+  // moved, not copied (the vectors swap buffers).
   std::size_t TakeOutput(std::vector<std::uint8_t>& out);
   std::size_t pending_output() const;
 
@@ -194,6 +195,9 @@ class TlsSession {
   std::optional<PeerCertificate> peer_;
   std::vector<std::uint8_t> pending_plaintext_;  // Send before the handshake finished
   std::unique_ptr<struct VerifyState> verify_;   // pin and its outcome, for the callback
+  // The records for the network, written by OpenSSL through a vector BIO
+  // (heap-held: the BIO points at it while the session moves).
+  std::unique_ptr<std::vector<std::uint8_t>> out_;
 };
 
 // True when `first_bytes` (at least 1) begin like a TLS record: a plaintext
