@@ -155,8 +155,14 @@ Result<TlsSetup> SetUpTls(const TlsOptions& o, std::int64_t now_unix) {
   }
   auto info = tls::InspectCertificate(cert_pem.value(), now_unix);
   if (!info.ok()) {
-    return Status::Error(ErrorKind::kInvalidArgument,
-                         fmt::format("{} {}: {}", cert_flag, cert, info.error().message));
+    return Status::Error(
+        ErrorKind::kInvalidArgument,
+        fmt::format("{} {}: {}{}", cert_flag, cert, info.error().message,
+                    o.self_signed_dir.empty()
+                        ? ""
+                        : fmt::format("; remove {} and {} to make a new pair (clients then need "
+                                      "the new pin)",
+                                      cert, key)));
   }
   tls::ServerConfig config{cert_pem.value(), key_pem.value(), ""};
   if (!o.client_ca_file.empty()) {
