@@ -11,14 +11,20 @@
 // 8 bytes carry the send time, so every delivery yields a latency sample.
 // Prints one JSON line: published, delivered, seconds (first publish to last
 // delivery), per_second (deliveries), p50_us, p99_us.
+//
+// With BENCH_TLS_CA=FILE in the environment, rex and nats connect with TLS,
+// verifying the server against that CA (rexd --tls-cert, nats-server --tls).
 #include <mosquitto.h>
 #include <nats/nats.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -57,6 +63,29 @@ struct Sink {
   }
 };
 
+// BENCH_TLS_CA, or "" for plaintext.
+std::string TlsCaFile() {
+  const char* ca = std::getenv("BENCH_TLS_CA");
+  return ca ? ca : "";
+}
+
+std::unique_ptr<rex::Client> RexConnect(const std::string& addr) {
+  rex::ConnectOptions options;
+  if (std::string file = TlsCaFile(); !file.empty()) {
+    std::ifstream in(file);
+    std::ostringstream pem;
+    pem << in.rdbuf();
+    options.tls = tls::ClientConfig{};
+    options.tls->ca_pem = pem.str();
+  }
+  auto c = rex::Client::Connect(addr, 5000, "notify_bench", options);
+  if (!c.ok()) {
+    std::fprintf(stderr, "notify_bench: %s\n", c.status().message().c_str());
+    std::exit(3);
+  }
+  return std::move(c).value();
+}
+
 std::string Payload() {
   std::string p(kPayload, 'x');
   std::int64_t now = NowNs();
@@ -80,7 +109,7 @@ void Pace(std::int64_t start_ns, std::uint64_t i, double rate) {
 
 void RexSubscriber(const std::string& addr, int index, Sink& sink, std::atomic<int>& ready,
                    std::atomic<bool>& stop) {
-  auto c = rex::Client::Connect(addr, 5000, "notify_bench").value();
+  auto c = RexConnect(addr);
   notify::SubscribeRequest request;
   request.channel = "bench";
   request.credit = 20000;
@@ -127,7 +156,7 @@ void RexSubscriber(const std::string& addr, int index, Sink& sink, std::atomic<i
 // flight, as NATS and mosquitto clients also buffer writes; paced, each event
 // is its own publish request.
 void RexPublish(const std::string& addr, const std::string& channel, std::uint64_t n, double rate) {
-  auto c = rex::Client::Connect(addr, 5000, "notify_bench").value();
+  auto c = RexConnect(addr);
   const std::uint64_t batch = rate > 0 ? 1 : 64, window = rate > 0 ? 64 : 32;
   std::uint64_t sent = 0, requests = 0, replies = 0;
   std::int64_t start = NowNs();
@@ -161,7 +190,7 @@ void RexPublish(const std::string& addr, const std::string& channel, std::uint64
 // Durable publishing: a persistent channel, no subscribers; every batch is
 // acknowledged only after rexd committed it.
 int DurablePublish(const std::string& addr, std::uint64_t n) {
-  auto c = rex::Client::Connect(addr, 5000, "notify_bench").value();
+  auto c = RexConnect(addr);
   notify::CreateChannelRequest request{"durable", true, 100'000'000};
   rex::BodyWriter w;
   notify::Encode(w, request);
@@ -186,9 +215,25 @@ std::atomic<std::uint64_t> js_failures{0};
 
 void OnJsError(jsCtx*, jsPubAckErr*, void*) { js_failures++; }
 
+// A NATS connection, with TLS when BENCH_TLS_CA is set. send_asap: each
+// publish is written at once (paced runs) instead of by the flusher.
+natsStatus NatsConnect(natsConnection** nc, const std::string& url, bool send_asap) {
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetURL(opts, url.c_str());
+  natsOptions_SetSendAsap(opts, send_asap);
+  if (std::string ca = TlsCaFile(); !ca.empty()) {
+    natsOptions_SetSecure(opts, true);
+    natsOptions_LoadCATrustedCertificates(opts, ca.c_str());
+  }
+  natsStatus s = natsConnection_Connect(nc, opts);
+  natsOptions_Destroy(opts);
+  return s;
+}
+
 int JetStreamPublish(const std::string& url, std::uint64_t n) {
   natsConnection* nc = nullptr;
-  if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK) {
+  if (NatsConnect(&nc, url, false) != NATS_OK) {
     std::fprintf(stderr, "notify_bench: cannot connect to %s\n", url.c_str());
     return 3;
   }
@@ -305,7 +350,7 @@ int main(int argc, char** argv) {
       natsConnection* nc = nullptr;
       natsSubscription* sub = nullptr;
       nats_ctx[i] = {&sink, i};
-      if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK ||
+      if (NatsConnect(&nc, url, false) != NATS_OK ||
           natsConnection_Subscribe(&sub, nc, "bench", OnNats, &nats_ctx[i]) != NATS_OK) {
         std::fprintf(stderr, "notify_bench: cannot subscribe on %s\n", url.c_str());
         return 3;
@@ -317,13 +362,11 @@ int main(int argc, char** argv) {
     publish = [&] {
       // Paced runs measure latency: send each message at once instead of
       // letting the client's flusher batch them (its default, best for throughput).
-      natsOptions* opts = nullptr;
-      natsOptions_Create(&opts);
-      natsOptions_SetURL(opts, url.c_str());
-      natsOptions_SetSendAsap(opts, rate > 0);
       natsConnection* nc = nullptr;
-      natsConnection_Connect(&nc, opts);
-      natsOptions_Destroy(opts);
+      if (NatsConnect(&nc, url, rate > 0) != NATS_OK) {
+        std::fprintf(stderr, "notify_bench: cannot connect to %s\n", url.c_str());
+        std::exit(3);
+      }
       std::int64_t start = NowNs();
       for (std::uint64_t i = 0; i < n; ++i) {
         Pace(start, i, rate);

@@ -14,6 +14,11 @@ same run (issue 5).
 Writes the table between <!-- notify-compare:begin/end --> in
 docs/benchmarks.md and the raw JSON lines to bench/results-DATE-notify.log.
 Installs nats-server, mosquitto and their client libraries if missing.
+
+With --tls: the fan-out throughput only, rexd and nats-server each with and
+without TLS 1.3 in the same run (certificates from a CA made here with the
+openssl command; both clients verify it), into <!-- notify-tls:begin/end -->
+and bench/results-DATE-notify-tls.log.
 """
 import datetime
 import json
@@ -35,6 +40,8 @@ ROUNDS, DELIVERIES, PACED_DELIVERIES_PER_S, PACED_SECONDS = 3, 1_000_000, 20_000
 # with the scheduler on a 2-core machine: more rounds for latency.
 LATENCY_ROUNDS = 5
 SUBS = (1, 5, 50)
+# --tls compares four servers on a shared 2-core machine: more rounds.
+TLS_ROUNDS = 5
 SYSTEMS = {"rex": REX_PORT, "nats": NATS_PORT, "mosquitto": MQTT_PORT}
 
 
@@ -58,13 +65,16 @@ def start(argv, port):
     return p
 
 
-def bench(log, system, subs, messages, rate):
-    port = JETSTREAM_PORT if system == "nats-jetstream" else SYSTEMS.get(system, REX_PORT)
+def bench(log, system, subs, messages, rate, port=None, tls_ca=None):
+    if port is None:
+        port = JETSTREAM_PORT if system == "nats-jetstream" else SYSTEMS.get(system, REX_PORT)
     argv = [os.path.join(BUILD, "bench", "notify_bench"), system, f"127.0.0.1:{port}",
             str(subs), str(messages), str(rate)]
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=300).stdout
+    env = dict(os.environ, BENCH_TLS_CA=tls_ca) if tls_ca else None
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=300,
+                         env=env).stdout
     line = out.strip().splitlines()[-1]
-    log.write(f"rate={rate} {line}\n")
+    log.write(f"rate={rate} tls={bool(tls_ca)} {line}\n")
     log.flush()
     return json.loads(line)
 
@@ -156,5 +166,89 @@ def main():
     write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "notify-compare", table)
 
 
+def make_certs(where):
+    """A CA and a server certificate for 127.0.0.1 it signed: (ca, cert, key)."""
+    ca, ca_key = os.path.join(where, "ca.pem"), os.path.join(where, "ca.key")
+    cert, key, csr = (os.path.join(where, n) for n in ("server.pem", "server.key", "server.csr"))
+    ext = os.path.join(where, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    quiet = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["openssl", "req", "-x509", *ec, "-subj", "/CN=bench CA", "-keyout", ca_key,
+                    "-out", ca, "-days", "2"], **quiet)
+    subprocess.run(["openssl", "req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", csr],
+                   **quiet)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                    "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert], **quiet)
+    return ca, cert, key
+
+
+def tls_main():
+    ensure_tools()
+    data = tempfile.mkdtemp(prefix="notify-tls-bench-", dir="/var/tmp")
+    ca, cert, key = make_certs(data)
+    rexd = os.path.join(BUILD, "rexd")
+    ports = {"rex": REX_PORT, "rex-tls": REX_PORT + 10, "nats": NATS_PORT,
+             "nats-tls": NATS_PORT + 10}
+    servers = [
+        start([rexd, "--listen", "127.0.0.1", "--trader-port", "0", "--notify-port",
+               str(ports["rex"]), "--data", os.path.join(data, "plain"), "--quiet"], ports["rex"]),
+        start([rexd, "--listen", "127.0.0.1", "--trader-port", "0", "--notify-port",
+               str(ports["rex-tls"]), "--data", os.path.join(data, "tls"), "--quiet",
+               "--tls-cert", cert, "--tls-key", key], ports["rex-tls"]),
+        start(["nats-server", "-a", "127.0.0.1", "-p", str(ports["nats"])], ports["nats"]),
+        start(["nats-server", "-a", "127.0.0.1", "-p", str(ports["nats-tls"]), "--tls",
+               "--tlscert", cert, "--tlskey", key], ports["nats-tls"]),
+    ]
+    nats_version = subprocess.run(["nats-server", "--version"], capture_output=True,
+                                  text=True).stdout.split()[-1]
+    day = datetime.date.today().isoformat()
+    log_path = os.path.join(ROOT, "bench", f"results-{day}-notify-tls.log")
+    thr = {}
+    try:
+        with open(log_path, "w") as log:
+            for subs in SUBS:
+                messages = max(DELIVERIES // subs, 20_000)
+                for _ in range(TLS_ROUNDS):
+                    for case, port in ports.items():
+                        system = case.split("-")[0]
+                        r = bench(log, system, subs, messages, 0, port=port,
+                                  tls_ca=ca if case.endswith("tls") else None)
+                        thr.setdefault((case, subs), []).append(r)
+    finally:
+        for s in servers:
+            s.send_signal(signal.SIGTERM)
+            s.wait(timeout=20)
+        shutil.rmtree(data)
+
+    def med(case, subs):
+        return statistics.median(r["per_second"] for r in thr[(case, subs)])
+
+    lines = [
+        f"Run {day} by `python3 bench/notify_compare.py --tls` (raw lines: "
+        f"`bench/results-{day}-notify-tls.log`). 2 cores, loopback, 128-byte messages, "
+        f"deliveries/s, median of {TLS_ROUNDS} rounds (the four cases alternate); nats-server {nats_version} with `--tls` "
+        f"(its nats.c client on OpenSSL 3), rexd with `--tls-cert` (TLS 1.3), both clients "
+        f"verifying a P-256 certificate against its CA.\n",
+        "| subscribers | rexd TLS | nats-server TLS | rexd / nats, TLS | rexd plaintext | "
+        "nats plaintext | rexd rate lost to TLS | nats rate lost to TLS | delivered (rexd TLS, nats TLS) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for subs in SUBS:
+        rt, nt, rp, np_ = (med(c, subs) for c in ("rex-tls", "nats-tls", "rex", "nats"))
+        want = max(DELIVERIES // subs, 20_000) * subs
+        got = ", ".join(f"{min(x['delivered'] for x in thr[(c, subs)]) / want:.0%}"
+                        for c in ("rex-tls", "nats-tls"))
+        lines.append(f"| {subs} | {rt:,.0f} | {nt:,.0f} | {rt / nt:.2f}x | {rp:,.0f} | "
+                     f"{np_:,.0f} | {1 - rt / rp:.0%} | {1 - nt / np_:.0%} | {got} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "notify-tls", table)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--tls"]:
+        tls_main()
+    else:
+        main()

@@ -12,12 +12,16 @@
 //                                           deliveries, latency is per publish ack
 //
 // Prints one JSON object: ops, seconds, per_second, p50_ms, p99_ms.
+// With BENCH_TLS_CA=FILE in the environment it connects with TLS, verifying
+// rexd against that CA.
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,7 +38,15 @@ using Clock = std::chrono::steady_clock;
 using trader::Method;
 
 std::unique_ptr<rex::Client> Connect(const std::string& addr) {
-  auto c = rex::Client::Connect(addr, 5000, "rex_bench");
+  rex::ConnectOptions options;
+  if (const char* ca = std::getenv("BENCH_TLS_CA"); ca && *ca) {
+    std::ifstream in(ca);
+    std::ostringstream pem;
+    pem << in.rdbuf();
+    options.tls = tls::ClientConfig{};
+    options.tls->ca_pem = pem.str();
+  }
+  auto c = rex::Client::Connect(addr, 5000, "rex_bench", options);
   if (!c.ok()) {
     fmt::print(stderr, "rex_bench: {}\n", c.status().message());
     std::exit(3);

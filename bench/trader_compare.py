@@ -12,6 +12,11 @@ Writes the table between <!-- trader-compare:begin/end --> in
 docs/benchmarks.md and the raw JSON lines to bench/results-DATE-trader.log.
 Needs: build/ (scripts/build.sh), and etcd, Go and Debian's etcd client
 library, which this script installs with apt if missing.
+
+With --tls: query latency only, over the same 100,000 offers, first through
+a plaintext rexd, then through a rexd with TLS 1.3 on the same data (the
+client verifies its certificate against a CA made here), into
+<!-- trader-tls:begin/end --> and bench/results-DATE-trader-tls.log.
 """
 import datetime
 import json
@@ -71,9 +76,17 @@ class Server:
         self.proc.wait(timeout=20)
 
 
-def rexd(data):
+def rexd(data, *flags):
     return Server([os.path.join(BUILD, "rexd"), "--listen", "127.0.0.1", "--trader-port",
-                   str(REX_PORT), "--notify-port", str(REX_PORT + 1), "--data", data, "--quiet"], REX_PORT)
+                   str(REX_PORT), "--notify-port", str(REX_PORT + 1), "--data", data, "--quiet",
+                   *flags], REX_PORT)
+
+
+QUERIES_OF = [
+    ("equality + max", "serial == %d", "max ppm"),
+    ("range + substring + max", "serial >= %d and serial < %e and 'cam' ~ location", "max ppm"),
+    ("1% selective, 1,000 matches ordered", "ppm == 42", "min serial"),
+]
 
 
 def etcd(data):
@@ -82,8 +95,8 @@ def etcd(data):
                    url, "--listen-peer-urls", f"http://127.0.0.1:{ETCD_PORT + 1}"], ETCD_PORT)
 
 
-def run_json(argv, log):
-    line = sh(*argv).strip().splitlines()[-1]
+def run_json(argv, log, env=None):
+    line = sh(*argv, env=env).strip().splitlines()[-1]
     log.write(" ".join(argv[1:3]) + " " + line + "\n")
     return json.loads(line)
 
@@ -114,11 +127,7 @@ def main():
         os.makedirs(data)
         s = rexd(data)
         run_json([bench, "load", addr, str(OFFERS)], log)
-        queries = [
-            ("equality + max", "serial == %d", "max ppm"),
-            ("range + substring + max", "serial >= %d and serial < %e and 'cam' ~ location", "max ppm"),
-            ("1% selective, 1,000 matches ordered", "ppm == 42", "min serial"),
-        ]
+        queries = QUERIES_OF
         qres = [(label, c, p, run_json([bench, "query", addr, str(QUERIES), c, p], log))
                 for label, c, p in queries]
         s.stop()
@@ -153,5 +162,58 @@ def main():
     write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "trader-compare", table)
 
 
+def tls_main():
+    subprocess.run(["cmake", "--build", BUILD, "--target", "rex_bench", "rexd"], check=True,
+                   stdout=subprocess.DEVNULL)
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from notify_compare import make_certs
+    from compare import write_section
+    bench = os.path.join(BUILD, "bench", "rex_bench")
+    addr = f"127.0.0.1:{REX_PORT}"
+    scratch = tempfile.mkdtemp(prefix="trader-tls-bench-", dir="/var/tmp")
+    ca, cert, key = make_certs(scratch)
+    data = os.path.join(scratch, "data")
+    os.makedirs(data)
+    day = datetime.date.today().isoformat()
+    log_path = os.path.join(ROOT, "bench", f"results-{day}-trader-tls.log")
+    res = {}
+    with open(log_path, "w") as log:
+        s = rexd(data)
+        run_json([bench, "load", addr, str(OFFERS)], log)
+        for round_ in range(ROUNDS):
+            for tls in (False, True):
+                if round_ or tls:
+                    s = rexd(data, *(["--tls-cert", cert, "--tls-key", key] if tls else []))
+                env = dict(os.environ, BENCH_TLS_CA=ca) if tls else None
+                for label, c, p in QUERIES_OF:
+                    r = run_json([bench, "query", addr, str(QUERIES), c, p], log, env=env)
+                    res.setdefault((label, tls), []).append(r)
+                s.stop()
+    shutil.rmtree(scratch)
+
+    def med(label, tls, key):
+        return statistics.median(r[key] for r in res[(label, tls)])
+
+    lines = [
+        f"Run {day} by `python3 bench/trader_compare.py --tls` (raw lines: "
+        f"`bench/results-{day}-trader-tls.log`). 2 cores, loopback, {OFFERS:,} offers, "
+        f"{QUERIES} sequential queries per round, median of {ROUNDS} rounds of each percentile; "
+        f"plaintext and TLS 1.3 rounds alternate on the same data.\n",
+        "| query | constraint | preference | TLS p50 ms | TLS p99 ms | plaintext p50 ms | "
+        "plaintext p99 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, c, p in QUERIES_OF:
+        lines.append(f"| {label} | `{c}` | `{p}` | {med(label, True, 'p50_ms'):.3f} | "
+                     f"{med(label, True, 'p99_ms'):.3f} | {med(label, False, 'p50_ms'):.3f} | "
+                     f"{med(label, False, 'p99_ms'):.3f} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "trader-tls", table)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--tls"]:
+        tls_main()
+    else:
+        main()

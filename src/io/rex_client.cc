@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "rex/auth_exchange.h"
@@ -60,14 +61,27 @@ Result<int> Dial(const std::string& address, int timeout_ms) {
   return fd;
 }
 
+std::int64_t NowUnix() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Client>> Client::Connect(const std::string& address, int timeout_ms,
                                                 const std::string& agent,
-                                                const ClientCredentials& credentials) {
+                                                const ConnectOptions& options) {
   auto fd = Dial(address, timeout_ms);
   if (!fd.ok()) return fd.status();
-  std::unique_ptr<Client> c(new Client(fd.value()));
+  std::unique_ptr<Client> c(new Client(fd.value(), address));
+  if (options.tls) {
+    if (auto s = c->StartTls(*options.tls, timeout_ms); !s.ok()) return s;
+  }
   BodyWriter w;
   w.Map(2);
   w.Key("version").Uint(kVersion);
@@ -87,14 +101,15 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& address, int 
     return Status::Error(ErrorKind::kPeerProtocol,
                          fmt::format("{} is not a REX server (no HELLO reply)", address));
   }
-  if (credentials.identity) {
+  if (options.credentials.identity) {
     auto hello = BodyReader::Parse(reply.value().body);
     if (!hello.ok()) {
       return Status::Error(
           ErrorKind::kPeerProtocol,
           fmt::format("{}: the HELLO reply does not decode: {}", address, hello.error().message));
     }
-    if (auto s = c->Authenticate(address, timeout_ms, hello.value(), credentials); !s.ok()) {
+    if (auto s = c->Authenticate(address, timeout_ms, hello.value(), options.credentials);
+        !s.ok()) {
       return s;
     }
   }
@@ -110,8 +125,10 @@ Status Client::Authenticate(const std::string& address, int timeout_ms, const Bo
   }
   AuthRequest request;
   request.key = credentials.identity->public_key();
-  request.signature = credentials.identity->Sign(
-      AuthMessage(nonce.value(), credentials.service, credentials.channel_binding));
+  // Bound to this TLS session (empty over plaintext): a proof relayed from
+  // another session does not verify.
+  request.signature =
+      credentials.identity->Sign(AuthMessage(nonce.value(), credentials.service, channel_binding_));
   std::vector<std::uint8_t> out;
   AppendFrame(Kind::kAuth, 0, 0, EncodeAuthRequest(request), out);
   if (auto s = WriteAll(out); !s.ok()) return s;
@@ -134,7 +151,92 @@ Status Client::Authenticate(const std::string& address, int timeout_ms, const Bo
 
 Client::~Client() { close(fd_); }
 
-Status Client::WriteAll(const std::vector<std::uint8_t>& bytes) {
+Status Client::TlsError(const tls::Error& e) const {
+  if (e.failure == tls::Failure::kPlaintextPeer) {
+    return Status::Error(ErrorKind::kPeerProtocol,
+                         fmt::format("the server does not speak TLS on {}; drop --tls-ca/--tls-pin "
+                                     "(and $REX_TLS_CA), or start rexd with --tls-cert and "
+                                     "--tls-key (or --tls-self-signed DIR)",
+                                     address_));
+  }
+  if (e.failure == tls::Failure::kBadConfig) return e.ToStatus();
+  return Status::Error(ErrorKind::kPeerProtocol,
+                       fmt::format("TLS with {} failed: {}", address_, e.message));
+}
+
+// Runs the TLS handshake to completion within timeout_ms.
+Status Client::StartTls(const tls::ClientConfig& config, int timeout_ms) {
+  tls::ClientConfig c = config;
+  if (c.server_name.empty()) c.server_name = address_.substr(0, address_.rfind(':'));
+  auto context = tls::TlsContext::Client(c);
+  if (!context.ok()) return TlsError(context.error());
+  auto session = tls::TlsSession::Start(context.value(), NowUnix());
+  if (!session.ok()) return TlsError(session.error());
+  tls_.emplace(std::move(session).value());
+  const std::int64_t deadline = NowMs() + timeout_ms;
+  while (true) {
+    if (auto s = FlushTls(); !s.ok()) return s;
+    if (tls_->established()) break;
+    pollfd p{fd_, POLLIN, 0};
+    const std::int64_t left = deadline - NowMs();
+    int ready = left > 0 ? poll(&p, 1, static_cast<int>(left)) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      return Status::Error(ErrorKind::kTimeout,
+                           fmt::format("the TLS handshake with {} did not finish within {} ms",
+                                       address_, timeout_ms));
+    }
+    if (auto s = ReadSome(); !s.ok()) return s;
+  }
+  auto binding = tls_->ChannelBinding();
+  if (!binding.ok()) return TlsError(binding.error());
+  channel_binding_ = std::move(binding).value();
+  server_certificate_ = tls_->peer();
+  return Status::Ok();
+}
+
+// Writes whatever the TLS session has for the network (handshake, records).
+Status Client::FlushTls() {
+  tls_buf_.clear();
+  tls_->TakeOutput(tls_buf_);
+  return WriteRaw(tls_buf_);
+}
+
+Status Client::ReadSome() {
+  std::uint8_t buf[65536];
+  ssize_t n = recv(fd_, buf, sizeof buf, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return Status::Ok();
+  if (n <= 0) {
+    return Status::Error(
+        ErrorKind::kPeerProtocol,
+        tls_ && !tls_->established()
+            ? fmt::format("{} closed the connection during the TLS handshake", address_)
+            : std::string("the server closed the connection"));
+  }
+  if (!tls_) {
+    parser_.Feed({buf, static_cast<std::size_t>(n)});
+    return Status::Ok();
+  }
+  tls_buf_.clear();
+  auto received = tls_->Receive({buf, static_cast<std::size_t>(n)}, tls_buf_);
+  if (!tls_buf_.empty()) parser_.Feed(tls_buf_);
+  if (!received.ok()) {
+    if (received.error().failure == tls::Failure::kClosed) {
+      return Status::Error(ErrorKind::kPeerProtocol, "the server closed the connection");
+    }
+    (void)FlushTls();  // the alert, if any, tells the server why
+    return TlsError(received.error());
+  }
+  return FlushTls();  // post-handshake messages (key updates)
+}
+
+Status Client::WriteAll(std::span<const std::uint8_t> bytes) {
+  if (!tls_) return WriteRaw(bytes);
+  if (auto sent = tls_->Send(bytes); !sent.ok()) return TlsError(sent.error());
+  return FlushTls();
+}
+
+Status Client::WriteRaw(std::span<const std::uint8_t> bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
@@ -180,11 +282,8 @@ Result<Frame> Client::Receive(int timeout_ms) {
     int ready = poll(&p, 1, timeout_ms);
     if (ready == 0) return Status::Error(ErrorKind::kTimeout, "no reply in time");
     if (ready < 0 && errno == EINTR) return Status::Error(ErrorKind::kCancelled, "interrupted");
-    std::uint8_t buf[65536];
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) return Status::Error(ErrorKind::kPeerProtocol, "the server closed the connection");
-    parser_.Feed({buf, static_cast<std::size_t>(n)});
+    if (ready < 0) continue;
+    if (auto s = ReadSome(); !s.ok()) return s;
   }
   return f;
 }

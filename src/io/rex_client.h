@@ -9,11 +9,20 @@
 // kPeerProtocol), while a server that refused the request answers with a
 // rex::Error inside a successful Result.
 //
+// TLS (ConnectOptions::tls): the client speaks TLS 1.3 first and verifies the
+// server by the CA (and the host name in the address, or tls->server_name),
+// by the pin, or both (tls/tls_session.h). Its failures are kPeerProtocol (or
+// kInvalidArgument for an unusable CA, pin or client certificate) with
+// messages that say what to change: "the server does not speak TLS on
+// HOST:PORT; drop --tls-ca/--tls-pin ...", an expired certificate, a wrong
+// name, a pin mismatch, a server that wants a client certificate.
+//
 // Thread-safety: none; one thread per Client.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +32,7 @@
 #include "rex/error_code.h"
 #include "rex/frame.h"
 #include "seal/identity.h"
+#include "tls/tls_session.h"
 
 namespace ardus::rex {
 
@@ -33,9 +43,15 @@ using Reply = Result<std::vector<std::uint8_t>, Error>;
 struct ClientCredentials {
   const seal::Identity* identity = nullptr;  // null: stay anonymous
   std::string service;                       // "trader", "notify"
-  // The TLS channel binding (RFC 9266 exporter) of this connection; empty
-  // over plaintext.
-  std::vector<std::uint8_t> channel_binding;
+};
+
+struct ConnectOptions {
+  // Set: connect with TLS. An empty server_name is taken from the address's
+  // host (a name or an IP address, checked against the certificate's SAN).
+  std::optional<tls::ClientConfig> tls;
+  // With an identity: AUTH after the HELLO, bound to the TLS session (its
+  // RFC 9266 exporter) when there is one.
+  ClientCredentials credentials;
 };
 
 class Client {
@@ -46,7 +62,7 @@ class Client {
   // server's reason; so is a server that offers no nonce.
   static Result<std::unique_ptr<Client>> Connect(const std::string& address, int timeout_ms,
                                                  const std::string& agent,
-                                                 const ClientCredentials& credentials = {});
+                                                 const ConnectOptions& options = {});
   // The identity the server said this connection is (empty: anonymous).
   const std::string& identity_name() const { return identity_name_; }
   ~Client();
@@ -63,13 +79,31 @@ class Client {
   // arrives (replies to Send, ERRORs, pushes).
   Result<Frame> NextFrame(int timeout_ms);
 
+  // With TLS, once connected: the RFC 9266 exporter of the session (32
+  // bytes; empty without TLS) and the server's verified certificate.
+  const std::vector<std::uint8_t>& channel_binding() const { return channel_binding_; }
+  const std::optional<tls::PeerCertificate>& server_certificate() const {
+    return server_certificate_;
+  }
+
  private:
-  explicit Client(int fd) : fd_(fd) {}
-  Status WriteAll(const std::vector<std::uint8_t>& bytes);
+  explicit Client(int fd, std::string address) : fd_(fd), address_(std::move(address)) {}
+  Status StartTls(const tls::ClientConfig& config, int timeout_ms);
   Status Authenticate(const std::string& address, int timeout_ms, const BodyReader& hello,
                       const ClientCredentials& credentials);
+  Status WriteAll(std::span<const std::uint8_t> bytes);
+  Status WriteRaw(std::span<const std::uint8_t> bytes);
+  Status FlushTls();
+  Status TlsError(const tls::Error& e) const;
+  // Reads what the socket has (after poll said so) into parser_.
+  Status ReadSome();
 
   int fd_;
+  std::string address_;
+  std::optional<tls::TlsSession> tls_;
+  std::vector<std::uint8_t> tls_buf_;  // plaintext in, or ciphertext out: scratch
+  std::vector<std::uint8_t> channel_binding_;
+  std::optional<tls::PeerCertificate> server_certificate_;
   std::uint32_t next_id_ = 1;
   FrameParser parser_{64 << 20};
   std::vector<Frame> pushes_;

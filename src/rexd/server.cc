@@ -36,6 +36,11 @@ constexpr std::uint64_t kTurnWork = 4'000'000;
 // Accepting pauses this long when the system cannot give a descriptor.
 constexpr std::int64_t kAcceptPauseMs = 100;
 constexpr int kAcceptsPerTurn = 256;
+// TLS: output is encrypted this much at a time, once the previous chunk is
+// written, so that what waits for a slow reader stays in the
+// ServerConnection, where max_pending, max_push_pending, --max-output and the
+// write timeout see it (four full records).
+constexpr std::size_t kTlsChunk = 64 << 10;
 
 // The auth file's text. Errors name the path: kLocalIo (cannot read),
 // kLimitExceeded (over the parser's limit, checked before reading it all).
@@ -111,6 +116,8 @@ Result<std::string, rex::Error> Server::ConnAuthenticator::Authenticate(
 Server::Server(std::vector<Endpoint> endpoints, const ServerConfig& config)
     : auth_file_(config.auth_file),
       quiet_(config.quiet),
+      tls_(config.tls),
+      log_(config.log),
       limits_(config.limits),
       max_connections_(config.max_connections),
       meter_{config.max_output} {
@@ -189,7 +196,10 @@ void Server::Accept(std::size_t listener, std::int64_t now_ms) {
   // must not keep the loop from the clients already served. The listener is
   // level-triggered, so the rest are accepted next turn.
   for (int i = 0; i < kAcceptsPerTurn; ++i) {
-    int fd = accept4(listeners_[listener].fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = accept4(listeners_[listener].fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -213,6 +223,17 @@ void Server::Accept(std::size_t listener, std::int64_t now_ms) {
     std::uint64_t id = next_conn_++;
     auto c = std::make_unique<Conn>(*this, id, fd, listener, listeners_[listener].endpoint.name,
                                     limits_, now_ms, &meter_);
+    c->peer_ip = peer.sin_addr.s_addr;
+    c->peer_port = ntohs(peer.sin_port);
+    if (tls_) {
+      auto session = tls::TlsSession::Start(*tls_, WallMs() / 1000);
+      if (!session.ok()) {
+        Log(fmt::format("TLS for {}: {}", PeerName(*c), session.error().message));
+        close(fd);
+        continue;
+      }
+      c->tls.emplace(std::move(session).value());
+    }
     c->rex.OfferAuthentication(FreshNonce(), c->authenticator);
     Resolve(*c);
     UpdateInterest(*c);
@@ -264,8 +285,12 @@ void Server::ResumeAccepting(std::int64_t now_ms, bool room) {
 }
 
 void Server::UpdateInterest(Conn& c) {
-  std::uint32_t want = (c.rex.want_read() ? std::uint32_t{EPOLLIN} : 0u) |
-                       (c.rex.pending().empty() ? 0u : std::uint32_t{EPOLLOUT});
+  // With TLS, the REX output waits until the handshake is done, then goes
+  // out a chunk at a time after what is already encrypted.
+  const bool rex_output = !c.rex.pending().empty() && (!c.tls || c.tls_up());
+  const bool output = c.tls ? tls_unsent(c) > 0 || rex_output : rex_output;
+  std::uint32_t want =
+      (c.rex.want_read() ? std::uint32_t{EPOLLIN} : 0u) | (output ? std::uint32_t{EPOLLOUT} : 0u);
   if (want == c.interest && c.interest != 0) return;
   epoll_event ev{want, {.u64 = c.id}};
   epoll_ctl(epoll_fd_, c.interest == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
@@ -281,7 +306,12 @@ void Server::ReadFrom(Conn& c, std::int64_t now_ms) {
       break;
     }
     if (n < 0) break;
-    c.rex.OnBytes(now_ms, {buf, static_cast<std::size_t>(n)});
+    if (c.tls) {
+      if (!FromTls(c, now_ms, {buf, static_cast<std::size_t>(n)})) break;
+    } else {
+      if (!c.read_any) NoteFirstBytes(c, {buf, static_cast<std::size_t>(n)});
+      c.rex.OnBytes(now_ms, {buf, static_cast<std::size_t>(n)});
+    }
     if (static_cast<std::size_t>(n) < sizeof buf) break;
   }
 }
@@ -331,7 +361,138 @@ void Server::Serve(std::int64_t wall_ms) {
   }
 }
 
+bool Server::FromTls(Conn& c, std::int64_t now_ms, std::span<const std::uint8_t> network) {
+  tls::TlsSession& session = *c.tls;
+  const bool was_established = session.established();
+  plaintext_.clear();
+  auto received = session.Receive(network, plaintext_);
+  meter_.total += session.TakeOutput(c.tls_out);
+  if (!received.ok() && received.error().failure == tls::Failure::kPlaintextPeer) {
+    RefusePlaintext(c);
+    return false;
+  }
+  if (!was_established && session.established()) {
+    auto binding = session.ChannelBinding();
+    if (!binding.ok()) {
+      TlsFailed(c, binding.error());
+      return false;
+    }
+    c.channel_binding = std::move(binding).value();
+    c.peer_certificate = session.peer();
+  }
+  // Plaintext that arrived before a close_notify or an error still counts.
+  if (!plaintext_.empty()) c.rex.OnBytes(now_ms, plaintext_);
+  if (!received.ok()) {
+    if (received.error().failure == tls::Failure::kClosed) {
+      c.dead = true;  // the client is gone, as a plaintext EOF
+    } else {
+      TlsFailed(c, received.error());
+    }
+    return false;
+  }
+  return true;
+}
+
+// A plaintext port: a TLS ClientHello is worth a log line (rex answers it
+// with bad_frame or frame_too_large in plaintext, which the client's TLS
+// reports as "the server does not speak TLS").
+void Server::NoteFirstBytes(Conn& c, std::span<const std::uint8_t> bytes) {
+  c.read_any = true;
+  if (!tls::LooksLikeTls(bytes)) return;
+  Log(fmt::format("{} on the {} port started TLS, but rexd runs without TLS (--tls-cert)",
+                  PeerName(c), listeners_[c.listener].endpoint.name));
+}
+
+// The first byte was not TLS: most likely a plaintext REX client. Tell it in
+// its own language, then close.
+void Server::RefusePlaintext(Conn& c) {
+  const std::string& service = listeners_[c.listener].endpoint.name;
+  Log(fmt::format("{} on the {} port spoke plaintext to TLS; refused", PeerName(c), service));
+  std::vector<std::uint8_t> out;
+  rex::AppendFrame(
+      rex::Kind::kError, 0, 0,
+      rex::ErrorBody(
+          rex::Fail(rex::Code::kHandshakeRequired,
+                    "this rexd port needs TLS: connect with rex --tls-ca FILE (or $REX_TLS_CA) or "
+                    "--tls-pin SHA256 (the fingerprint rexd prints at start)")),
+      out);
+  (void)send(c.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  c.dead = true;
+}
+
+// A failed handshake or record: send the alert the session queued (it tells
+// the client why), log, and close.
+void Server::TlsFailed(Conn& c, const tls::Error& error) {
+  Log(fmt::format("TLS {} with {} failed: {} ({})", c.tls_up() ? "session" : "handshake",
+                  PeerName(c), error.message, tls::FailureName(error.failure)));
+  (void)SendTlsOut(c);
+  c.dead = true;
+}
+
+std::string Server::PeerName(const Conn& c) const {
+  char ip[INET_ADDRSTRLEN] = "?";
+  in_addr addr{c.peer_ip};
+  inet_ntop(AF_INET, &addr, ip, sizeof ip);
+  return fmt::format("{}:{}", ip, c.peer_port);
+}
+
+void Server::Log(std::string_view line) const {
+  if (log_) {
+    log_(line);
+  } else {
+    fmt::print(stderr, "rexd: {}\n", line);
+  }
+}
+
+// Writes the encrypted output; false if the socket failed (c.dead is set).
+bool Server::SendTlsOut(Conn& c) {
+  while (tls_unsent(c) > 0) {
+    ssize_t n = send(c.fd, c.tls_out.data() + c.tls_sent, tls_unsent(c), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EINTR) c.dead = true;
+      return !c.dead;
+    }
+    c.tls_sent += static_cast<std::size_t>(n);
+    meter_.total -= static_cast<std::size_t>(n);
+  }
+  c.tls_out.clear();
+  c.tls_sent = 0;
+  return true;
+}
+
+void Server::WriteTls(Conn& c, std::int64_t now_ms) {
+  tls::TlsSession& session = *c.tls;
+  for (;;) {
+    if (!SendTlsOut(c) || tls_unsent(c) > 0) return;
+    auto pending = c.rex.pending();
+    if (!session.established() || pending.empty()) return;
+    auto chunk = pending.first(std::min(pending.size(), kTlsChunk));
+    if (auto sent = session.Send(chunk); !sent.ok()) {
+      TlsFailed(c, sent.error());
+      return;
+    }
+    c.rex.Consumed(chunk.size(), now_ms);
+    meter_.total += session.TakeOutput(c.tls_out);
+  }
+}
+
+// Whether a finishing TLS connection may close now: its close_notify and
+// every encrypted byte written, or the write timeout spent on them.
+bool Server::TlsFinished(Conn& c, std::int64_t now_ms) {
+  if (!c.tls_up()) return true;  // no handshake: nothing can reach the client
+  if (!c.tls_closed) {
+    c.tls_closed = true;
+    c.tls->Close();
+    meter_.total += c.tls->TakeOutput(c.tls_out);
+    (void)SendTlsOut(c);
+  }
+  if (tls_unsent(c) == 0 || c.dead) return true;
+  if (c.tls_close_by == 0) c.tls_close_by = now_ms + limits_.write_timeout_ms;
+  return now_ms >= c.tls_close_by;
+}
+
 void Server::WriteTo(Conn& c, std::int64_t now_ms) {
+  if (c.tls) return WriteTls(c, now_ms);
   while (!c.rex.pending().empty()) {
     auto out = c.rex.pending();
     ssize_t n = send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
@@ -411,7 +572,15 @@ std::int64_t Server::Finish(std::int64_t now_ms) {
     // A closing connection is served no more: free its subscriptions and
     // queues now, not when its last bytes are written.
     if (c.rex.closing() || c.dead) Forget(c);
-    if (c.dead || c.rex.finished()) {
+    if (c.tls && !c.tls_up() && c.rex.closing() && !c.dead) {
+      // rex gave up (the handshake timeout) before TLS was up: its ERROR
+      // cannot be sent in the clear to a TLS client.
+      Log(fmt::format("TLS handshake with {} not complete within the handshake timeout; closed",
+                      PeerName(c)));
+      c.dead = true;
+    }
+    if (c.dead || (c.rex.finished() && (!c.tls || TlsFinished(c, now_ms)))) {
+      meter_.total -= tls_unsent(c);
       close(c.fd);
       it = conns_.erase(it);
       closed = true;
@@ -420,6 +589,7 @@ std::int64_t Server::Finish(std::int64_t now_ms) {
     UpdateInterest(c);
     backlog_ = backlog_ || c.rex.ready();
     next = std::min(next, c.rex.NextDeadline());
+    if (c.tls_close_by) next = std::min(next, c.tls_close_by);
     ++it;
   }
   ResumeAccepting(now_ms, closed);
@@ -433,7 +603,7 @@ Result<std::string, rex::Error> Server::Authenticate(Conn& c, const rex::AuthAtt
   const std::string& service = listeners_[c.listener].endpoint.name;
   const std::string fingerprint = auth::KeyFingerprint(attempt.request.key);
   auto refuse = [&](std::string why) {
-    Log(fmt::format("rexd: connection {} ({}): AUTH refused: {}", c.id, service, why));
+    Log(fmt::format("connection {} ({}): AUTH refused: {}", c.id, service, why));
     return rex::Fail(rex::Code::kUnauthenticated, std::move(why));
   };
   std::vector<std::uint8_t> message = rex::AuthMessage(attempt.nonce, service, c.channel_binding);
@@ -448,8 +618,8 @@ Result<std::string, rex::Error> Server::Authenticate(Conn& c, const rex::AuthAtt
   }
   c.key_fingerprint = fingerprint;
   Resolve(c);
-  Log(fmt::format("rexd: connection {} ({}): identity '{}' (key {}{})", c.id, service,
-                  c.identity->name(), fingerprint, auth_file_.empty() ? "; no --auth" : ""));
+  Note(fmt::format("connection {} ({}): identity '{}' (key {}{})", c.id, service,
+                   c.identity->name(), fingerprint, auth_file_.empty() ? "; no --auth" : ""));
   return c.identity->name();
 }
 
@@ -467,9 +637,9 @@ void Server::Resolve(Conn& c) {
         policy.FindByCertificate(c.peer_certificate->sha256, c.peer_certificate->subject);
     c.identity = id ? id : &unknown;
     if (!c.certificate_resolved) {
-      Log(fmt::format("rexd: connection {} ({}): identity '{}' (certificate {}, {})", c.id,
-                      listeners_[c.listener].endpoint.name, c.identity->name(),
-                      c.peer_certificate->sha256, c.peer_certificate->subject));
+      Note(fmt::format("connection {} ({}): identity '{}' (certificate {}, {})", c.id,
+                       listeners_[c.listener].endpoint.name, c.identity->name(),
+                       c.peer_certificate->sha256, c.peer_certificate->subject));
     }
     c.certificate_resolved = true;
   } else {
@@ -492,16 +662,16 @@ Result<std::size_t> Server::ReloadAuth() {
     Resolve(*c);
     if (c->dropped) continue;  // closing: its service state is gone already
     if (c->identity->name() != before) {
-      Log(fmt::format("rexd: connection {} ({}): identity '{}' is now '{}' (auth file reloaded)",
-                      id, listeners_[c->listener].endpoint.name, before, c->identity->name()));
+      Log(fmt::format("connection {} ({}): identity '{}' is now '{}' (auth file reloaded)", id,
+                      listeners_[c->listener].endpoint.name, before, c->identity->name()));
     }
     listeners_[c->listener].endpoint.service.Reauthorize({c->id, c->identity});
   }
   return auth_.current()->identities().size();
 }
 
-void Server::Log(const std::string& line) const {
-  if (!quiet_) fmt::print(stderr, "{}\n", line);
+void Server::Note(std::string_view line) const {
+  if (!quiet_) Log(line);
 }
 
 Status Server::Run(const volatile std::sig_atomic_t* stop, volatile std::sig_atomic_t* reload) {
@@ -513,12 +683,12 @@ Status Server::Run(const volatile std::sig_atomic_t* stop, volatile std::sig_ato
       auto r = ReloadAuth();
       if (r.ok()) {
         Log(
-            fmt::format("rexd: SIGHUP: reloaded --auth {} ({} identities); {} connections "
+            fmt::format("SIGHUP: reloaded --auth {} ({} identities); {} connections "
                         "re-resolved",
                         auth_file_, r.value(), conns_.size()));
       } else {
-        fmt::print(stderr, "rexd: SIGHUP: {}; the previous permissions stay in force\n",
-                   r.status().message());
+        Log(fmt::format("SIGHUP: {}; the previous permissions stay in force",
+                        r.status().message()));
       }
     }
     std::int64_t wall = WallMs(), mono = MonoMs();

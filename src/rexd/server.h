@@ -30,16 +30,27 @@
 // verified key or certificate is still logged, and every connection may do
 // everything. ReloadAuth (rexd's SIGHUP) swaps in a new file and resolves
 // every open connection's credential again.
+// TLS (ServerConfig::tls): every port then speaks TLS 1.3 first. A
+// connection's bytes pass socket -> tls::TlsSession -> rex::ServerConnection
+// and back; the session holds at most one chunk of encrypted output
+// (kTlsChunk), the rest waits in the ServerConnection, where the output limits
+// and the write timeout count it. The TLS handshake must finish within the
+// connection's handshake timeout (it runs from accept to the end of the
+// HELLO). A client whose first byte is not a TLS record (a plaintext HELLO) is
+// answered with a plaintext ERROR `handshake_required` saying the port needs
+// TLS, and closed. Failed handshakes are logged with the peer's address.
 //
 // Thread-safety: none; Run() owns the thread that calls it.
 #pragma once
 
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/auth_file.h"
@@ -59,6 +70,11 @@ struct ServerConfig {
   // The auth file (rexd --auth); empty: the open policy, everyone an admin.
   std::string auth_file;
   bool quiet = false;  // log nothing but errors (not each authentication)
+  // Set: every port speaks TLS with this (server) context; unset: plaintext.
+  std::optional<tls::TlsContext> tls;
+  // Where the server logs what happens to clients (failed TLS handshakes);
+  // one line, no newline. Default: stderr, prefixed "rexd: ".
+  std::function<void(std::string_view)> log;
 };
 
 // One service on one port. The service is the caller's and outlives the
@@ -138,13 +154,25 @@ class Server {
     // The Ed25519 key an accepted AUTH proved (lower-case hex fingerprint;
     // empty: none).
     std::string key_fingerprint;
-    // Set by the TLS layer when its handshake completes, before any REX byte
-    // is handed to `rex`: the RFC 9266 exporter (empty without TLS) and the
-    // verified client certificate (mutual TLS).
+    // TLS only. Set when the TLS handshake completes, before any REX byte
+    // reaches `rex`: the RFC 9266 exporter (32 bytes; empty without TLS) and
+    // the client's verified certificate under mutual TLS.
     std::vector<std::uint8_t> channel_binding;
     std::optional<tls::PeerCertificate> peer_certificate;
     bool certificate_resolved = false;  // identity reflects peer_certificate
     ConnAuthenticator authenticator;
+    // The TLS handshake is done (the session may have closed since).
+    bool tls_up() const { return !channel_binding.empty(); }
+    // The TLS path (unset on a plaintext port): the session, and its
+    // encrypted output not yet written (tls_out from tls_sent on).
+    std::optional<tls::TlsSession> tls;
+    std::vector<std::uint8_t> tls_out;
+    std::size_t tls_sent = 0;
+    bool tls_closed = false;        // close_notify queued
+    std::int64_t tls_close_by = 0;  // finishing: give up on tls_out at this time (0: not yet)
+    bool read_any = false;          // plaintext: the first bytes were looked at
+    std::uint32_t peer_ip = 0;      // network order, for the log
+    std::uint16_t peer_port = 0;    // host order
   };
   // A reply computed in this turn, sent once the turn is committed.
   struct Held {
@@ -164,6 +192,21 @@ class Server {
   void PauseAccepting(std::size_t listener, std::int64_t now_ms);
   void ResumeAccepting(std::int64_t now_ms, bool room);
   void ReadFrom(Conn& c, std::int64_t now_ms);
+  // TLS: decrypts `network` into c.rex; false when the connection is done.
+  bool FromTls(Conn& c, std::int64_t now_ms, std::span<const std::uint8_t> network);
+  void RefusePlaintext(Conn& c);
+  void NoteFirstBytes(Conn& c, std::span<const std::uint8_t> bytes);
+  void TlsFailed(Conn& c, const tls::Error& error);
+  void WriteTls(Conn& c, std::int64_t now_ms);
+  bool SendTlsOut(Conn& c);
+  bool TlsFinished(Conn& c, std::int64_t now_ms);
+  std::size_t tls_unsent(const Conn& c) const { return c.tls_out.size() - c.tls_sent; }
+  std::string PeerName(const Conn& c) const;
+  // A line about a client worth an operator's attention (refusals, failed
+  // handshakes): always, through ServerConfig::log or to stderr.
+  void Log(std::string_view line) const;
+  // A routine line (who authenticated): skipped under ServerConfig::quiet.
+  void Note(std::string_view line) const;
   void Serve(std::int64_t wall_ms);
   void WriteTo(Conn& c, std::int64_t now_ms);
   void UpdateInterest(Conn& c);
@@ -177,7 +220,6 @@ class Server {
   Result<std::string, rex::Error> Authenticate(Conn& c, const rex::AuthAttempt& attempt);
   // Sets c.identity from its credentials against the current policy.
   void Resolve(Conn& c);
-  void Log(const std::string& line) const;
 
   std::vector<Listener> listeners_;  // epoll ids 0..kMaxEndpoints-1
   // Who may do what: the auth file's current policy (without --auth, the
@@ -185,6 +227,9 @@ class Server {
   std::string auth_file_;
   auth::AuthStore auth_{auth::AuthPolicy::Open()};
   bool quiet_ = false;
+  std::optional<tls::TlsContext> tls_;
+  std::function<void(std::string_view)> log_;
+  std::vector<std::uint8_t> plaintext_;  // TLS: scratch for decrypted input
   rex::ConnectionLimits limits_;
   std::size_t max_connections_;
   rex::OutputMeter meter_;

@@ -154,7 +154,8 @@ class TlsSession {
   Ack Send(std::span<const std::uint8_t> plaintext);
 
   // Bytes to write to the network (handshake, records, alerts), appended to
-  // `out`. Returns how many were appended.
+  // `out`. Returns how many were appended. Into an empty `out` they are
+  // moved, not copied (the vectors swap buffers).
   std::size_t TakeOutput(std::vector<std::uint8_t>& out);
   std::size_t pending_output() const;
 
@@ -194,12 +195,28 @@ class TlsSession {
   std::optional<PeerCertificate> peer_;
   std::vector<std::uint8_t> pending_plaintext_;  // Send before the handshake finished
   std::unique_ptr<struct VerifyState> verify_;   // pin and its outcome, for the callback
+  // The records for the network, written by OpenSSL through a vector BIO
+  // (heap-held: the BIO points at it while the session moves).
+  std::unique_ptr<std::vector<std::uint8_t>> out_;
 };
 
 // True when `first_bytes` (at least 1) begin like a TLS record: a plaintext
 // server calls this on a connection's first bytes to tell "a TLS client on a
 // plaintext port" from garbage. (0x16 = handshake, then major version 3.)
 bool LooksLikeTls(std::span<const std::uint8_t> first_bytes);
+
+// What a server certificate file says, checked before rexd serves it.
+struct CertificateInfo {
+  std::string sha256;       // of the certificate DER
+  std::string spki_sha256;  // of its SubjectPublicKeyInfo: the value clients pass as a pin
+  std::string subject;      // RFC 2253
+  std::string not_after;    // e.g. "Dec  2 19:46:37 2027 GMT"
+};
+// The first certificate in `cert_pem`. Errors: kBadConfig when there is no
+// PEM certificate, or at `now_unix` it has expired or is not valid yet (the
+// message says which, with the date).
+Result<CertificateInfo, Error> InspectCertificate(const std::string& cert_pem,
+                                                  std::int64_t now_unix);
 
 // A self-signed certificate for rexd's first run.
 enum class KeyType { kP256, kEd25519 };

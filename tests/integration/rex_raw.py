@@ -1,11 +1,23 @@
 """Raw REX frames for the integration tests: what a hostile or broken client
-can send. Usage: rex_raw.py PORT CASE [REXD_PID]; exits 0 when rexd behaved
-as docs/rex-protocol.md says, else prints why and exits 1. Cases that measure
-rexd (memory, CPU) take its pid and print what they measured. The auth_*
-cases take key files (from `rex keygen`) and other words as arguments and
-speak the authentication exchange (python3-cryptography signs)."""
+can send. Usage: rex_raw.py [TLS OPTIONS] PORT CASE [REXD_PID]; exits 0 when
+rexd behaved as docs/rex-protocol.md says, else prints why and exits 1. Cases
+that measure rexd (memory, CPU) take its pid and print what they measured.
+The auth_* cases take key files (from `rex keygen`) and other words as
+arguments and speak the authentication exchange (python3-cryptography signs).
+
+TLS OPTIONS (or the environment variables in brackets) make every case
+connect with TLS 1.3: --tls-ca FILE [REX_RAW_TLS_CA] verifies the server
+against that CA and the name --tls-name (default 127.0.0.1); --tls-pin HEX
+[REX_RAW_TLS_PIN] accepts the server whose public key (SubjectPublicKeyInfo)
+has that SHA-256, as rexd prints and rex --tls-pin takes; --tls-cert FILE
+--tls-key FILE present a client certificate (mutual TLS). Python's ssl has no
+RFC 9266 exporter, so its AUTH over TLS cannot bind the session: rexd
+refuses it (tests do AUTH over TLS with the rex CLI)."""
+import hashlib
+import os
 import resource
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -65,9 +77,62 @@ def read_frame(sock):
     return kind, method, rid, body
 
 
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+TLS = {"ca": os.environ.get("REX_RAW_TLS_CA", ""), "pin": os.environ.get("REX_RAW_TLS_PIN", ""),
+       "name": "127.0.0.1", "cert": "", "key": ""}
+
+
+def der_item(data, at):
+    """(tag, start of contents, end) of the DER item at `at`."""
+    tag, length = data[at], data[at + 1]
+    at += 2
+    if length & 0x80:
+        n = length & 0x7F
+        length = int.from_bytes(data[at:at + n], "big")
+        at += n
+    return tag, at, at + length
+
+
+def spki_sha256(cert_der):
+    """SHA-256 of a certificate's SubjectPublicKeyInfo: the pin."""
+    _, tbs, _ = der_item(cert_der, 0)  # Certificate
+    _, at, _ = der_item(cert_der, tbs)  # tbsCertificate
+    if cert_der[at] == 0xA0:  # [0] version
+        at = der_item(cert_der, at)[2]
+    for _ in range(5):  # serial, signature, issuer, validity, subject
+        at = der_item(cert_der, at)[2]
+    _, _, end = der_item(cert_der, at)
+    return hashlib.sha256(cert_der[at:end]).hexdigest()
+
+
+def tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if TLS["ca"]:
+        ctx.load_verify_locations(TLS["ca"])
+    else:  # pin only: the pin, checked after the handshake, authenticates the server
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if TLS["cert"]:
+        ctx.load_cert_chain(TLS["cert"], TLS["key"])
+    return ctx
+
+
+def wrap_tls(raw):
+    s = tls_context().wrap_socket(raw, server_hostname=TLS["name"])
+    if TLS["pin"]:
+        seen = spki_sha256(s.getpeercert(binary_form=True))
+        if seen != TLS["pin"].replace(":", "").lower():
+            s.close()
+            raise ssl.SSLError(f"the server's key SHA-256 is {seen}, not the pinned {TLS['pin']}")
     return s
+
+
+def connect(port, tls=None):
+    """A connection to rexd; TLS when options say so (tls=False forces plaintext)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if tls is None:
+        tls = bool(TLS["ca"] or TLS["pin"])
+    return wrap_tls(s) if tls else s
 
 
 def hello(s):
@@ -607,6 +672,8 @@ def case_stalled_subscribers(port, pid):
         c = socket.socket()
         c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         c.connect(("127.0.0.1", port))
+        if TLS["ca"] or TLS["pin"]:
+            c = wrap_tls(c)
         hello(c)
         c.sendall(frame(REQUEST, SUBSCRIBE, 1, mp_map({"channel": "stall", "credit": 100000,
                                                        "max_queue": 100000})))
@@ -624,7 +691,10 @@ def case_stalled_subscribers(port, pid):
         c.settimeout(10)
         data = b""
         while True:
-            chunk = c.recv(1 << 20)
+            try:
+                chunk = c.recv(1 << 20)
+            except (ssl.SSLError, ConnectionResetError):
+                break  # TLS: the stream was cut inside a record
             if not chunk:
                 break
             data += chunk
@@ -678,7 +748,50 @@ def case_max_connections(port):
     hello(connect(port))
 
 
+def case_tls_hello(port):
+    """HELLO and a request over TLS (run with --tls-ca or --tls-pin)."""
+    s = connect(port)
+    assert isinstance(s, ssl.SSLSocket) and s.version() == "TLSv1.3", s
+    hello(s)
+    s.sendall(frame(REQUEST, LIST_TYPES, 7, mp_map({})))
+    f = read_frame(s)
+    assert f and f[2] == 7 and f[0] in (REPLY, ERROR), f  # notify has no LIST_TYPES: an ERROR
+    s.close()
+
+
+def case_plaintext_refused(port):
+    """A plaintext HELLO on a TLS port: a plaintext ERROR naming the TLS flags, then close."""
+    s = connect(port, tls=False)
+    s.sendall(frame(HELLO, 0, 0, mp_map({"version": 1})))
+    f = read_frame(s)
+    assert f and f[0] == ERROR and error_name(f[3]) == "handshake_required", f
+    assert b"needs TLS" in f[3] and b"--tls-ca" in f[3] and b"--tls-pin" in f[3], f
+    assert closed(s), "still open after the refusal"
+
+
+def case_tls_refused(port):
+    """TLS to this port must fail (plaintext port, wrong name, expired, bad pin...):
+    prints the ssl error for the caller to check."""
+    try:
+        s = connect(port, tls=True)
+        hello(s)
+    except (ssl.SSLError, ConnectionError, AssertionError) as e:
+        print(f"refused: {e}")
+        return
+    raise AssertionError("TLS connection succeeded")
+
+
+def parse_tls_options(argv):
+    flags = {"--tls-ca": "ca", "--tls-pin": "pin", "--tls-name": "name", "--tls-cert": "cert",
+             "--tls-key": "key"}
+    while argv and argv[0] in flags:
+        TLS[flags[argv[0]]] = argv[1]
+        argv = argv[2:]
+    return argv
+
+
 if __name__ == "__main__":
+    sys.argv[1:] = parse_tls_options(sys.argv[1:])
     if sys.argv[2] == "publish":
         publish_many(int(sys.argv[1]), sys.argv[3], int(sys.argv[4]),
                      start=int(sys.argv[5]) if len(sys.argv) > 5 else 0)

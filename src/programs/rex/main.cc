@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
   std::string identity_file = identity_env ? identity_env : "";
   bool json = false;
   int timeout_ms = 5000;
+  TlsFlags tls;
+  const char* ca_env = std::getenv("REX_TLS_CA");
+  tls.ca_file = ca_env ? ca_env : "";
+  const char* pin_env = std::getenv("REX_TLS_PIN");
+  tls.pin = pin_env ? pin_env : "";
   auto connection = [&](CLI::App* cmd, bool trader_address, bool notify_address) {
     if (trader_address) {
       cmd->add_option("--trader", target.address,
@@ -92,6 +97,15 @@ int main(int argc, char** argv) {
     cmd->add_option("--timeout", timeout_ms, "Connect timeout, ms")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--tls-ca", tls.ca_file,
+                    "TLS: trust the server certificate this CA (PEM) signed, for the host name "
+                    "in the address (default $REX_TLS_CA)");
+    cmd->add_option("--tls-pin", tls.pin,
+                    "TLS: trust the server whose public key has this SHA-256 (64 hex digits, as "
+                    "rexd prints at start; or sha256//BASE64) (default $REX_TLS_PIN)");
+    cmd->add_option("--tls-cert", tls.cert_file,
+                    "TLS: a client certificate (PEM) for servers that ask for one (mutual TLS)");
+    cmd->add_option("--tls-key", tls.key_file, "TLS: the private key of --tls-cert (PEM)");
     return cmd;
   };
   connection(&app, true, true);
@@ -240,6 +254,7 @@ int main(int argc, char** argv) {
     t->json = json;
     t->timeout_ms = timeout_ms;
     t->identity_file = identity_file;
+    t->tls = tls;
   }
   if (add_type->parsed()) return AddType(target, name, supers, props);
   if (describe_type->parsed()) return DescribeType(target, name);

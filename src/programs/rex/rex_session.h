@@ -25,6 +25,16 @@ inline constexpr const char* kRexExitCodes =
     "unknown_type); 2 bad usage (the request was not sent); 3 cannot reach the server; 4 the "
     "server broke the protocol or closed the connection; 130 interrupted by SIGINT (Ctrl-C).";
 
+// TLS from the command line: files and a pin, read when connecting. TLS is
+// on when a CA or a pin is given.
+struct TlsFlags {
+  std::string ca_file;  // --tls-ca / $REX_TLS_CA
+  std::string pin;      // --tls-pin / $REX_TLS_PIN
+  std::string cert_file;
+  std::string key_file;
+  bool on() const { return !ca_file.empty() || !pin.empty(); }
+};
+
 struct RexTarget {
   std::string address;  // HOST:PORT
   std::string service;  // what it serves: "trader", "notify" (signed into AUTH)
@@ -33,6 +43,7 @@ struct RexTarget {
   // --identity / $REX_IDENTITY: the key file to authenticate with (empty:
   // anonymous).
   std::string identity_file;
+  TlsFlags tls;
 };
 
 // The signal (SIGINT or SIGTERM) that arrived once CatchInterrupts() ran; 0

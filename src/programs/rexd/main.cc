@@ -1,5 +1,6 @@
 // rexd: the ANSA REX daemon. Hosts the Trader (TCP 124) and Notify (TCP 116)
 // with their state in SQLite under --data.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <sys/file.h>
@@ -15,6 +16,7 @@
 
 #include "common/exit_code.h"
 #include "notify/notify_wire.h"
+#include "programs/rexd/tls_options.h"
 #include "rexd/clock.h"
 #include "rexd/journaled_services.h"
 #include "rexd/notify_journal.h"
@@ -35,10 +37,18 @@ void OnHangup(int) {
   [[maybe_unused]] ssize_t n = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
 }
 
+// 127.0.0.0/8, ::1 and "localhost": reachable from this host only.
+bool IsLoopback(const std::string& address) {
+  if (address == "localhost" || address == "::1") return true;
+  in_addr a{};
+  return inet_pton(AF_INET, address.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 constexpr const char* kExitCodes =
     "Exit codes: 0 stopped by SIGINT/SIGTERM (SIGHUP reloads --auth, else is logged and "
-    "ignored); 2 bad usage, or an --auth file that does not parse; 4 cannot listen, read --auth, "
-    "or open or lock --data (another rexd uses it); "
+    "ignored); 2 bad usage (also an --auth file that does not parse, an unusable TLS "
+    "certificate, key or CA, or a non-loopback --listen without TLS and --auth); 4 cannot "
+    "listen, read --auth or a TLS file, or open or lock --data (another rexd uses it); "
     "5 the store failed while serving (state on disk is intact; restart rexd).";
 
 // Every connection is a descriptor: take all that the hard limit allows.
@@ -140,6 +150,23 @@ int main(int argc, char** argv) {
   app.add_option("--auth", config.auth_file,
                  "Auth file: identities (Ed25519 keys, client certificates) and what each may do "
                  "(docs/rex-protocol.md, Permissions); SIGHUP reloads it");
+  ardus::rexd_cli::TlsOptions tls;
+  auto* tls_cert = app.add_option("--tls-cert", tls.cert_file,
+                                  "TLS on both ports: the server certificate (PEM, then any "
+                                  "intermediates); needs --tls-key");
+  auto* tls_key = app.add_option("--tls-key", tls.key_file,
+                                 "The private key of --tls-cert (PEM, not open to others)");
+  app.add_option("--tls-self-signed", tls.self_signed_dir,
+                 "TLS with a self-signed certificate kept in DIR (made on the first run, key mode "
+                 "0600; reused after); rexd prints the pin clients pass as rex --tls-pin")
+      ->excludes(tls_cert)
+      ->excludes(tls_key);
+  app.add_option("--tls-client-ca", tls.client_ca_file,
+                 "Mutual TLS: clients must present a certificate this CA (PEM) signed");
+  bool insecure = false;
+  app.add_flag("--insecure", insecure,
+               "Listen on a non-loopback --listen address without TLS and --auth (a trusted "
+               "network, or measuring); refused otherwise");
   app.add_flag("--quiet", quiet, "Print nothing but errors");
   try {
     app.parse(argc, argv);
@@ -152,7 +179,27 @@ int main(int argc, char** argv) {
   config.limits.frame_timeout_ms = ms(frame_s);
   config.limits.write_timeout_ms = ms(write_s);
   config.quiet = quiet;
+  if (!IsLoopback(config.listen) && !(tls.any() && !config.auth_file.empty()) && !insecure) {
+    fmt::print(stderr,
+               "rexd: refusing to listen on {} without TLS and --auth: anyone who reaches it "
+               "could read and change every offer and event. Add --tls-cert FILE --tls-key FILE "
+               "(or --tls-self-signed DIR) and --auth FILE, or, on a trusted network, "
+               "--insecure\n",
+               config.listen);
+    return ardus::exit_code::kUsage;
+  }
   RaiseFileLimit();
+  std::optional<ardus::rexd_cli::TlsSetup> tls_setup;
+  if (tls.any()) {
+    auto setup = ardus::rexd_cli::SetUpTls(tls, ardus::rexd::WallMs() / 1000);
+    if (!setup.ok()) {
+      fmt::print(stderr, "rexd: {}\n", setup.status().message());
+      return setup.status().kind() == ardus::ErrorKind::kLocalIo ? ardus::exit_code::kCannotStart
+                                                                 : ardus::exit_code::kUsage;
+    }
+    tls_setup.emplace(std::move(setup).value());
+    config.tls = tls_setup->context;
+  }
 
   if (mkdir(data_dir.c_str(), 0750) != 0 && errno != EEXIST) {
     fmt::print(stderr, "rexd: cannot create --data {}: {}\n", data_dir, std::strerror(errno));
@@ -202,6 +249,16 @@ int main(int argc, char** argv) {
                data_dir, trader.OfferCount(), trader.ListTypes().size(),
                config.auth_file.empty() ? "no --auth: every client may do everything"
                                         : "permissions from --auth " + config.auth_file);
+  }
+  if (tls_setup) {
+    // Printed even with --quiet: a client cannot connect without knowing it.
+    const auto& cert = tls_setup->certificate;
+    fmt::print(stderr,
+               "rexd: TLS on both ports{}: {} ({}, valid until {}{})\n"
+               "rexd: TLS pin (rex --tls-pin, SHA-256 of the public key): {}\n",
+               tls.client_ca_file.empty() ? "" : ", client certificates required",
+               tls_setup->cert_file, cert.subject, cert.not_after,
+               tls_setup->created ? ", made now" : "", cert.spki_sha256);
   }
   auto s = server.value()->Run(&g_stop, &g_reload);
   if (!s.ok()) {
