@@ -20,7 +20,9 @@ namespace {
 
 constexpr std::size_t kHeader = 20, kBody = 1436, kPacket = kHeader + kBody + kTagSize;
 
-double Seconds(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
+double Seconds(Clock::time_point a) {
+  return std::chrono::duration<double>(Clock::now() - a).count();
+}
 
 void Report(const char* what, double s, std::size_t packets, std::size_t body) {
   std::printf("%-44s %8.1f ns/packet %6.2f GB/s\n", what, s * 1e9 / double(packets),
