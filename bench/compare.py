@@ -18,8 +18,9 @@ installed with apt-get when missing.
 Needs root. Example (the full matrix of issue 3):
     sudo python3 bench/compare.py --runs 3 --out docs/benchmarks.md
 Issue 17's two cases, encrypted against plaintext:
-    sudo python3 bench/compare.py --runs 3 --receivers 8 --loss 5 --uncapped 4 \
-        --tools ardus,ardus-auth,ardus-none,uftp,uftp-enc --out docs/benchmarks.md
+    sudo python3 bench/compare.py --runs 3 --receivers 8 --loss 5 --uncapped 4 \\
+        --tools ardus,ardus-auth,ardus-none,uftp,uftp-enc --out docs/benchmarks.md \\
+        --section secure-compare
 """
 
 import argparse
@@ -249,8 +250,10 @@ def median(runs, attr):
 
 def render(rows, args, command):
     gib = (args.size_mb << 20) / (1 << 30)
+    title = ("Multicast transfer: ardus vs UFTP vs udpcast" if args.section == "multicast-compare"
+             else "Protected transfer: ardus's three modes vs UFTP with and without encryption")
     lines = [
-        "## Multicast transfer: ardus vs UFTP vs udpcast",
+        f"## {title}",
         "",
         f"Produced by `{command}` on {platform.node()} ({os.cpu_count()} cores, "
         f"{platform.platform()}), {time.strftime('%Y-%m-%d')}.",
@@ -424,6 +427,8 @@ def main():
     p.add_argument("--ardus", default=os.path.join(ROOT, "build", "ardus"), help="ardus binary")
     p.add_argument("--timeout", type=int, default=120, help="seconds before a run counts as hung")
     p.add_argument("--out", help="Markdown file to write the table into")
+    p.add_argument("--section", default="multicast-compare",
+                   help="marker of the section --out replaces (issue 17's runs: secure-compare)")
     p.add_argument("--logs", help="keep every run's tool logs under this directory")
     p.add_argument("--from-log", help="render the table from a log this script printed, "
                    "without running anything")
@@ -441,7 +446,7 @@ def main():
         table = render(rows_from_log(args.from_log), args, command)
         print(table)
         if args.out:
-            write_section(args.out, "multicast-compare", table)
+            write_section(args.out, args.section, table)
         return
     if os.geteuid() != 0:
         sys.exit("bench/compare.py needs root to build network namespaces")
@@ -459,7 +464,7 @@ def main():
     else:
         rows = [bench.run_case(c) for c in cases]
         table = render(rows, args, command)
-        marker = "multicast-compare"
+        marker = args.section
     print(table)
     if args.out:
         write_section(args.out, marker, table)
