@@ -9,8 +9,18 @@ wall time, the sender link's TX bytes over the payload (wire ratio), how many
 receivers hold a byte-identical copy, and CPU seconds of the sender and of
 all receivers (from /usr/bin/time). Medians go into a Markdown table.
 
+Tools: ardus in its three protection modes (`ardus` = --encrypt aes256-gcm,
+the default; `ardus-auth`; `ardus-none`, version 1 plaintext), UFTP without
+(`uftp`, -Y none) and with encryption (`uftp-enc`: AES-256-GCM, SHA-256, ECDH
+key exchange with ECDSA keys on both sides), and udpcast. uftp and udpcast are
+installed with apt-get when missing.
+
 Needs root. Example (the full matrix of issue 3):
     sudo python3 bench/compare.py --runs 3 --out docs/benchmarks.md
+Issue 17's two cases, encrypted against plaintext:
+    sudo python3 bench/compare.py --runs 3 --receivers 8 --loss 5 --uncapped 4 \\
+        --tools ardus,ardus-auth,ardus-none,uftp,uftp-enc --out docs/benchmarks.md \\
+        --section secure-compare
 """
 
 import argparse
@@ -19,6 +29,7 @@ import re
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +40,24 @@ from dataclasses import dataclass, field
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TESTBED = os.path.join(HERE, "testbed.sh")
-TOOLS = ("ardus", "uftp", "udpcast")
+TOOLS = ("ardus", "ardus-auth", "ardus-none", "uftp", "uftp-enc", "udpcast")
+# ardus's --encrypt mode per tool name.
+ARDUS_MODES = {"ardus": "aes256-gcm", "ardus-auth": "auth", "ardus-none": "none"}
+# UFTP's encrypted setting: AES-256-GCM, SHA-256 key derivation, ECDH with
+# ECDSA signatures; each side makes a fresh P-256 key per run (-K), as ardus
+# makes a fresh identity key when given no --key.
+UFTP_ENCRYPTED = ["-Y", "aes256-gcm", "-h", "sha256", "-e", "ecdh_ecdsa", "-K", "prime256v1"]
+
+
+def ensure_tools(tools):
+    """Installs the anchors' Debian packages the chosen tools need."""
+    need = sorted({pkg for tool, pkg, probe in [("uftp", "uftp", "uftp"), ("uftp-enc", "uftp", "uftp"),
+                                                ("udpcast", "udpcast", "udp-sender")]
+                   if tool in tools and not shutil.which(probe)})
+    if need:
+        print("installing", *need, file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *need], check=True,
+                       stdout=subprocess.DEVNULL)
 
 
 def sh(script, check=True):
@@ -83,7 +111,7 @@ def read_time(path):
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.ardus = os.path.join(ROOT, "build", "ardus")
+        self.ardus = os.path.abspath(args.ardus)
         self.work = tempfile.mkdtemp(prefix="ardus-bench-")
         self.payload = os.path.join(self.work, "payload.bin")
         with open(self.payload, "wb") as f:
@@ -93,24 +121,28 @@ class Bench:
         self.reports = []  # ardus --json reports, in run order (adaptive runs)
 
     def receiver_cmd(self, tool, i, dest):
-        if tool == "ardus":
+        if tool in ARDUS_MODES:
+            plain = ["--accept-plaintext"] if tool == "ardus-none" else []
             return [self.ardus, "receive", "--interface", "eth0", "--dir", dest, "--once",
-                    "--timeout", "120", "--no-progress"]
-        if tool == "uftp":
+                    "--timeout", "120", "--no-progress"] + plain
+        if tool in ("uftp", "uftp-enc"):
+            key = ["-K", "ec:prime256v1"] if tool == "uftp-enc" else []
             return ["uftpd", "-d", "-q", "-I", "eth0", "-D", dest, "-U", f"{i:08x}",
-                    "-B", "104857600", "-x", "0"]
+                    "-B", "104857600", "-x", "0"] + key
         return ["udp-receiver", "--file", os.path.join(dest, "payload.bin"), "--interface", "eth0",
                 "--mcast-rdv-address", "239.255.77.1", "--nokbd"]
 
     def sender_cmd(self, tool, case):
         n, rate = case.receivers, case.rate_mbps
-        if tool == "ardus":
+        if tool in ARDUS_MODES:
             rate_flag = ["--json"] if rate < 0 else ["--rate", f"{rate}M" if rate else "400G"]
             return [self.ardus, "send", "--interface", "eth0", "--receivers", str(n),
-                    "--wait", "30", "--no-progress"] + rate_flag + [self.payload]
-        if tool == "uftp":
+                    "--wait", "30", "--no-progress", "--encrypt", ARDUS_MODES[tool]] + rate_flag + [
+                        self.payload]
+        if tool in ("uftp", "uftp-enc"):
             clients = ",".join(f"0x{i:08x}" for i in range(1, n + 1))
-            return ["uftp", "-Y", "none", "-I", "eth0", "-H", clients, "-x", "0",
+            crypto = UFTP_ENCRYPTED if tool == "uftp-enc" else ["-Y", "none"]
+            return ["uftp"] + crypto + ["-I", "eth0", "-H", clients, "-x", "0",
                     "-B", "104857600", "-R", str(rate * 1000) if rate else "-1", self.payload]
         cmd = ["udp-sender", "--file", self.payload, "--interface", "eth0",
                "--min-receivers", str(n), "--mcast-rdv-address", "239.255.77.1", "--nokbd"]
@@ -147,7 +179,7 @@ class Bench:
             note = f"timed out after {self.args.timeout}s"
         wall = time.monotonic() - start
         tx1 = int(sh(f"testbed_tx_bytes {self.tag}").stdout)
-        if tool == "ardus" and case.rate_mbps < 0:
+        if tool in ARDUS_MODES and case.rate_mbps < 0:
             slog.flush()
             try:
                 lines = open(slog.name).read().splitlines()
@@ -156,7 +188,7 @@ class Bench:
                 self.reports.append({})
         receiver_cpu = 0.0
         for p in procs:
-            if tool == "uftp":  # uftpd serves forever: stop it (not GNU time) once the sender is done
+            if tool.startswith("uftp"):  # uftpd serves forever: stop it (not GNU time) once the sender is done
                 time.sleep(0.2)
                 subprocess.run(["pkill", "-TERM", "-P", str(p.pid)])
             try:
@@ -198,10 +230,9 @@ class Bench:
             sys.exit(f"cannot build the testbed (root needed): {up.stderr}")
         try:
             for r in range(self.args.runs):
-                order = TOOLS[r % 3:] + TOOLS[:r % 3]  # alternate who goes first
-                for tool in order:
-                    if tool not in self.args.tools or tool not in tools:
-                        continue
+                chosen = [t for t in TOOLS if t in self.args.tools and t in tools]
+                k = r % len(chosen)
+                for tool in chosen[k:] + chosen[:k]:  # alternate who goes first
                     run = self.run_once(tool, case)
                     self.keep_logs(tool, case, run)
                     row.runs[tool].append(run)
@@ -219,8 +250,10 @@ def median(runs, attr):
 
 def render(rows, args, command):
     gib = (args.size_mb << 20) / (1 << 30)
+    title = ("Multicast transfer: ardus vs UFTP vs udpcast" if args.section == "multicast-compare"
+             else "Protected transfer: ardus's three modes vs UFTP with and without encryption")
     lines = [
-        "## Multicast transfer: ardus vs UFTP vs udpcast",
+        f"## {title}",
         "",
         f"Produced by `{command}` on {platform.node()} ({os.cpu_count()} cores, "
         f"{platform.platform()}), {time.strftime('%Y-%m-%d')}.",
@@ -232,19 +265,25 @@ def render(rows, args, command):
         f"the sender's link / payload. CPU = user+sys seconds per GiB delivered to each "
         f"receiver (receivers summed, divided by N).",
         "",
-        "Settings: ardus `--rate R`; uftp `-Y none -R R -H <ids> -B 100M` (closed group); "
+        "Settings: ardus `--rate R --encrypt MODE` (`ardus` is the default aes256-gcm, "
+        "`ardus-auth` auth, `ardus-none` none with `--accept-plaintext` at the receivers); "
+        "uftp `-Y none -R R -H <ids> -B 100M` (closed group); uftp-enc the same with `"
+        + " ".join(UFTP_ENCRYPTED) + "` and uftpd `-K ec:prime256v1`; "
         "udpcast `--max-bitrate R --mcast-rdv-address` on both sides. Uncapped: ardus "
-        "`--rate 400G`, uftp `-R -1`, no udpcast bitrate.",
+        "`--rate 400G`, uftp `-R -1`, no udpcast bitrate. \"vs UFTP\" compares protected "
+        "ardus modes with uftp-enc where it ran, everything else with uftp -Y none.",
         "",
         "| case | tool | wall s | wire | verified | sender CPU s | receiver CPU s/GiB | vs UFTP time | vs UFTP wire |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        base = row.runs.get("uftp")
         for tool in TOOLS:
             runs = row.runs.get(tool)
             if not runs:
                 continue
+            base = row.runs.get("uftp")
+            if tool in ("ardus", "ardus-auth") and row.runs.get("uftp-enc"):
+                base = row.runs["uftp-enc"]
             # Time counts every run (a hang is its full timeout); wire and CPU only
             # runs that finished, since a killed run's counters are partial.
             done = [r for r in runs if not r.note.startswith("timed out")]
@@ -262,7 +301,54 @@ def render(rows, args, command):
     lines += ["", "A hung run (the sender still running after the timeout) is killed and counted "
               "with its full wall time and the receivers it had verified; wire and CPU are medians "
               "of the runs that finished (nan: none did)."]
+    lines += security_ratios(rows, gib)
     return "\n".join(lines) + "\n"
+
+
+def per_gib(runs, attr, receivers, gib):
+    done = [r for r in runs if not r.note.startswith("timed out")]
+    return median(done, attr) / (receivers if attr == "receiver_cpu" else 1) / gib
+
+
+def security_ratios(rows, gib):
+    """Issue 17's targets, from the medians of the same run."""
+    out = []
+    for row in rows:
+        r, n = row.runs, row.case.receivers
+        if not (r.get("ardus") and r.get("ardus-none")):
+            continue
+        if not out:
+            out = ["", "Protection (issue 17), from the medians above: encrypted ardus against "
+                   "plaintext ardus and against uftp-enc. CPU per GiB of payload: the sender's "
+                   "CPU s / GiB sent, the receivers' summed CPU s / N / GiB.", "",
+                   "| case | ratio | figure | target | met |", "|---|---|---|---|---|"]
+        name = row.case.name
+
+        def add(what, value, target, ok, detail):
+            out.append(f"| {name} | {what} | {value:.2f}x ({detail}) | {target} | "
+                       f"{'yes' if ok else 'no'} |")
+        for side in ("sender_cpu", "receiver_cpu"):
+            enc, plain = per_gib(r["ardus"], side, n, gib), per_gib(r["ardus-none"], side, n, gib)
+            label = "sender" if side == "sender_cpu" else "receivers'"
+            add(f"{label} CPU s/GiB, aes256-gcm / none", enc / plain, "<= 1.15x", enc / plain <= 1.15,
+                f"{enc:.2f} vs {plain:.2f}")
+            if r.get("ardus-auth"):
+                auth = per_gib(r["ardus-auth"], side, n, gib)
+                out.append(f"| {name} | {label} CPU s/GiB, auth / none | {auth / plain:.2f}x "
+                           f"({auth:.2f} vs {plain:.2f}) | - | - |")
+        if r.get("uftp-enc"):
+            wall, uwall = median(r["ardus"], "wall"), median(r["uftp-enc"], "wall")
+            if row.case.cap == "none":
+                add("throughput, ardus aes256-gcm / uftp-enc", uwall / wall, ">= 2x",
+                    uwall / wall >= 2, f"{wall:.2f} s vs {uwall:.2f} s")
+            else:
+                add("wall time, ardus aes256-gcm / uftp-enc", wall / uwall, "<= 0.5x",
+                    wall / uwall <= 0.5, f"{wall:.2f} s vs {uwall:.2f} s")
+            enc = per_gib(r["ardus"], "receiver_cpu", n, gib)
+            uenc = per_gib(r["uftp-enc"], "receiver_cpu", n, gib)
+            add("receivers' CPU s/GiB, ardus aes256-gcm / uftpd encrypted", enc / uenc, "<= 0.5x",
+                enc / uenc <= 0.5, f"{enc:.2f} vs {uenc:.2f}")
+    return out
 
 
 def run_adaptive(bench, args):
@@ -308,7 +394,7 @@ def write_section(path, marker, text):
 
 
 LOG_LINE = re.compile(
-    r"^N=(\d+), loss (\d+)%, (cap (\S+)|uncapped)\s+(\w+)\s+([\d.]+)s wire ([\d.]+) verified (\d+)/\d+ "
+    r"^N=(\d+), loss (\d+)%, (cap (\S+)|uncapped)\s+([\w-]+)\s+([\d.]+)s wire ([\d.]+) verified (\d+)/\d+ "
     r"cpu s ([\d.na]+) r ([\d.na]+) ?(.*)$")
 
 
@@ -337,9 +423,12 @@ def main():
     p.add_argument("--cap", default="1gbit", help="tbf rate on the sender link")
     p.add_argument("--rate", type=int, default=950, help="tools' rate, Mbit/s, under the cap")
     p.add_argument("--uncapped", default="4", help="receiver counts for the uncapped 0%% runs")
-    p.add_argument("--tools", default=",".join(TOOLS))
+    p.add_argument("--tools", default="ardus,uftp,udpcast", help="any of " + ",".join(TOOLS))
+    p.add_argument("--ardus", default=os.path.join(ROOT, "build", "ardus"), help="ardus binary")
     p.add_argument("--timeout", type=int, default=120, help="seconds before a run counts as hung")
     p.add_argument("--out", help="Markdown file to write the table into")
+    p.add_argument("--section", default="multicast-compare",
+                   help="marker of the section --out replaces (issue 17's runs: secure-compare)")
     p.add_argument("--logs", help="keep every run's tool logs under this directory")
     p.add_argument("--from-log", help="render the table from a log this script printed, "
                    "without running anything")
@@ -347,6 +436,8 @@ def main():
                    "cap (e.g. 200mbit) and write that table")
     args = p.parse_args()
     args.tools = args.tools.split(",")
+    if unknown := set(args.tools) - set(TOOLS):
+        sys.exit(f"unknown tools: {', '.join(sorted(unknown))} (known: {', '.join(TOOLS)})")
     if args.from_log:
         first = open(args.from_log).readline()
         measured = first.split(":", 1)[1].strip() if first.startswith("# command:") else "?"
@@ -355,7 +446,7 @@ def main():
         table = render(rows_from_log(args.from_log), args, command)
         print(table)
         if args.out:
-            write_section(args.out, "multicast-compare", table)
+            write_section(args.out, args.section, table)
         return
     if os.geteuid() != 0:
         sys.exit("bench/compare.py needs root to build network namespaces")
@@ -363,6 +454,7 @@ def main():
              for n in map(int, args.receivers.split(","))
              for loss in map(int, args.loss.split(","))]
     cases += [Case(int(n), 0, "none", 0) for n in args.uncapped.split(",") if n]
+    ensure_tools(args.tools)
     bench = Bench(args)
     command = "sudo python3 bench/compare.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     print(f"# command: {command}", flush=True)
@@ -372,7 +464,7 @@ def main():
     else:
         rows = [bench.run_case(c) for c in cases]
         table = render(rows, args, command)
-        marker = "multicast-compare"
+        marker = args.section
     print(table)
     if args.out:
         write_section(args.out, marker, table)

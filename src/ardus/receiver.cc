@@ -54,7 +54,20 @@ void Receiver::OnDatagram(Time now, const Endpoint& from, std::span<const std::u
     ++malformed_;
     return;
   }
-  const wire::Packet& p = decoded.value();
+  OnPacket(now, from, decoded.value());
+}
+
+std::uint8_t* Receiver::SourceSlot(std::uint32_t block, std::uint16_t esi, std::size_t size) {
+  if (state_ != State::kReceiving || size != announce_.symbol_size ||
+      block >= layout_.block_count() || block_done_[block] || esi >= layout_.Block(block).k)
+    return nullptr;
+  auto it = blocks_.find(block);
+  if (it == blocks_.end() || it->second.source.empty() || it->second.seen[esi]) return nullptr;
+  return it->second.source.data() + std::size_t{esi} * size;
+}
+
+void Receiver::OnPacket(Time now, const Endpoint& from, const wire::Packet& p) {
+  now_ = std::max(now_, now);
   if (state_ == State::kFinished) return;
   if (state_ == State::kIdle) {
     if (const auto* a = std::get_if<wire::Announce>(&p.body)) {
@@ -465,7 +478,9 @@ Status Receiver::AcceptSymbol(std::uint32_t block, const BlockInfo& info, std::u
                            std::vector<std::uint8_t>(symbol.begin(), symbol.end()));
     repair_bytes_ += s;
   } else if (!st.source.empty()) {
-    std::copy(symbol.begin(), symbol.end(), st.source.begin() + std::ptrdiff_t(esi * s));
+    std::uint8_t* slot = st.source.data() + std::size_t{esi} * s;
+    if (symbol.data() != slot)
+      std::copy(symbol.begin(), symbol.end(), slot);  // else decrypted there
   } else {
     std::uint64_t at = std::uint64_t{esi} * s;
     std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(s, info.bytes - at));

@@ -123,6 +123,17 @@ class Receiver {
   Receiver(ReceiverConfig config, ContentStore& store);
 
   void OnDatagram(Time now, const Endpoint& from, std::span<const std::uint8_t> datagram);
+  // As OnDatagram, for a packet its caller decoded (SecureReceiver, which
+  // decrypts DATA symbols straight into SourceSlot()).
+  void OnPacket(Time now, const Endpoint& from, const wire::Packet& packet);
+  // Where source symbol `esi` of `block` (`size` bytes) will be kept when it
+  // arrives: its slot in the block's buffer, while that buffer exists and
+  // the symbol is not held yet; nullptr otherwise. Changes nothing. A caller
+  // that decrypts a DATA packet may write its symbol there and then pass a
+  // Data whose symbol is that slot: the engine then copies nothing. The slot
+  // of a symbol not held is never read, so a packet that then fails to open
+  // may leave anything in it.
+  std::uint8_t* SourceSlot(std::uint32_t block, std::uint16_t esi, std::size_t size);
   // The data group (address and port) the session's DATA goes to, once per
   // accepted session, after the OnDatagram() that accepted its ANNOUNCE;
   // nullopt otherwise (also once the session failed before it was taken).

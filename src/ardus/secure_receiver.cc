@@ -19,6 +19,11 @@ void PutPlainHeader(std::uint8_t* at, std::uint8_t type, std::uint32_t session) 
   w.u32(session);
 }
 
+std::uint32_t Be32At(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         p[3];
+}
+
 std::uint64_t Be64At(const std::uint8_t* p) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
@@ -244,8 +249,7 @@ void SecureReceiver::OnProtected(Time now, const Endpoint& from, const wire::Sea
     ++stats_.replayed;
     return;
   }
-  // Decrypted next to where the engine reads it: the symbol is copied into
-  // its block from this still-warm buffer.
+  if (type == wire::Type::kData && h.key_id == 0) return OpenData(now, from, h, datagram);
   if (!cipher->Open(h.packet_number, datagram, kSealedHeaderSize,
                     scratch_.data() + kSealedHeaderSize)) {
     ++stats_.tampered;
@@ -254,6 +258,40 @@ void SecureReceiver::OnProtected(Time now, const Endpoint& from, const wire::Sea
   window->Accept(h.packet_number);
   if (h.type == wire::kTypeKeyInfo) return;  // a repeat: the key is installed
   ToEngine(now, from, h, datagram.size() - kSealedHeaderSize - seal::kTagSize);
+}
+
+void SecureReceiver::OpenData(Time now, const Endpoint& from, const wire::SealedHeader& h,
+                              std::span<const std::uint8_t> datagram) {
+  // DATA's fields first: they name the symbol's slot in the engine's block
+  // buffer, and the symbol is decrypted straight into it (no second copy).
+  // They are not authenticated until FinishOpen, but they only choose where
+  // the bytes go: a slot the engine never reads before it accepts its symbol.
+  std::uint8_t* fields = scratch_.data() + kSealedHeaderSize;
+  std::uint8_t* after_fields = fields + wire::kDataFieldsSize;
+  if (!group_->BeginOpen(h.packet_number, datagram, kSealedHeaderSize, wire::kDataFieldsSize,
+                         fields)) {
+    ++stats_.tampered;  // too short to hold the fields and a tag
+    return;
+  }
+  const std::size_t symbol_size =
+      datagram.size() - kSealedHeaderSize - wire::kDataFieldsSize - seal::kTagSize;
+  std::uint8_t* slot =
+      engine_.SourceSlot(Be32At(fields), std::uint16_t((fields[4] << 8) | fields[5]), symbol_size);
+  std::uint8_t* into = slot ? slot : after_fields;
+  if (!group_->FinishOpen(datagram, kSealedHeaderSize, wire::kDataFieldsSize, into)) {
+    ++stats_.tampered;
+    return;
+  }
+  data_window_.Accept(h.packet_number);
+  Result<wire::Data> data =
+      wire::DecodeData(std::span<const std::uint8_t>(fields, wire::kDataFieldsSize),
+                       std::span<const std::uint8_t>(into, symbol_size));
+  if (!data.ok()) {
+    // Authentic but malformed: the engine counts it, as any v1 packet.
+    if (slot) std::memcpy(after_fields, slot, symbol_size);
+    return ToEngine(now, from, h, wire::kDataFieldsSize + symbol_size);
+  }
+  engine_.OnPacket(now, from, wire::Packet{h.session_id, data.value()});
 }
 
 void SecureReceiver::ToEngine(Time now, const Endpoint& from, const wire::SealedHeader& h,

@@ -10,7 +10,8 @@
 //        cannot tie the receiver up. Once bound, DATA, POLL, ADVERT, END
 //        (group key) and DONE_ACK (own key) reach the engine only if they
 //        open, once each (replay windows), in version 1 form, decrypted into
-//        a buffer the engine then copies symbols from. Everything else is
+//        the engine's block buffer for DATA symbols (see OpenData), into a buffer
+//        the engine copies from for the rest. Everything else is
 //        counted in stats() and dropped.
 //   out: JOIN, NAK, STATUS and DONE are sealed (or tagged) under the
 //        receiver's own key. A candidate's JOIN also carries its identity,
@@ -114,6 +115,9 @@ class SecureReceiver {
   void OnKeyInfo(Time now, const wire::SealedHeader& h, std::span<const std::uint8_t> datagram);
   void OnProtected(Time now, const Endpoint& from, const wire::SealedHeader& h,
                    std::span<const std::uint8_t> datagram);
+  // DATA under the group key: decrypted into the engine's block buffer.
+  void OpenData(Time now, const Endpoint& from, const wire::SealedHeader& h,
+                std::span<const std::uint8_t> datagram);
   void ToEngine(Time now, const Endpoint& from, const wire::SealedHeader& h, std::size_t body);
   std::size_t EmitJoin(Session& s, Time now, std::span<std::uint8_t> buf);
   // A JOIN's echo of s.echo_ns, at `at`, plus the time since that ANNOUNCE

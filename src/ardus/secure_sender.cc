@@ -233,6 +233,10 @@ std::size_t SecureSender::Protect(std::span<std::uint8_t> buf, std::size_t v1_si
     if (!group_) return 0;  // nothing goes out before the first ANNOUNCE fixed the keys
     const std::uint64_t pn = group_packet_++;
     wire::EncodeSealedHeader({type, session_, 0, pn}, buf);
+    if (defer_ && deferred_count_ < kMaxDeferred) {
+      deferred_[deferred_count_++] = {buf.data(), pn, body};
+      return kSealedHeaderSize + body + seal::kTagSize;
+    }
     return group_->Seal(pn, buf, kSealedHeaderSize, body);
   }
   if (static_cast<wire::Type>(type) == wire::Type::kDoneAck && body >= 4) {
@@ -244,6 +248,16 @@ std::size_t SecureSender::Protect(std::span<std::uint8_t> buf, std::size_t v1_si
     return it->second.to_receiver.Seal(pn, buf, kSealedHeaderSize, body);
   }
   return 0;
+}
+
+void SecureSender::SealDeferred() {
+  for (std::size_t i = 0; i < deferred_count_; ++i) {
+    const Deferred& d = deferred_[i];
+    group_->Seal(d.packet_number,
+                 std::span<std::uint8_t>(d.packet, kSealedHeaderSize + d.body + seal::kTagSize),
+                 kSealedHeaderSize, d.body);
+  }
+  deferred_count_ = 0;
 }
 
 std::size_t SecureSender::SignAnnounce(std::span<std::uint8_t> buf, std::size_t body) {

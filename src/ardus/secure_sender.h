@@ -64,6 +64,19 @@ class SecureSender {
   Time NextDeadline() const;
   bool finished() const { return engine_.finished(); }
 
+  // Batch sealing, for a driver that sends in batches (net::Drive). While
+  // on, PollTransmit hands out group packets (DATA, POLL, ADVERT, END) with
+  // their envelope header and final size but a clear body, and SealDeferred()
+  // seals all of them in one loop. The caller must call SealDeferred() before
+  // it sends or reuses any buffer PollTransmit filled since the last call.
+  // At most kMaxDeferred wait: beyond that a packet is sealed at once.
+  static constexpr std::size_t kMaxDeferred = 64;
+  void set_deferred_sealing(bool on) {
+    SealDeferred();
+    defer_ = on;
+  }
+  void SealDeferred();
+
   const SecurityStats& stats() const { return stats_; }
   Encryption encryption() const { return config_.encryption; }
   const seal::Identity& identity() const { return identity_; }
@@ -107,6 +120,14 @@ class SecureSender {
   SecureSenderConfig config_;
   std::optional<SessionContext> context_;  // from the first ANNOUNCE
   std::optional<seal::PacketCipher> group_;
+  struct Deferred {
+    std::uint8_t* packet;
+    std::uint64_t packet_number;
+    std::size_t body;
+  };
+  bool defer_ = false;
+  std::array<Deferred, kMaxDeferred> deferred_{};
+  std::size_t deferred_count_ = 0;
   std::uint64_t group_packet_ = 1;
   std::map<std::uint32_t, Peer> peers_;
   std::deque<std::pair<std::uint32_t, Endpoint>> key_infos_;  // receiver id, where to

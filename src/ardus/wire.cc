@@ -208,6 +208,17 @@ Result<Packet> DecodeBody(ByteReader& r, std::uint32_t session) {
 
 }  // namespace
 
+Result<Data> DecodeData(std::span<const std::uint8_t> fields,
+                        std::span<const std::uint8_t> symbol) {
+  ByteReader r(fields);
+  Data d;
+  if (!(r.u32(&d.block) && r.u16(&d.esi) && r.u16(&d.seq))) return Malformed("truncated body");
+  if (r.remaining() != 0) return Malformed("trailing bytes");
+  d.symbol = symbol;
+  if (Status s = Check(d); !s.ok()) return s;
+  return d;
+}
+
 Result<Packet> Decode(std::span<const std::uint8_t> datagram) {
   if (datagram.size() > kMaxDatagram) return Malformed("oversized datagram");
   ByteReader r(datagram);

@@ -192,6 +192,12 @@ struct Packet {
 // Values within these limits may still lie outside a session's layout:
 // engines bound them by their session state before use.
 Result<Packet> Decode(std::span<const std::uint8_t> datagram);
+// DATA's own fields (block, esi, seq: 8 bytes, after the version 1 header)
+// and a symbol held elsewhere, with Decode's checks of a DATA body: a
+// receiver that decrypts the symbol straight into its block decodes the
+// fields apart. Errors as Decode.
+Result<Data> DecodeData(std::span<const std::uint8_t> fields, std::span<const std::uint8_t> symbol);
+inline constexpr std::size_t kDataFieldsSize = kDataHeaderSize - kHeaderSize;
 
 // Encodes into `out` (at least kMaxDatagram bytes). Returns the size written,
 // or 0 if the message does not fit (a programmer error: callers size NAK and

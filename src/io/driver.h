@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -69,12 +70,36 @@ void AnswerJoinRequest(Engine& engine, const LoopHooks& hooks) {
   }
 }
 
+// An engine that seals in batches (SecureSender) seals each batch in one
+// loop just before it is sent, unless ARDUS_NO_BATCH_SEAL=1 (for
+// measurements): then each packet is sealed as it is handed out.
+template <typename Engine>
+void SealBatch(Engine& engine) {
+  if constexpr (requires { engine.SealDeferred(); }) engine.SealDeferred();
+}
+
+template <typename Engine>
+void StartBatchSealing(Engine& engine) {
+  if constexpr (requires { engine.set_deferred_sealing(true); })
+    engine.set_deferred_sealing(!std::getenv("ARDUS_NO_BATCH_SEAL"));
+}
+
 // Errors: kLocalIo from a socket, with the hint to act on (a failed send only
 // when on_send_error does not take it; a failed receive always), kCancelled
 // once `stop` is set, or the error on_turn returned.
 template <typename Engine>
 Status Drive(Engine& engine, const Routes& routes, int tx_fd, const LoopHooks& hooks) {
   BatchSender out;
+  StartBatchSealing(engine);
+  // Whatever way the loop ends, nothing may stay deferred into `out`'s
+  // buffers: they go when it does.
+  struct StopBatchSealing {
+    Engine& engine;
+    ~StopBatchSealing() {
+      if constexpr (requires { engine.set_deferred_sealing(false); })
+        engine.set_deferred_sealing(false);
+    }
+  } stop_batch_sealing{engine};
   while (!engine.finished()) {
     if (hooks.stop && hooks.stop->load())
       return Status::Error(ErrorKind::kCancelled, "interrupted");
@@ -83,8 +108,10 @@ Status Drive(Engine& engine, const Routes& routes, int tx_fd, const LoopHooks& h
       Endpoint to = t->destination == Destination::kPeer        ? t->peer
                     : t->destination == Destination::kDataGroup ? routes.data
                                                                 : routes.control;
+      if (out.size() + 1 == BatchSender::kBatch) SealBatch(engine);  // Add sends a full batch
       if (Status s = out.Add(t->size, to, tx_fd); !s.ok() && !GoesOn(hooks, out, s)) return s;
     }
+    SealBatch(engine);
     if (Status s = out.Flush(tx_fd); !s.ok() && !GoesOn(hooks, out, s)) return s;
     if (engine.finished()) break;
 

@@ -103,6 +103,7 @@ class BatchSender {
   Status Flush(int fd);
   Endpoint failed_destination() const { return failed_; }
   bool full() const { return count_ == kBatch; }
+  std::size_t size() const { return count_; }               // datagrams waiting
   std::uint64_t dropped() const { return dropped_; }        // datagrams
   std::uint64_t sent_bytes() const { return sent_bytes_; }  // UDP payload bytes
   bool gso() const { return gso_; }  // false once the kernel refused it, or by ARDUS_NO_GSO

@@ -365,6 +365,49 @@ TEST(SecureSimulation, ReplayedTamperedAndRedirectedDatagramsOnlyCount) {
   EXPECT_GT(tampered, 0u);
 }
 
+// DATA is decrypted straight into its slot of the receiver's block buffer,
+// before its tag is checked. A tampered copy must leave nothing behind:
+// arriving first, the genuine symbol replaces it (or, where the link lost
+// that, repair does); arriving after, it must not touch the held symbol.
+TEST(SecureSimulation, TamperedDataDecryptedIntoItsSlotLeavesNoTrace) {
+  for (Encryption mode : {Encryption::kAes256Gcm, Encryption::kAuth}) {
+    SCOPED_TRACE(EncryptionName(mode));
+    LinkModel lossy;
+    lossy.loss = 0.05;
+    auto run = Prepare(3, SimSecurity{mode}, 11, lossy);
+    Simulator& sim = *run->sim;
+    int flipped = 0;
+    sim.observe = [&](Time now, const Endpoint& from, const Transmit&,
+                      std::span<const std::uint8_t> bytes) {
+      if (from != Simulator::sender_address() ||
+          bytes[3] != static_cast<std::uint8_t>(wire::Type::kData) ||
+          bytes.size() < wire::kSealedHeaderSize + wire::kDataFieldsSize + 64)
+        return;
+      for (std::size_t i = 0; i < 3; ++i)
+        if (!sim.secure_receiver(i).has_group_key()) return;  // it would count as unkeyed
+      std::vector<std::uint8_t> copy(bytes.begin(), bytes.end());
+      copy[wire::kSealedHeaderSize + wire::kDataFieldsSize + 40] ^= 0x01;  // in the symbol
+      sim.Inject(now, -2, from, copy);  // links take 1 ms: the copy comes first
+      // And one after the genuine symbol is held, under a packet number
+      // never used (the replay window would refuse the same one).
+      copy[16] ^= 0x01;
+      sim.Inject(now + milliseconds(3), -2, from, copy);
+      ++flipped;
+    };
+    Finish(*run);
+    ASSERT_TRUE(run->result.completed);
+    EXPECT_EQ(Succeeded(sim.sender()), 3u);
+    std::uint64_t tampered = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+      ExpectIdentical(*run, i);
+      tampered += sim.secure_receiver(i).stats().tampered;
+    }
+    EXPECT_GT(flipped, 40);
+    // Each receiver refuses every copy that reached it (the link loses some).
+    EXPECT_GT(tampered, std::uint64_t(flipped) * 2 * 3 * 8 / 10);
+  }
+}
+
 // Forgeries from a third party that holds no session key: each type, with a
 // valid-looking header (the victims' session and ids) and random body and tag.
 std::vector<std::uint8_t> Forged(std::uint8_t type, std::uint32_t session, std::uint32_t key_id,

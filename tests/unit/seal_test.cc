@@ -172,6 +172,32 @@ TEST(PacketCipher, EveryFlippedBitAndWrongNumberIsRefused) {
   }
 }
 
+TEST(PacketCipher, TwoStepOpenSplitsTheBodyAndStillChecksTheTag) {
+  for (Protection mode : {Protection::kSeal, Protection::kAuth}) {
+    PacketCipher c(VectorKeys(), mode);
+    std::vector<std::uint8_t> p = VectorPacket();
+    c.Seal(3, p, 20, 12);
+    // The first 5 body bytes to one buffer, the other 7 to another.
+    std::uint8_t head[5], rest[7];
+    ASSERT_TRUE(c.BeginOpen(3, p, 20, 5, head));
+    ASSERT_TRUE(c.FinishOpen(p, 20, 5, rest));
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(head), 5), "hello");
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(rest), 7), ", ardus");
+    // A flipped bit in the rest fails at FinishOpen, in the head too.
+    for (std::size_t at : {std::size_t{21}, std::size_t{29}, p.size() - 1}) {
+      std::vector<std::uint8_t> q = p;
+      q[at] ^= 0x10;
+      ASSERT_TRUE(c.BeginOpen(3, q, 20, 5, head));
+      EXPECT_FALSE(c.FinishOpen(q, 20, 5, rest)) << "byte " << at;
+    }
+    // A head longer than the body leaves no room for the tag.
+    EXPECT_FALSE(c.BeginOpen(3, p, 20, 13, head));
+    // The cipher is usable again after a failed open.
+    ASSERT_TRUE(c.BeginOpen(3, p, 20, 5, head));
+    EXPECT_TRUE(c.FinishOpen(p, 20, 5, rest));
+  }
+}
+
 TEST(PacketCipher, NumbersNeverShareANonce) {
   // Two packets with the same bytes under consecutive numbers differ.
   PacketCipher c(VectorKeys(), Protection::kSeal);
