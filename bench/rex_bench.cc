@@ -12,6 +12,7 @@
 //                                           deliveries, latency is per publish ack
 //
 // Prints one JSON object: ops, seconds, per_second, p50_ms, p99_ms.
+// With BENCH_IDENTITY=FILE it authenticates as that key (rex keygen).
 // With BENCH_TLS_CA=FILE in the environment it connects with TLS, verifying
 // rexd against that CA.
 #include <fmt/core.h>
@@ -21,12 +22,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "io/rex_client.h"
+#include "io/key_file.h"
 #include "notify/notify_requests.h"
 #include "rex/body.h"
 #include "trader/trader_requests.h"
@@ -46,6 +49,20 @@ std::unique_ptr<rex::Client> Connect(const std::string& addr) {
     options.tls = tls::ClientConfig{};
     options.tls->ca_pem = pem.str();
   }
+  // With BENCH_IDENTITY=FILE (a rex keygen key) every connection proves it.
+  static const std::optional<seal::Identity> identity = [] {
+    std::optional<seal::Identity> id;
+    if (const char* file = std::getenv("BENCH_IDENTITY"); file && *file) {
+      auto loaded = net::LoadIdentity(file);
+      if (!loaded.ok()) {
+        fmt::print(stderr, "rex_bench: {}\n", loaded.status().message());
+        std::exit(2);
+      }
+      id.emplace(std::move(loaded).value());
+    }
+    return id;
+  }();
+  if (identity) options.credentials = {&*identity, "trader"};
   auto c = rex::Client::Connect(addr, 5000, "rex_bench", options);
   if (!c.ok()) {
     fmt::print(stderr, "rex_bench: {}\n", c.status().message());

@@ -17,6 +17,11 @@ With --tls: query latency only, over the same 100,000 offers, first through
 a plaintext rexd, then through a rexd with TLS 1.3 on the same data (the
 client verifies its certificate against a CA made here), into
 <!-- trader-tls:begin/end --> and bench/results-DATE-trader-tls.log.
+
+With --tls-exports: the durable-export figure over TLS with identities
+(issue 18): rexd with --tls-cert and --auth, every rex_bench client proving
+an Ed25519 key that may export (BENCH_IDENTITY), against etcd serving its
+clients over TLS, into <!-- trader-tls-exports:begin/end -->.
 """
 import datetime
 import json
@@ -89,10 +94,12 @@ QUERIES_OF = [
 ]
 
 
-def etcd(data):
-    url = f"http://127.0.0.1:{ETCD_PORT}"
+def etcd(data, cert=None, key=None):
+    scheme = "https" if cert else "http"
+    url = f"{scheme}://127.0.0.1:{ETCD_PORT}"
+    tls = ["--cert-file", cert, "--key-file", key] if cert else []
     return Server(["etcd", "--data-dir", data, "--listen-client-urls", url, "--advertise-client-urls",
-                   url, "--listen-peer-urls", f"http://127.0.0.1:{ETCD_PORT + 1}"], ETCD_PORT)
+                   url, "--listen-peer-urls", f"http://127.0.0.1:{ETCD_PORT + 1}", *tls], ETCD_PORT)
 
 
 def run_json(argv, log, env=None):
@@ -212,8 +219,73 @@ def tls_main():
     write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "trader-tls", table)
 
 
+def tls_exports_main():
+    """Durable exports over TLS with identities: rexd with --tls-cert and
+    --auth, every client proving an Ed25519 key, against etcd with TLS."""
+    etcd_load = ensure_tools()
+    subprocess.run(["cmake", "--build", BUILD, "--target", "rex_bench", "rexd", "rex"], check=True,
+                   stdout=subprocess.DEVNULL)
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from notify_compare import make_certs
+    from compare import write_section
+    bench = os.path.join(BUILD, "bench", "rex_bench")
+    addr = f"127.0.0.1:{REX_PORT}"
+    scratch = tempfile.mkdtemp(prefix="trader-tls-exports-", dir="/var/tmp")
+    ca, cert, key = make_certs(scratch)
+    identity = os.path.join(scratch, "provider")
+    fpr = sh(os.path.join(BUILD, "rex"), "keygen", identity).split()[0]
+    auth = os.path.join(scratch, "auth")
+    with open(auth, "w") as f:
+        f.write(f"identity provider\n  key {fpr}\n  allow trader.add_type bench_*\n"
+                "  allow trader.export bench_*\n")
+    env = dict(os.environ, BENCH_TLS_CA=ca, BENCH_IDENTITY=identity)
+    day = datetime.date.today().isoformat()
+    log_path = os.path.join(ROOT, "bench", f"results-{day}-trader-tls-exports.log")
+    results = {"rexd": [], "etcd": []}
+    with open(log_path, "w") as log:
+        for r in range(ROUNDS):
+            for name in ("rexd", "etcd"):
+                data = os.path.join(scratch, f"{name}-{r}")
+                os.makedirs(data)
+                if name == "rexd":
+                    s = rexd(data, "--tls-cert", cert, "--tls-key", key, "--auth", auth)
+                    res = run_json([bench, "exports", addr, str(CLIENTS), str(SECONDS)], log,
+                                   env=env)
+                else:
+                    s = etcd(data, cert, key)
+                    res = run_json([etcd_load, "-endpoint", f"127.0.0.1:{ETCD_PORT}", "-clients",
+                                    str(CLIENTS), "-seconds", str(SECONDS), "-cacert", ca], log)
+                s.stop()
+                results[name].append(res)
+    shutil.rmtree(scratch)
+
+    def med(name, key):
+        return statistics.median(x[key] for x in results[name])
+
+    rex_rate, etcd_rate = med("rexd", "per_second"), med("etcd", "per_second")
+    lines = [
+        f"Run {day} by `python3 bench/trader_compare.py --tls-exports` (raw lines: "
+        f"`bench/results-{day}-trader-tls-exports.log`). 2 cores, loopback, data on the same "
+        "disk; TLS 1.3 on both.\n",
+        f"| durable exports over TLS, {CLIENTS} clients, each waits for its ack | per second "
+        f"(median of {ROUNDS} x {SECONDS} s) | p50 ms | p99 ms |",
+        "|---|---|---|---|",
+        f"| rexd, `--tls-cert` and `--auth`, each client an Ed25519 identity with "
+        f"trader.export | {rex_rate:,.0f} | {med('rexd', 'p50_ms'):.2f} | "
+        f"{med('rexd', 'p99_ms'):.2f} |",
+        f"| etcd {sh('etcd', '--version').split()[2]} with `--cert-file` (put with lease, gRPC "
+        f"over TLS) | {etcd_rate:,.0f} | {med('etcd', 'p50_ms'):.2f} | {med('etcd', 'p99_ms'):.2f} |",
+        f"| ratio rexd / etcd | {rex_rate / etcd_rate:.2f}x | | |",
+    ]
+    table = "\n".join(lines) + "\n"
+    print(table)
+    write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "trader-tls-exports", table)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--tls"]:
         tls_main()
+    elif sys.argv[1:] == ["--tls-exports"]:
+        tls_exports_main()
     else:
         main()

@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -26,7 +28,19 @@ func main() {
 	clients := flag.Int("clients", 16, "concurrent clients")
 	seconds := flag.Float64("seconds", 10, "duration")
 	ttl := flag.Int64("lease-ttl", 3600, "lease TTL, seconds")
+	cacert := flag.String("cacert", "", "TLS: verify etcd against this CA (PEM); empty: plaintext")
 	flag.Parse()
+	var tlsConfig *tls.Config
+	if *cacert != "" {
+		pem, err := os.ReadFile(*cacert)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "etcd_load:", err)
+			os.Exit(2)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		tlsConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+	}
 
 	var wg sync.WaitGroup
 	lat := make([][]float64, *clients)
@@ -36,7 +50,7 @@ func main() {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			c, err := clientv3.New(clientv3.Config{Endpoints: []string{*endpoint}, DialTimeout: 5 * time.Second})
+			c, err := clientv3.New(clientv3.Config{Endpoints: []string{*endpoint}, DialTimeout: 5 * time.Second, TLS: tlsConfig})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "etcd_load:", err)
 				os.Exit(3)

@@ -3,7 +3,8 @@
 # client: round trips verified by a CA and by a pin; a plaintext client on a
 # TLS port and a TLS client on a plaintext port, a wrong name, an expired
 # certificate, mutual TLS, an unfinished handshake; bad TLS flags refused at
-# start; the self-signed first run and its printed pin. Certificates are made
+# start; the self-signed first run and its printed pin; TLS with --auth:
+# identities by key and by client certificate, forbidden and ownership. Certificates are made
 # here with the openssl command (openssl ca sets exact validity dates, which
 # openssl 3.0's req/x509 cannot).
 source "$(dirname "$0")/lib.sh"
@@ -242,6 +243,82 @@ expect_exit 2 "--tls-cert and --tls-key go together" -- \
 raw --tls-pin "$pin" --tls-cert "$pki/client.pem" --tls-key "$pki/client.key" "$nport" tls_hello
 stop_rexd
 echo "mutual TLS: ok"
+
+# --- TLS and --auth together: identities by key (bound to the TLS session)
+# and by client certificate; permissions and ownership over TLS ---------------
+$REX keygen "$work/alice" | head -1 >"$work/alice.fpr"
+$REX keygen "$work/bob" | head -1 >"$work/bob.fpr"
+client_sha=$(openssl x509 -in "$pki/client.pem" -outform DER | sha256sum | cut -d' ' -f1)
+cat >"$work/auth.secure" <<AUTH
+identity alice
+  key $(cat "$work/alice.fpr")
+  allow trader.add_type printer
+  allow trader.export printer
+  allow trader.withdraw printer
+  allow trader.query *
+  allow notify.create_channel jobs
+  allow notify.publish jobs
+  allow notify.subscribe jobs
+  allow notify.durable alice.*
+identity bob                      # every grant on printers and jobs, none to own alice's
+  key $(cat "$work/bob.fpr")
+  allow trader.export printer
+  allow trader.modify printer
+  allow trader.withdraw printer
+  allow trader.renew printer
+  allow trader.query *
+  allow notify.subscribe jobs
+  allow notify.durable *
+identity scanner                  # a client certificate (mutual TLS)
+  cert-sha256 $client_sha
+  allow trader.query *
+AUTH
+start_rexd secure --tls-cert "$s.pem" --tls-key "$s.key" --auth "$work/auth.secure"
+t="--trader 127.0.0.1:$tport --tls-ca $pki/ca.pem"
+n="--notify 127.0.0.1:$nport --tls-ca $pki/ca.pem"
+expect_exit 1 "forbidden: identity 'anonymous' lacks trader.add_type" -- $REX trader add-type printer ppm:int $t
+expect_exit 0 "" -- $REX trader add-type printer ppm:int $t --identity "$work/alice"
+expect_exit 1 "forbidden: identity 'bob' lacks trader.add_type" -- \
+  $REX trader add-type scanner dpi:int $t --identity "$work/bob"
+id=$($REX trader export printer ppm=30 --lease 60 $t --identity "$work/alice")
+expect_exit 0 "owner alice" -- $REX trader describe "$id" $t --identity "$work/bob"
+for verb in withdraw renew; do
+  expect_exit 1 "forbidden: offer $id belongs to another identity" -- \
+    $REX trader $verb "$id" $t --identity "$work/bob"
+done
+expect_exit 1 "forbidden: offer $id belongs to another identity" -- \
+  $REX trader modify "$id" ppm=1 $t --identity "$work/bob"
+expect_exit 0 "ppm=30" -- $REX trader describe "$id" $t --identity "$work/alice"
+# Notify: publish needs its grant; a durable subscription is its maker's.
+expect_exit 0 "" -- $REX notify channel create jobs --persistent $n --identity "$work/alice"
+expect_exit 1 "forbidden: identity 'bob' lacks notify.publish" -- \
+  $REX notify publish jobs n=0 --event shop/order/o0 $n --identity "$work/bob"
+$REX notify publish jobs n=1 --event shop/order/o1 $n --identity "$work/alice" >/dev/null
+$REX notify subscribe jobs "" --durable alice.audit --count 1 --json $n --identity "$work/alice" \
+  >"$work/audit1.out" || fail "alice's durable subscription"
+$REX notify publish jobs n=2 --event shop/order/o2 $n --identity "$work/alice" >/dev/null
+$REX notify publish jobs n=3 --event shop/order/o3 $n --identity "$work/alice" >/dev/null
+expect_exit 1 "forbidden: durable subscription 'alice.audit' on channel 'jobs' belongs to another identity" -- \
+  $REX notify subscribe jobs "" --durable alice.audit --count 1 $n --identity "$work/bob"
+expect_exit 1 "forbidden: identity 'anonymous' lacks notify.subscribe" -- \
+  $REX notify subscribe jobs "" --count 1 $n
+$REX notify subscribe jobs "" --durable alice.audit --count 2 --json $n --identity "$work/alice" \
+  >"$work/audit2.out" || fail "alice resuming her durable subscription"
+python3 - "$work/audit1.out" "$work/audit2.out" <<'PY' || fail "alice's durable subscription lost or repeated events"
+import json, sys
+seen = [json.loads(line)["fields"]["n"] for f in sys.argv[1:] for line in open(f) if line.strip()]
+sys.exit(0 if seen == [1, 2, 3] else f"events {seen}, expected [1, 2, 3]")
+PY
+stop_rexd
+# By client certificate: the certificate names the identity, no AUTH needed.
+start_rexd certs --tls-cert "$s.pem" --tls-key "$s.key" --tls-client-ca "$pki/ca.pem" \
+  --auth "$work/auth.secure"
+t="--trader 127.0.0.1:$tport --tls-ca $pki/ca.pem"
+cert="--tls-cert $pki/client.pem --tls-key $pki/client.key"
+$REX trader list-types $t $cert >/dev/null || fail "the scanner certificate may query"
+expect_exit 1 "forbidden: identity 'scanner' lacks trader.add_type" -- $REX trader add-type x n:int $t $cert
+stop_rexd
+echo "TLS with --auth: key and certificate identities, forbidden, ownership, durable hijack refused: ok"
 
 # --- the output limits count TLS output ----------------------------------------
 start_rexd limits --tls-cert "$s.pem" --tls-key "$s.key" --write-timeout 2 --max-output 128M
