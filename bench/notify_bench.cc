@@ -24,8 +24,8 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>

@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "io/rex_client.h"
 #include "io/key_file.h"
+#include "io/rex_client.h"
 #include "notify/notify_requests.h"
 #include "rex/body.h"
 #include "trader/trader_requests.h"

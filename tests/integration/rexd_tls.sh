@@ -272,6 +272,8 @@ identity bob                      # every grant on printers and jobs, none to ow
 identity scanner                  # a client certificate (mutual TLS)
   cert-sha256 $client_sha
   allow trader.query *
+anonymous
+  allow trader.query *
 AUTH
 start_rexd secure --tls-cert "$s.pem" --tls-key "$s.key" --auth "$work/auth.secure"
 t="--trader 127.0.0.1:$tport --tls-ca $pki/ca.pem"
@@ -282,6 +284,10 @@ expect_exit 1 "forbidden: identity 'bob' lacks trader.add_type" -- \
   $REX trader add-type scanner dpi:int $t --identity "$work/bob"
 id=$($REX trader export printer ppm=30 --lease 60 $t --identity "$work/alice")
 expect_exit 0 "owner alice" -- $REX trader describe "$id" $t --identity "$work/bob"
+expect_exit 1 "forbidden: identity 'anonymous' lacks trader.export" -- $REX trader export printer ppm=1 $t
+expect_exit 1 "forbidden: identity 'anonymous' lacks trader.withdraw" -- $REX trader withdraw "$id" $t
+$REX keygen "$work/carol" >/dev/null
+expect_exit 4 "unauthenticated: key .* is not in the auth file" -- $REX trader list-types $t --identity "$work/carol"
 for verb in withdraw renew; do
   expect_exit 1 "forbidden: offer $id belongs to another identity" -- \
     $REX trader $verb "$id" $t --identity "$work/bob"
