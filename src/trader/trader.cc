@@ -294,6 +294,11 @@ rex::Ack Trader::Modify(OfferId id, const tcl::Properties& set,
   return rex::Ok();
 }
 
+const Offer* Trader::Find(OfferId id) const {
+  auto it = offers_.find(id);
+  return it == offers_.end() ? nullptr : &it->second;
+}
+
 Result<Offer, rex::Error> Trader::Describe(OfferId id) const {
   auto it = offers_.find(id);
   if (it == offers_.end()) return rex::Fail(Code::kUnknownOffer, fmt::format("no offer {}", id));

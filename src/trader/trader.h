@@ -134,6 +134,9 @@ class Trader {
   // and kMissingProperty (removing a mandatory property).
   rex::Ack Modify(OfferId id, const tcl::Properties& set, const std::vector<std::string>& remove);
   Result<Offer, rex::Error> Describe(OfferId id) const;
+  // The offer, or nullptr; valid until the next call that changes offers.
+  // For permission checks, which must not copy the offer.
+  const Offer* Find(OfferId id) const;
   // Restarts the lease clock; returns the new deadline. Errors: kUnknownOffer,
   // kBadRequest (the offer has no lease).
   Result<std::int64_t, rex::Error> Renew(std::int64_t now_ms, OfferId id);

@@ -41,6 +41,14 @@ TEST(RexRequests, WorkedExamplesMatchTheProtocolDocument) {
     EXPECT_NE(doc.find("\n    " + hex + "\n"), std::string::npos) << hex << " is not in the doc";
   }
   EXPECT_EQ(Hex(rex::EncodeBody(trader::OfferIdRequest{5})), "81 a2 69 64 05");
+  // describe's reply: offer 5 of type "p", no properties, no lease, owned by bob.
+  rex::BodyWriter offer;
+  trader::EncodeOffer(offer, trader::Offer{5, "p", {}, 0, 0, "bob"});
+  std::string described = Hex(offer.bytes());
+  EXPECT_NE(doc.find("\n    " + described + "\n"), std::string::npos) << described;
+  auto back = trader::DecodeOffer(rex::BodyReader::Parse(offer.bytes()).value().AsObject());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back.value().owner, "bob");
 }
 
 TEST(RexRequests, TraderRequestsRoundTrip) {

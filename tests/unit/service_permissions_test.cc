@@ -141,6 +141,14 @@ TEST_F(TraderPermissions, OnlyTheOwnerOrAnAdminChangesAnOffer) {
     EXPECT_EQ(MessageOf(r).find("alice"), std::string::npos) << "the owner is not revealed";
   }
   EXPECT_EQ(ErrorOf(h.Call(kBob, Method::kModify, m)), Code::kForbidden);
+  // A stranger with no grant at all is refused by ownership too, and does
+  // not learn the offer's type.
+  auth::Identity eve("eve");
+  h.SetIdentity(9, &eve);
+  auto probe = h.Call(9, Method::kWithdraw, trader::OfferIdRequest{id});
+  EXPECT_EQ(ErrorOf(probe), Code::kForbidden);
+  EXPECT_NE(MessageOf(probe).find("belongs to another identity"), std::string::npos);
+  EXPECT_EQ(MessageOf(probe).find("printer"), std::string::npos) << MessageOf(probe);
   auto described = ReplyBody(h.Call(kBob, Method::kDescribe, trader::OfferIdRequest{id}));
   ASSERT_TRUE(described.ok());
   trader::Offer offer = trader::DecodeOffer(described.value().AsObject()).value();
