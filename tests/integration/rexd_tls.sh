@@ -285,7 +285,7 @@ expect_exit 1 "forbidden: identity 'bob' lacks trader.add_type" -- \
 id=$($REX trader export printer ppm=30 --lease 60 $t --identity "$work/alice")
 expect_exit 0 "owner alice" -- $REX trader describe "$id" $t --identity "$work/bob"
 expect_exit 1 "forbidden: identity 'anonymous' lacks trader.export" -- $REX trader export printer ppm=1 $t
-expect_exit 1 "forbidden: identity 'anonymous' lacks trader.withdraw" -- $REX trader withdraw "$id" $t
+expect_exit 1 "forbidden: offer $id belongs to another identity" -- $REX trader withdraw "$id" $t
 $REX keygen "$work/carol" >/dev/null
 expect_exit 4 "unauthenticated: key .* is not in the auth file" -- $REX trader list-types $t --identity "$work/carol"
 for verb in withdraw renew; do
@@ -294,6 +294,9 @@ for verb in withdraw renew; do
 done
 expect_exit 1 "forbidden: offer $id belongs to another identity" -- \
   $REX trader modify "$id" ppm=1 $t --identity "$work/bob"
+# Owning an offer is not enough: alice holds no trader.modify grant.
+expect_exit 1 "forbidden: identity 'alice' lacks trader.modify on type 'printer'" -- \
+  $REX trader modify "$id" ppm=2 $t --identity "$work/alice"
 expect_exit 0 "ppm=30" -- $REX trader describe "$id" $t --identity "$work/alice"
 # Notify: publish needs its grant; a durable subscription is its maker's.
 expect_exit 0 "" -- $REX notify channel create jobs --persistent $n --identity "$work/alice"
