@@ -111,33 +111,29 @@ void CheckPorts(const CheckSettings& s, std::vector<Finding>& out) {
     }
   }
   const auto owners = SocketOwners(wanted);
+  // One finding per port, covering TCP and UDP.
   for (std::uint16_t p : s.ports) {
+    Finding f{"port-" + std::to_string(p), Status::kOk, "", ""};
     for (const Table& t : tables) {
-      std::vector<std::string> holders;
-      bool foreign = false;
       for (const SocketEntry& e : t.entries) {
         if (!wanted.contains(e.inode) || e.local_port != p) continue;
         auto it = owners.find(e.inode);
         const std::string who = it == owners.end()
                                     ? "an unknown process (inode " + std::to_string(e.inode) + ")"
                                     : it->second;
-        if (!who.starts_with("ardus ")) foreign = true;
-        holders.push_back(who + " on " + net::FormatIpv4(e.local_address));
+        // ardus's own sockets (a receiver serving, a sender) are expected.
+        if (!who.starts_with("ardus ")) f.status = Status::kWarn;
+        f.detail += std::string(f.detail.empty() ? "held by " : ", ") + t.proto + " " + who +
+                    " on " + net::FormatIpv4(e.local_address);
       }
-      Finding f{std::string(t.proto) + "-" + std::to_string(p), Status::kOk, "", ""};
-      if (holders.empty()) {
-        f.detail = "free";
-      } else {
-        for (const std::string& h : holders) f.detail += (f.detail.empty() ? "held by " : ", ") + h;
-        if (foreign) {
-          f.status = Status::kWarn;
-          f.fix =
-              "stop that program, or give ardus another port (--port, --data-port, "
-              "--feedback-port)";
-        }
-      }
-      out.push_back(f);
     }
+    if (f.detail.empty()) f.detail = "tcp and udp free";
+    if (f.status != Status::kOk) {
+      f.fix =
+          "stop that program, or give ardus another port (--port, --data-port, "
+          "--feedback-port)";
+    }
+    out.push_back(f);
   }
 }
 
@@ -205,6 +201,7 @@ void CheckRoute(const CheckSettings& s, const std::string& iface,
 }
 
 void CheckRpFilter(const std::string& iface, std::vector<Finding>& out) {
+  if (iface.empty()) return;  // the interface check already failed
   auto all = ReadNumber("/proc/sys/net/ipv4/conf/all/rp_filter");
   auto own =
       iface.empty() ? std::nullopt : ReadNumber("/proc/sys/net/ipv4/conf/" + iface + "/rp_filter");
@@ -226,6 +223,7 @@ void CheckRpFilter(const std::string& iface, std::vector<Finding>& out) {
 }
 
 void CheckIgmp(const std::string& iface, std::vector<Finding>& out) {
+  if (iface.empty()) return;  // the interface check already failed
   const long forced =
       ReadNumber("/proc/sys/net/ipv4/conf/" + iface + "/force_igmp_version").value_or(0);
   int version = 0;
