@@ -155,9 +155,12 @@ TEST(DoctorParse, EthtoolGro) {
 TEST(DoctorProbe, RoundTripAndRefusals) {
   Probe p{0x11223344, 7, {{0x55, {3, 1, 4}}}};
   auto bytes = EncodeProbe(p);
-  ASSERT_EQ(bytes.size(), 32u);
-  EXPECT_EQ(bytes[0], 'A');
-  EXPECT_EQ(bytes[4], 1);
+  // The worked example in docs/ardus-protocol.md, "Doctor probes".
+  const std::vector<std::uint8_t> kExample = {0x41, 0x44, 0x50, 0x52, 0x01, 0x00, 0x00, 0x01,
+                                              0x11, 0x22, 0x33, 0x44, 0x00, 0x00, 0x00, 0x07,
+                                              0x00, 0x00, 0x00, 0x55, 0x00, 0x00, 0x00, 0x03,
+                                              0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04};
+  EXPECT_EQ(bytes, kExample);
   auto back = DecodeProbe(bytes);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->sender, 0x11223344u);
