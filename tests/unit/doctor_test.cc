@@ -175,6 +175,17 @@ TEST(DoctorProbe, RoundTripAndRefusals) {
   bad = bytes;
   bad[7] = 2;  // claims 2 entries, carries 1
   EXPECT_FALSE(DecodeProbe(bad));
+  bad = bytes;
+  bad[6] = 0xFF;  // 65,281 entries claimed: refused before reading any
+  bad[7] = 0x01;
+  EXPECT_FALSE(DecodeProbe(bad));
+  std::vector<std::uint8_t> many(16 + 16 * (kMaxProbePeers + 1), 0);
+  std::copy(bytes.begin(), bytes.begin() + 16, many.begin());
+  many[7] = std::uint8_t(kMaxProbePeers + 1);  // one entry beyond the bound, length matching
+  EXPECT_FALSE(DecodeProbe(many));
+  bad = bytes;
+  bad[11] = bad[10] = bad[9] = bad[8] = 0;  // sender 0
+  EXPECT_FALSE(DecodeProbe(bad));
   Probe lying{1, 1, {{2, {9, 1, 4}}}};  // 9 received of a 4-probe span
   EXPECT_FALSE(DecodeProbe(EncodeProbe(lying)));
 }
