@@ -1,4 +1,4 @@
-// Every program's exit codes, in one place: `ardus` (send, receive), `rex`
+// Every program's exit codes, in one place: `ardus` (send, receive, doctor), `rex`
 // (the REX CLI) and `rexd` (the daemon). Each program's --help footer and the
 // README say the same in words; tests/integration/cli_usage.sh and the
 // rexd_*.sh tests check the values.
@@ -19,6 +19,9 @@ inline constexpr int kInterrupted = 130;  // stopped by SIGINT (ardus, rex)
 inline constexpr int kFailed = 1;      // a receiver failed or timed out / this session failed
 inline constexpr int kNoPeer = 3;      // no receiver joined / no session seen within --timeout
 inline constexpr int kLocalError = 4;  // local I/O: unreadable source, socket, destination
+
+// --- ardus doctor (0: no check failed; warnings may be printed)
+inline constexpr int kFindings = 1;  // at least one check failed (each printed with its fix)
 
 // --- rex
 inline constexpr int kRefused = 1;      // the server refused the request (error name printed)

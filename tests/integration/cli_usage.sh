@@ -32,6 +32,11 @@ expect 2 "unknown command 'sned' \(did you mean 'send'\?\)" -- $ARDUS sned /etc/
 expect 2 "unknown command 'recieve' \(did you mean 'receive'\?\)" -- $ARDUS recieve --dir "$work"
 expect 2 "unknown command 'frobnicate'; the commands are send, receive" -- $ARDUS frobnicate
 expect 0 "keep-special-bits" -- $ARDUS receive --help
+# ardus doctor: its help names --probe and its exit codes; a group that is
+# not multicast, or a probe window out of range, is a usage error.
+expect 0 "1 at least one check failed" -- $ARDUS doctor --help
+expect 2 "must be IPv4 multicast groups" -- $ARDUS doctor --group 10.0.0.1
+expect 2 "probe-seconds" -- $ARDUS doctor --probe --probe-seconds 0
 # sim_scale --help prints its usage and runs nothing (the sweep takes minutes).
 if [[ -n ${SIM_SCALE:-} ]]; then
   expect 0 "usage: sim_scale" -- timeout 10 "$SIM_SCALE" --help

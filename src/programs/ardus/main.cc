@@ -126,6 +126,28 @@ int main(int argc, char** argv) {
   k->footer(kExitCodes);
   k->add_option("file", keygen.path, "Private key file to create (never overwritten)")->required();
 
+  ardus::cli::DoctorOptions doctor;
+  CLI::App* d = app.add_subcommand(
+      "doctor",
+      "Diagnose what breaks multicast here (ports, route, firewall, buffers), each "
+      "finding with its fix; --probe tests the link with other hosts");
+  d->footer(
+      "Exit codes: 0 no check failed (warnings may be printed); 1 at least one check failed; "
+      "2 bad usage; 4 local error (--probe: socket). Run as root to see every process and the "
+      "firewall. --probe: start it on two or more hosts within a second or two of each other.");
+  d->add_option("--data-group", doctor.data_group, "Data group to check (default 239.255.11.17)");
+  d->add_option("--data-port", doctor.data_port, "Data port to check (default 1117)");
+  d->add_option("--feedback-port", doctor.feedback_port, "Feedback port to check (default 1834)");
+  d->add_option("--trader", doctor.trader, "Try a TCP connection to the Trader at HOST:PORT");
+  d->add_option("--notify", doctor.notify, "Try a TCP connection to Notify at HOST:PORT");
+  d->add_flag("--probe", doctor.probe,
+              "Exchange probe datagrams on --group/--port with other hosts running --probe; "
+              "report loss each way and which side fails");
+  d->add_option("--probe-seconds", doctor.probe_seconds,
+                "How long to send probes, 10 a second (default 5)")
+      ->check(CLI::Range(1.0, 60.0));
+  AddCommon(d, doctor.common);
+
   if (std::optional<int> code = RefuseUnknownCommand(app, argc, argv)) return *code;
   try {
     app.parse(argc, argv);
@@ -140,5 +162,6 @@ int main(int argc, char** argv) {
     return ardus::exit_code::kUsage;
   }
   if (k->parsed()) return ardus::cli::RunKeygen(keygen);
+  if (d->parsed()) return ardus::cli::RunDoctor(doctor);
   return s->parsed() ? ardus::cli::RunSend(send) : ardus::cli::RunReceive(recv);
 }

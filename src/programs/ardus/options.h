@@ -79,8 +79,18 @@ struct KeygenOptions {
   std::string path;
 };
 
+struct DoctorOptions {
+  CommonOptions common;
+  std::string data_group;
+  std::uint16_t data_port = 0, feedback_port = 0;
+  std::string trader, notify;  // HOST:PORT to try; empty: not checked
+  bool probe = false;          // exchange probes with other hosts instead
+  double probe_seconds = 5;
+};
+
 int RunSend(const SendOptions& options);
 int RunKeygen(const KeygenOptions& options);
 int RunReceive(const ReceiveOptions& options);
+int RunDoctor(const DoctorOptions& options);
 
 }  // namespace ardus::cli
