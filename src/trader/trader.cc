@@ -581,7 +581,8 @@ void Trader::Reauthorize(std::uint64_t owner, const TypeFilter& may_watch) {
   std::erase_if(watches_, [&](const auto& kv) {
     return kv.second.owner == owner && may_watch && !may_watch(kv.second.root_type);
   });
-  for (auto& [id, w] : watches_) {
+  for (auto& entry : watches_) {
+    WatchState& w = entry.second;
     if (w.owner != owner) continue;
     w.may_see = may_watch;
     w.types = Visible(types_, w.root_type, w.may_see);
