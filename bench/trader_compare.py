@@ -169,16 +169,22 @@ def main():
     write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "trader-compare", table)
 
 
-def tls_main():
-    subprocess.run(["cmake", "--build", BUILD, "--target", "rex_bench", "rexd"], check=True,
+def tls_setup(prefix, *targets):
+    """Builds TARGETS and makes a scratch directory holding a CA and a server
+    certificate for 127.0.0.1: (scratch, ca, cert, key)."""
+    subprocess.run(["cmake", "--build", BUILD, "--target", *targets], check=True,
                    stdout=subprocess.DEVNULL)
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     from notify_compare import make_certs
+    scratch = tempfile.mkdtemp(prefix=prefix, dir="/var/tmp")
+    return (scratch, *make_certs(scratch))
+
+
+def tls_main():
     from compare import write_section
+    scratch, ca, cert, key = tls_setup("trader-tls-bench-", "rex_bench", "rexd")
     bench = os.path.join(BUILD, "bench", "rex_bench")
     addr = f"127.0.0.1:{REX_PORT}"
-    scratch = tempfile.mkdtemp(prefix="trader-tls-bench-", dir="/var/tmp")
-    ca, cert, key = make_certs(scratch)
     data = os.path.join(scratch, "data")
     os.makedirs(data)
     day = datetime.date.today().isoformat()
@@ -223,15 +229,10 @@ def tls_exports_main():
     """Durable exports over TLS with identities: rexd with --tls-cert and
     --auth, every client proving an Ed25519 key, against etcd with TLS."""
     etcd_load = ensure_tools()
-    subprocess.run(["cmake", "--build", BUILD, "--target", "rex_bench", "rexd", "rex"], check=True,
-                   stdout=subprocess.DEVNULL)
-    sys.path.insert(0, os.path.join(ROOT, "bench"))
-    from notify_compare import make_certs
     from compare import write_section
+    scratch, ca, cert, key = tls_setup("trader-tls-exports-", "rex_bench", "rexd", "rex")
     bench = os.path.join(BUILD, "bench", "rex_bench")
     addr = f"127.0.0.1:{REX_PORT}"
-    scratch = tempfile.mkdtemp(prefix="trader-tls-exports-", dir="/var/tmp")
-    ca, cert, key = make_certs(scratch)
     identity = os.path.join(scratch, "provider")
     fpr = sh(os.path.join(BUILD, "rex"), "keygen", identity).split()[0]
     auth = os.path.join(scratch, "auth")

@@ -44,3 +44,20 @@ expect_exit() {
   [[ $got -eq $want ]] || fail "'$*' exited $got, expected $want: $out"
   grep -qE -e "$pattern" <<<"$out" || fail "'$*' output lacks /$pattern/: $out"
 }
+
+# netns_testbed NAME RECEIVERS LOSS CAP: this test's own testbed
+# (bench/testbed.sh: a sender and RECEIVERS hosts on a bridge). Sets $tag
+# (the namespaces' prefix) and $work (a scratch directory); on exit the
+# test's background jobs are killed and the namespaces and $work removed.
+netns_testbed() {
+  tag=ard${1:0:3}$$
+  work=$(mktemp -d "/tmp/ardus-$1-XXXXXX")
+  source "$(dirname "${BASH_SOURCE[0]}")/../../bench/testbed.sh"
+  trap netns_cleanup EXIT
+  testbed_up "$tag" "$2" "$3" "$4" || skip "cannot create network namespaces here"
+}
+netns_cleanup() {
+  jobs -p | xargs -r kill 2>/dev/null || true
+  testbed_down "$tag"
+  rm -rf "$work"
+}

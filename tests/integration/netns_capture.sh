@@ -9,16 +9,7 @@ source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root for network namespaces and a packet socket"
 for tool in ip nft tc ethtool; do command -v $tool >/dev/null || skip "needs $tool"; done
 here=$(dirname "$0")
-tag=ardcap$$
-work=$(mktemp -d /tmp/ardus-capture-XXXXXX)
-source "$here/../../bench/testbed.sh"
-cleanup() {
-  jobs -p | xargs -r kill 2>/dev/null || true
-  testbed_down "$tag"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-testbed_up "$tag" 2 0 none || skip "cannot create network namespaces here"
+netns_testbed capture 2 0 none
 head -c $((4 << 20)) /dev/urandom > "$work/secret.bin"
 
 for mode in aes256-gcm auth; do

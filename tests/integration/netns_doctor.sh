@@ -8,16 +8,7 @@ source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root for network namespaces"
 for tool in ip nft ethtool python3; do command -v $tool >/dev/null || skip "needs $tool"; done
 here=$(dirname "$0")
-tag=arddoc$$
-work=$(mktemp -d /tmp/ardus-doctor-XXXXXX)
-source "$here/../../bench/testbed.sh"
-cleanup() {
-  jobs -p | xargs -r kill 2>/dev/null || true
-  testbed_down "$tag"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-testbed_up "$tag" 2 0 none || skip "cannot create network namespaces here"
+netns_testbed doctor 2 0 none
 
 # status FILE CHECK: the status of the first finding named CHECK; with a
 # third argument, the first whose detail contains it.

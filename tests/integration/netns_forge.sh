@@ -13,16 +13,7 @@ source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root for network namespaces and a raw socket"
 for tool in ip nft tc ethtool; do command -v $tool >/dev/null || skip "needs $tool"; done
 here=$(dirname "$0")
-tag=ardfrg$$
-work=$(mktemp -d /tmp/ardus-forge-XXXXXX)
-source "$here/../../bench/testbed.sh"
-cleanup() {
-  jobs -p | xargs -r kill 2>/dev/null || true
-  testbed_down "$tag"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-testbed_up "$tag" 3 0 none || skip "cannot create network namespaces here"
+netns_testbed forge 3 0 none
 SIZE_MB=48
 head -c $((SIZE_MB << 20)) /dev/urandom > "$work/payload.bin"
 

@@ -14,16 +14,7 @@ RATE=${RATE:-400M}
 CAP=${CAP:-500mbit}
 SIZE_MB=${SIZE_MB:-64}
 MAX_RATIO=${MAX_RATIO:-1.15}
-tag=ardus$$
-work=$(mktemp -d /tmp/ardus-netns-XXXXXX)
-source "$(dirname "$0")/../../bench/testbed.sh"
-cleanup() {
-  jobs -p | xargs -r kill 2>/dev/null || true
-  testbed_down "$tag"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-testbed_up "$tag" 4 "$LOSS" "$CAP" || skip "cannot create network namespaces here"
+netns_testbed loss 4 "$LOSS" "$CAP"
 
 head -c $((SIZE_MB << 20)) /dev/urandom > "$work/payload.bin"
 # Both protocol versions: version 1 (--encrypt none) against the repair

@@ -8,16 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root to create network namespaces"
 for tool in ip nft tc ethtool; do command -v $tool >/dev/null || skip "needs $tool"; done
-tag=ardpfx$$
-work=$(mktemp -d /tmp/ardus-prefix-XXXXXX)
-source "$(dirname "$0")/../../bench/testbed.sh"
-cleanup() {
-  jobs -p | xargs -r kill 2>/dev/null || true
-  testbed_down "$tag"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-testbed_up "$tag" 1 2 none || skip "cannot create network namespaces here"
+netns_testbed prefix 1 2 none
 
 prefix=$(printf 'p%.0s' $(seq 200))
 mkdir -p "$work/src/tree" "$work/r1"

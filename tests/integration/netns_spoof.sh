@@ -12,16 +12,7 @@ source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root for network namespaces and a raw socket"
 for tool in ip nft tc ethtool; do command -v $tool >/dev/null || skip "needs $tool"; done
 here=$(dirname "$0")
-tag=ardspf$$
-work=$(mktemp -d /tmp/ardus-spoof-XXXXXX)
-source "$here/../../bench/testbed.sh"
-cleanup() {
-  jobs -p | xargs -r kill 2>/dev/null || true
-  testbed_down "$tag"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-testbed_up "$tag" 1 0 none || skip "cannot create network namespaces here"
+netns_testbed spoof 1 0 none
 testbed_exec "$tag" r1 ip route get 192.0.2.77 >/dev/null 2>&1 && skip "the receiver has a route to 192.0.2.77"
 
 mkdir -p "$work/r1"
