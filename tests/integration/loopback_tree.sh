@@ -64,8 +64,8 @@ digests=(sha256 xxh128)
 for f in "name with spaces.txt" "zero bytes"; do
   digest=${digests[0]}; digests=("${digests[@]:1}")
   $ARDUS send --interface lo --receivers 1 --wait 10 --digest "$digest" --json \
-    $(send_flags $((base + 50))) "$src/$f" > "$work/session.json" 2>/dev/null \
-    || fail "session for '$f' failed"
+    $(send_flags $((base + 50))) "$src/$f" > "$work/session.json" 2>"$work/session.err" \
+    || fail "session for '$f' failed: $(cat "$work/session.json" "$work/session.err"); receiver: $(cat "$work/serve.json")"
   [[ $(json_field "$work/session.json" digest) == "$digest" ]] || fail "digest not $digest"
 done
 kill $serving; wait $serving || true
