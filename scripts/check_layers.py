@@ -40,15 +40,15 @@ LAYERS = {
     # (`rex keygen`, --identity) without dragging ARDUS's engines into rex.
     "key_files": (["io/key_file", "io/system_random"], ["common", "seal"], None),
     # The client signs the AUTH exchange with a seal::Identity.
-    "rex_client": (["io/rex_client"], ["common", "rex_wire", "rex_tls", "seal"], None),
+    "rex_client": (["io/rex_client", "io/rex_connect"], ["common", "rex_wire", "rex_tls", "seal", "key_files"], None),
     # rexd's event loop runs any set of services through services/service.h:
     # it may not see an engine or its wire (the rest of rexd_server may).
     # It verifies AUTH signatures (seal) and maps keys to identities (rex_auth).
     "rexd_loop": (["rexd/server", "rexd/clock"],
                   ["common", "rex_wire", "rex_services", "rex_tls", "rex_auth", "seal"], None),
     "rexd_server": (["rexd"], REX_ENGINES + ["rex_services", "rexd_loop", "rex_tls", "rex_auth"], None),
-    "ardus_program": (["programs/ardus"], ["common", "seal", "ardus_core", "ardus_io", "key_files"],
-                      None),
+    "ardus_program": (["programs/ardus"], ["seal", "ardus_core", "ardus_io", "key_files"] +
+                      REX_ENGINES + ["rex_client", "rex_tls"], None),
     "rex_program": (["programs/rex"], REX_ENGINES + ["rex_client", "rex_tls", "seal", "key_files"],
                     None),
     "rexd_program": (["programs/rexd"],

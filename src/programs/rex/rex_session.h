@@ -14,6 +14,7 @@
 
 #include "common/exit_code.h"
 #include "io/rex_client.h"
+#include "io/rex_connect.h"
 #include "rex/body.h"
 #include "tcl/value.h"
 
@@ -25,15 +26,8 @@ inline constexpr const char* kRexExitCodes =
     "unknown_type); 2 bad usage (the request was not sent); 3 cannot reach the server; 4 the "
     "server broke the protocol or closed the connection; 130 interrupted by SIGINT (Ctrl-C).";
 
-// TLS from the command line: files and a pin, read when connecting. TLS is
-// on when a CA or a pin is given.
-struct TlsFlags {
-  std::string ca_file;  // --tls-ca / $REX_TLS_CA
-  std::string pin;      // --tls-pin / $REX_TLS_PIN
-  std::string cert_file;
-  std::string key_file;
-  bool on() const { return !ca_file.empty() || !pin.empty(); }
-};
+// TLS from the command line (files and a pin, read when connecting).
+using TlsFlags = rex::TlsFiles;
 
 struct RexTarget {
   std::string address;  // HOST:PORT
