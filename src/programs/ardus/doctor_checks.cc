@@ -3,8 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <netdb.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "io/rex_connect.h"
 #include "io/udp.h"
 #include "programs/ardus/doctor_parse.h"
 
@@ -331,47 +330,29 @@ void CheckFirewall(const CheckSettings& s, std::vector<Finding>& out) {
   }
 }
 
-// A TCP connect within 2 s: the REX HELLO is not sent, so that ardus does
-// not link the REX client (check_layers keeps the two halves apart).
-void CheckService(const std::string& name, const std::string& where, std::vector<Finding>& out) {
+// A REX HELLO within 2 s (with TLS when a CA or pin is given): a port that
+// merely accepts TCP connections is not a Trader.
+void CheckService(const std::string& name, const std::string& where, const rex::TlsFiles& tls,
+                  std::vector<Finding>& out) {
   if (where.empty()) return;
-  const std::size_t colon = where.rfind(':');
-  if (colon == std::string::npos) {
-    out.push_back({name, Status::kFail, "'" + where + "' is not HOST:PORT", ""});
+  rex::ConnectSettings settings{where, name, "ardus-doctor", 2000, "", tls};
+  auto client = rex::ConnectWith(settings);
+  if (client.ok()) {
+    out.push_back(
+        {name, Status::kOk, where + " answers REX" + std::string(tls.on() ? " over TLS" : ""), ""});
     return;
   }
-  const std::string host = where.substr(0, colon), port = where.substr(colon + 1);
-  addrinfo hints{}, *found = nullptr;
-  hints.ai_socktype = SOCK_STREAM;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || !found) {
-    out.push_back({name, Status::kFail, "cannot resolve " + where, "check the name or address"});
-    return;
+  const ErrorKind kind = client.status().kind();
+  std::string fix = "start rexd there, or check the address and the firewall between";
+  if (kind == ErrorKind::kInvalidArgument) fix = "correct --" + name + " or the TLS flags";
+  if (kind == ErrorKind::kPeerProtocol) {
+    fix = tls.on() ? "check --tls-ca/--tls-pin against the certificate rexd printed at start"
+                   : "something else holds that port, or rexd there uses TLS (add --tls-ca or "
+                     "--tls-pin)";
   }
-  int error = ETIMEDOUT;
-  for (addrinfo* a = found; a; a = a->ai_next) {
-    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, 0);
-    if (fd < 0) continue;
-    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-      error = 0;
-    } else if (errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      if (poll(&p, 1, 2000) == 1) {
-        socklen_t len = sizeof error;
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
-      }
-    } else {
-      error = errno;
-    }
-    close(fd);
-    if (error == 0) break;
-  }
-  freeaddrinfo(found);
-  if (error == 0) {
-    out.push_back({name, Status::kOk, where + " accepts TCP connections (REX not spoken)", ""});
-  } else {
-    out.push_back({name, Status::kFail, where + ": " + std::strerror(error),
-                   "start rexd there, or check the address and the firewall between"});
-  }
+  const std::string why = client.status().message();
+  const bool names_it = why.find(where) != std::string::npos;
+  out.push_back({name, Status::kFail, names_it ? why : where + ": " + why, fix});
 }
 
 }  // namespace
@@ -390,8 +371,8 @@ std::vector<Finding> RunChecks(const CheckSettings& settings) {
   CheckBuffer("rmem_max", kReceiveBuffer, out);
   CheckBuffer("wmem_max", kSendBuffer, out);
   CheckGro(iface, out);
-  CheckService("trader", settings.trader, out);
-  CheckService("notify", settings.notify, out);
+  CheckService("trader", settings.trader, settings.tls, out);
+  CheckService("notify", settings.notify, settings.tls, out);
   return out;
 }
 

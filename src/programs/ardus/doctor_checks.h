@@ -1,5 +1,5 @@
 // The checks of `ardus doctor`: each reads this host's state (/proc, /sys,
-// the firewall tools, a TCP connect) and returns findings with their fix.
+// the firewall tools, a REX HELLO to the Trader and Notify) and returns findings with their fix.
 // The parsing is in doctor_parse.h; these only gather. Never fails: what
 // cannot be read becomes a warn finding saying so.
 #pragma once
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/rex_connect.h"
 #include "programs/ardus/doctor_finding.h"
 
 namespace ardus::doctor {
@@ -17,6 +18,7 @@ struct CheckSettings {
   std::uint32_t control_group = 0, data_group = 0;  // host order
   std::vector<std::uint16_t> ports;                 // TCP/UDP ports ardus uses (and 116, 124)
   std::string trader, notify;                       // HOST:PORT, empty: not checked
+  rex::TlsFiles tls;                                // for both; off: plaintext REX
 };
 
 // Every check, in the order printed.

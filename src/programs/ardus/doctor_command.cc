@@ -100,6 +100,8 @@ int RunDoctor(const DoctorOptions& o) {
                o.feedback_port ? o.feedback_port : wire::kFeedbackPort, port, 116, 124};
     s.trader = o.trader;
     s.notify = o.notify;
+    s.tls.ca_file = o.tls_ca;
+    s.tls.pin = o.tls_pin;
     findings = doctor::RunChecks(s);
   }
   fmt::print("{}", o.common.json ? doctor::FormatJson(findings) : doctor::FormatHuman(findings));

@@ -138,8 +138,12 @@ int main(int argc, char** argv) {
   d->add_option("--data-group", doctor.data_group, "Data group to check (default 239.255.11.17)");
   d->add_option("--data-port", doctor.data_port, "Data port to check (default 1117)");
   d->add_option("--feedback-port", doctor.feedback_port, "Feedback port to check (default 1834)");
-  d->add_option("--trader", doctor.trader, "Try a TCP connection to the Trader at HOST:PORT");
-  d->add_option("--notify", doctor.notify, "Try a TCP connection to Notify at HOST:PORT");
+  d->add_option("--trader", doctor.trader, "Check that the Trader at HOST:PORT answers REX");
+  d->add_option("--notify", doctor.notify, "Check that Notify at HOST:PORT answers REX");
+  d->add_option("--tls-ca", doctor.tls_ca,
+                "Speak TLS to --trader/--notify, trusting the certificate this CA (PEM) signed");
+  d->add_option("--tls-pin", doctor.tls_pin,
+                "Speak TLS to --trader/--notify, trusting the server key with this SHA-256");
   d->add_flag("--probe", doctor.probe,
               "Exchange probe datagrams on --group/--port with other hosts running --probe; "
               "report loss each way and which side fails");

@@ -83,8 +83,9 @@ struct DoctorOptions {
   CommonOptions common;
   std::string data_group;
   std::uint16_t data_port = 0, feedback_port = 0;
-  std::string trader, notify;  // HOST:PORT to try; empty: not checked
-  bool probe = false;          // exchange probes with other hosts instead
+  std::string trader, notify;   // HOST:PORT to try; empty: not checked
+  std::string tls_ca, tls_pin;  // verify them over TLS
+  bool probe = false;           // exchange probes with other hosts instead
   double probe_seconds = 5;
 };
 
